@@ -1,0 +1,135 @@
+#define _GNU_SOURCE
+#include "CESockShims.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/eventfd.h>
+#include <sys/sendfile.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <string.h>
+
+const uint32_t ESOCK_EPOLLIN = EPOLLIN;
+const uint32_t ESOCK_EPOLLOUT = EPOLLOUT;
+const uint32_t ESOCK_EPOLLRDHUP = EPOLLRDHUP;
+const uint32_t ESOCK_EPOLLERR = EPOLLERR;
+const uint32_t ESOCK_EPOLLHUP = EPOLLHUP;
+const uint32_t ESOCK_EPOLLET = EPOLLET;
+
+int esock_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int esock_epoll_add(int epfd, int fd, uint32_t events, uint64_t data) {
+    struct epoll_event ev;
+    ev.events = events;
+    ev.data.u64 = data;
+    return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev);
+}
+
+int esock_epoll_del(int epfd, int fd) { return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL); }
+
+int esock_epoll_wait(int epfd, esock_epoll_event *events, int maxevents, int timeout_ms) {
+    struct epoll_event raw[1024];
+    if (maxevents > 1024) maxevents = 1024;
+    int n = epoll_wait(epfd, raw, maxevents, timeout_ms);
+    for (int i = 0; i < n; i++) {
+        events[i].events = raw[i].events;
+        events[i].data = raw[i].data.u64;
+    }
+    return n;
+}
+
+int esock_eventfd(unsigned int initval) { return eventfd(initval, EFD_CLOEXEC | EFD_NONBLOCK); }
+
+int esock_socket(int domain, int type, int protocol) {
+    return socket(domain, type | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+}
+
+int esock_accept4(int fd, struct sockaddr *addr, socklen_t *len) {
+    return accept4(fd, addr, len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+}
+
+ssize_t esock_sendfile(int out_fd, int in_fd, int64_t *offset, size_t count) {
+    off_t off = (off_t)*offset;
+    ssize_t n = sendfile(out_fd, in_fd, &off, count);
+    *offset = (int64_t)off;
+    return n;
+}
+
+int esock_set_nonblocking(int fd) {
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0) return -1;
+    if (fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    int fdfl = fcntl(fd, F_GETFD);
+    if (fdfl < 0) return -1;
+    return fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC);
+}
+
+void esock_sqe_set_flags(struct io_uring_sqe *sqe, uint8_t flags) { sqe->flags |= flags; }
+const uint8_t ESOCK_IOSQE_IO_LINK = IOSQE_IO_LINK;
+const uint8_t ESOCK_IOSQE_ASYNC = IOSQE_ASYNC;
+const uint8_t ESOCK_IOSQE_CQE_SKIP_SUCCESS = IOSQE_CQE_SKIP_SUCCESS;
+const uint32_t ESOCK_POLLOUT = POLLOUT;
+const uint32_t ESOCK_POLLIN = POLLIN;
+const uint32_t ESOCK_POLLRDHUP = POLLRDHUP;
+const uint32_t ESOCK_POLLERR = POLLERR;
+const uint32_t ESOCK_POLLHUP = POLLHUP;
+const int32_t ESOCK_MSG_WAITALL = MSG_WAITALL;
+const int32_t ESOCK_MSG_NOSIGNAL = MSG_NOSIGNAL;
+
+const uint8_t ESOCK_IOSQE_BUFFER_SELECT = IOSQE_BUFFER_SELECT;
+const uint32_t ESOCK_CQE_F_BUFFER = IORING_CQE_F_BUFFER;
+const uint32_t ESOCK_CQE_BUFFER_SHIFT = IORING_CQE_BUFFER_SHIFT;
+
+struct io_uring_buf_ring *esock_buf_ring_setup(struct io_uring *ring, unsigned entries, int group,
+                                               unsigned char *base, unsigned size) {
+    void *mem = NULL;
+    size_t bytes = (size_t)entries * sizeof(struct io_uring_buf);
+    if (posix_memalign(&mem, 4096, bytes) != 0) { errno = ENOMEM; return NULL; }
+    struct io_uring_buf_ring *br = mem;
+    io_uring_buf_ring_init(br);
+    struct io_uring_buf_reg reg;
+    memset(&reg, 0, sizeof reg);
+    reg.ring_addr = (unsigned long)br;
+    reg.ring_entries = entries;
+    reg.bgid = (unsigned short)group;
+    int rc = io_uring_register_buf_ring(ring, &reg, 0);
+    if (rc < 0) { free(mem); errno = -rc; return NULL; }
+    int mask = io_uring_buf_ring_mask(entries);
+    for (unsigned i = 0; i < entries; i++)
+        io_uring_buf_ring_add(br, base + (size_t)i * size, size, (unsigned short)i, mask, (int)i);
+    io_uring_buf_ring_advance(br, (int)entries);
+    return br;
+}
+
+void esock_buf_ring_recycle(struct io_uring_buf_ring *br, unsigned entries, unsigned char *addr,
+                            unsigned size, unsigned short bid) {
+    io_uring_buf_ring_add(br, addr, size, bid, io_uring_buf_ring_mask(entries), 0);
+    io_uring_buf_ring_advance(br, 1);
+}
+
+void esock_buf_ring_free(struct io_uring *ring, struct io_uring_buf_ring *br, unsigned entries, int group) {
+    (void)entries;
+    io_uring_unregister_buf_ring(ring, group);
+    free(br);
+}
+
+void esock_sqe_set_buf_group(struct io_uring_sqe *sqe, unsigned short group) {
+    sqe->flags |= IOSQE_BUFFER_SELECT;
+    sqe->buf_group = group;
+}
+
+uint64_t esock_thread_cpu_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+void esock_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
+
+int esock_gettid(void) { return (int)syscall(SYS_gettid); }

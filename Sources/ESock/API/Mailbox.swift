@@ -1,0 +1,238 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A thread-safe message queue: what an Erlang process's mailbox is to the `socket` module.
+///
+/// Every asynchronous (`nowait:`) call names the mailbox its select, completion and abort messages
+/// go to; the mailbox also identifies the caller, as Erlang's `self()` does (a second call from the
+/// same mailbox replaces a pending select operation, other mailboxes queue behind it).
+///
+/// Receive by blocking a thread (``receive(timeout:)``, selectively with ``receive(handle:timeout:)``
+/// or ``receive(timeout:where:)``), without waiting (``poll()``), or asynchronously through
+/// ``messages`` or ``next(where:)``.
+public final class Mailbox: @unchecked Sendable {
+    // Every mutable field below is guarded by `mutex`; `cond` signals posts to blocked threads.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let cond: UnsafeMutablePointer<pthread_cond_t>
+    private var queue = MessageQueue()
+    private var sleepers = 0
+    private var asyncWaiters: [AsyncWaiter] = []
+    private var nextWaiterID: UInt64 = 0
+
+    private struct AsyncWaiter {
+        let id: UInt64
+        let matches: @Sendable (SocketMessage) -> Bool
+        let continuation: CheckedContinuation<SocketMessage?, Never>
+    }
+
+    /// An empty mailbox.
+    public init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        cond = .allocate(capacity: 1)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        cond.deallocate()
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// The number of messages waiting.
+    public var count: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return queue.count
+    }
+
+    /// Delivers a message. Called by the backends, possibly while they hold a socket's lock: it
+    /// never calls back into a socket.
+    func post(_ message: SocketMessage) {
+        pthread_mutex_lock(mutex)
+        if !asyncWaiters.isEmpty, let i = asyncWaiters.firstIndex(where: { $0.matches(message) }) {
+            let waiter = asyncWaiters.remove(at: i)
+            pthread_mutex_unlock(mutex)
+            waiter.continuation.resume(returning: message)
+            return
+        }
+        queue.append(message)
+        let wake = sleepers > 0
+        pthread_mutex_unlock(mutex)
+        if wake { pthread_cond_broadcast(cond) }
+    }
+
+    /// Removes every waiting message about `handle`; returns how many there were. Used by cancel,
+    /// so that no message for a cancelled operation is seen afterwards.
+    @discardableResult
+    func flush(handle: Handle) -> Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return queue.removeAll { $0.handle == handle }
+    }
+
+    /// Takes the oldest message at once, or returns nil when there is none.
+    public func poll() -> SocketMessage? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return queue.removeFirst { _ in true }
+    }
+
+    /// Waits for the oldest message; nil when `timeout` ran out first.
+    public func receive(timeout: Timeout = .infinity) -> SocketMessage? {
+        receive(deadline: timeout.deadline()) { _ in true }
+    }
+
+    /// Waits for the oldest message about `handle` (Erlang's selective receive on a reference),
+    /// leaving other messages in place; nil when `timeout` ran out first.
+    public func receive(handle: Handle, timeout: Timeout = .infinity) -> SocketMessage? {
+        receive(deadline: timeout.deadline()) { $0.handle == handle }
+    }
+
+    /// Waits for the oldest message for which `matches` is true, leaving other messages in place;
+    /// nil when `timeout` ran out first.
+    public func receive(timeout: Timeout = .infinity, where matches: (SocketMessage) -> Bool) -> SocketMessage? {
+        receive(deadline: timeout.deadline(), where: matches)
+    }
+
+    func receive(deadline: ContinuousClock.Instant?, where matches: (SocketMessage) -> Bool) -> SocketMessage? {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        var absolute: timespec? = nil
+        while true {
+            if let m = queue.removeFirst(where: matches) { return m }
+            sleepers += 1
+            if let deadline {
+                if absolute == nil {
+                    let remaining = ContinuousClock.now.duration(to: deadline)
+                    if remaining <= .zero { sleepers -= 1; return nil }
+                    absolute = monotonicTimespec(after: remaining)
+                }
+                var ts = absolute!
+                let rc = pthread_cond_timedwait(cond, mutex, &ts)
+                sleepers -= 1
+                if rc == ETIMEDOUT { return queue.removeFirst(where: matches) }
+            } else {
+                pthread_cond_wait(cond, mutex)
+                sleepers -= 1
+            }
+        }
+    }
+
+    /// Waits asynchronously for the oldest message for which `matches` is true; nil if the task
+    /// is cancelled first.
+    public func next(where matches: @escaping @Sendable (SocketMessage) -> Bool = { _ in true }) async -> SocketMessage? {
+        pthread_mutex_lock(mutex)
+        if let m = queue.removeFirst(where: matches) {
+            pthread_mutex_unlock(mutex)
+            return m
+        }
+        nextWaiterID += 1
+        let id = nextWaiterID
+        pthread_mutex_unlock(mutex)
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<SocketMessage?, Never>) in
+                pthread_mutex_lock(mutex)
+                // A message may have arrived, or the task been cancelled, since the first look.
+                if let m = queue.removeFirst(where: matches) {
+                    pthread_mutex_unlock(mutex)
+                    c.resume(returning: m)
+                } else if Task.isCancelled {
+                    pthread_mutex_unlock(mutex)
+                    c.resume(returning: nil)
+                } else {
+                    asyncWaiters.append(AsyncWaiter(id: id, matches: matches, continuation: c))
+                    pthread_mutex_unlock(mutex)
+                }
+            }
+        } onCancel: {
+            pthread_mutex_lock(mutex)
+            let i = asyncWaiters.firstIndex { $0.id == id }
+            let waiter = i.map { asyncWaiters.remove(at: $0) }
+            pthread_mutex_unlock(mutex)
+            waiter?.continuation.resume(returning: nil)
+        }
+    }
+
+    /// The mailbox as an asynchronous sequence of messages, oldest first; it ends when the
+    /// consuming task is cancelled.
+    public var messages: Messages { Messages(mailbox: self) }
+
+    /// An asynchronous sequence over a mailbox's messages.
+    public struct Messages: AsyncSequence, Sendable {
+        public typealias Element = SocketMessage
+        let mailbox: Mailbox
+
+        public struct AsyncIterator: AsyncIteratorProtocol {
+            let mailbox: Mailbox
+            public mutating func next() async -> SocketMessage? { await mailbox.next() }
+        }
+
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(mailbox: mailbox) }
+    }
+}
+
+/// CLOCK_MONOTONIC now plus `d`, as the absolute time pthread_cond_timedwait takes.
+func monotonicTimespec(after d: Duration) -> timespec {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    let (secs, attos) = d.components
+    var sec = Int(now.tv_sec) + Int(secs)
+    var nsec = Int(now.tv_nsec) + Int(attos / 1_000_000_000)
+    if nsec >= 1_000_000_000 { sec += 1; nsec -= 1_000_000_000 }
+    return timespec(tv_sec: sec, tv_nsec: nsec)
+}
+
+/// A growable ring buffer of messages with removal by predicate (selective receive).
+struct MessageQueue {
+    private var storage: [SocketMessage?] = Array(repeating: nil, count: 16)
+    private var head = 0
+    private(set) var count = 0
+
+    mutating func append(_ m: SocketMessage) {
+        if count == storage.count { grow() }
+        storage[(head + count) & (storage.count - 1)] = m
+        count += 1
+    }
+
+    /// Removes and returns the oldest message matching `predicate`.
+    mutating func removeFirst(where predicate: (SocketMessage) -> Bool) -> SocketMessage? {
+        let mask = storage.count - 1
+        for i in 0..<count {
+            let slot = (head + i) & mask
+            guard let m = storage[slot], predicate(m) else { continue }
+            if i == 0 {
+                storage[slot] = nil
+                head = (head + 1) & mask
+                count -= 1
+            } else {
+                // Close the gap by moving the later messages one slot forward.
+                for j in i..<(count - 1) { storage[(head + j) & mask] = storage[(head + j + 1) & mask] }
+                storage[(head + count - 1) & mask] = nil
+                count -= 1
+            }
+            return m
+        }
+        return nil
+    }
+
+    /// Removes every message matching `predicate`; returns how many.
+    mutating func removeAll(where predicate: (SocketMessage) -> Bool) -> Int {
+        var removed = 0
+        while removeFirst(where: predicate) != nil { removed += 1 }
+        return removed
+    }
+
+    private mutating func grow() {
+        var bigger = [SocketMessage?](repeating: nil, count: storage.count * 2)
+        for i in 0..<count { bigger[i] = storage[(head + i) & (storage.count - 1)] }
+        storage = bigger
+        head = 0
+    }
+}

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension Socket {
+    /// Sends file data without waiting (Erlang: `sendfile(Socket, FileHandle, Offset, Count, nowait | Handle)`).
+    ///
+    /// `file` is an open file descriptor the caller keeps open until the operation ends; `count`
+    /// 0 sends up to the end of the file. Returns `.done` with the bytes sent. Select backend:
+    /// `.select` with the bytes sent so far as `partial` (call again from `offset + partial` after
+    /// the select message); completion backend: `.completion`, and the message says
+    /// ``CompletionStatus/sentFile(_:)``.
+    public func sendfile(_ file: Int32, offset: Int64 = 0, count: Int = 0, nowait mailbox: Mailbox,
+                         handle: Handle? = nil) throws(SocketError) -> Pending<Int> {
+        guard offset >= 0 else { throw .invalid("offset \(offset)") }
+        guard count >= 0 else { throw .invalid("count \(count)") }
+        guard fcntl(file, F_GETFD) >= 0 else { throw .invalid("file descriptor \(file)") }
+        let op = Operation(.sendfile, tag: .sendfile, handle: handle ?? .make(), mailbox: mailbox, socket: self)
+        op.fileDescriptor = file
+        op.fileOffset = offset
+        op.fileRemaining = count == 0 ? nil : count
+        state.withLock { $0.counters.sendfile &+= 1 }
+        switch try start(op) {
+        case .done(.count(let n)): return .done(n)
+        case .done: return .done(0)
+        case .select(let info, .count(let n)?): return .select(info, partial: n)
+        case .select(let info, _): return .select(info, partial: nil)
+        case .completion(let info): return .completion(info)
+        }
+    }
+
+    /// Sends file data, waiting at most `timeout` (Erlang: `sendfile/2,3,4,5`). Returns the bytes
+    /// sent; on timeout or error after some were sent the error carries the count
+    /// (``SocketError/Partial/sent(_:)``).
+    @discardableResult
+    public func sendfile(_ file: Int32, offset: Int64 = 0, count: Int = 0, timeout: Timeout = .infinity) throws(SocketError) -> Int {
+        let deadline = timeout.deadline()
+        let mailbox = PrivateMailbox.current
+        var sent = 0
+        while true {
+            let handle = Handle.make()
+            let pending: Pending<Int>
+            do throws(SocketError) {
+                pending = try sendfile(file, offset: offset + Int64(sent), count: count == 0 ? 0 : count - sent,
+                                       nowait: mailbox, handle: handle)
+            } catch {
+                throw SocketError(error.reason, partial: sent > 0 ? .sent(sent + (error.sentCount)) : error.partial)
+            }
+            switch pending {
+            case .done(let n): return sent + n
+            case .select(_, let partial): sent += partial ?? 0
+            case .completion: break
+            }
+            let sentAtCancel = { (op: Operation) -> SocketError.Partial? in .sent(sent + op.fileSent) }
+            do throws(SocketError) {
+                switch try waitFor(handle, .sendfile, in: mailbox, until: deadline, cancelled: sentAtCancel) {
+                case .retry: continue
+                case .completed(.sentFile(let n)): return sent + n
+                case .completed(.failed(let e)): throw e
+                case .completed(let other): throw .invalid("sendfile completed with \(other)")
+                }
+            } catch where error.reason != .timeout {
+                throw SocketError(error.reason, partial: sent + error.sentCount > 0 ? .sent(sent + error.sentCount) : nil)
+            }
+        }
+    }
+}
+
+extension SocketError {
+    /// The bytes a sendfile error reports as sent.
+    var sentCount: Int {
+        if case .sent(let n)? = partial { return n }
+        return 0
+    }
+}

@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CESockShims
+import Synchronization
+
+private let nextSocketID = Atomic<UInt64>(1)
+
+/// A socket: Erlang's `socket()`, created by ``open(_:_:_:backend:)`` or ``accept(timeout:)``.
+///
+/// A socket belongs to one ``IOBackend`` for its whole life. Its descriptor is non-blocking and
+/// close-on-exec. Every method may be called from any thread. A socket that is no longer
+/// referenced, and has no operation in progress, closes its descriptor.
+public final class Socket: Sendable, Hashable, CustomStringConvertible {
+    /// A number unique to this socket in this process.
+    public let id: UInt64
+    /// The descriptor (Erlang: `{otp, fd}`).
+    public let fd: Int32
+    /// The protocol domain.
+    public let domain: Domain
+    /// The socket type.
+    public let type: SocketType
+    /// The protocol.
+    public let `protocol`: SocketProtocol
+    /// How the socket was made: Erlang's `ctype` (`normal` for open/accept).
+    public let ctype: String
+    let backend: any IOBackendDriver
+    let state = Mutex(SocketState())
+
+    init(adopting fd: Int32, domain: Domain, type: SocketType, protocol proto: SocketProtocol,
+         backend: any IOBackendDriver, ctype: String = "normal") throws(SocketError) {
+        self.id = nextSocketID.wrappingAdd(1, ordering: .relaxed).oldValue
+        self.fd = fd
+        self.domain = domain
+        self.type = type
+        self.protocol = proto
+        self.backend = backend
+        self.ctype = ctype
+        do {
+            try backend.attach(self)
+        } catch {
+            Syscall.close(fd)
+            throw error
+        }
+        Registry.shared.insert(self)
+    }
+
+    deinit {
+        // Reached only when nothing refers to the socket, so no operation is in progress.
+        let open = state.withLock { !$0.closed }
+        if open {
+            backend.detach(self)
+            Registry.shared.remove(self)
+            Syscall.close(fd)
+        }
+    }
+
+    /// Creates a socket (Erlang: `open(Domain, Type, Protocol)`) on `backend`, by default the
+    /// process's default backend (see ``ESock/defaultBackend()``).
+    public static func open(_ domain: Domain, _ type: SocketType, _ proto: SocketProtocol = .default,
+                            backend: (any IOBackend)? = nil) throws(SocketError) -> Socket {
+        let chosen: any IOBackend
+        if let backend { chosen = backend } else { chosen = try ESock.defaultBackend() }
+        guard let driver = chosen as? any IOBackendDriver else {
+            throw .invalid("backend \(chosen.name) is not one of ESock's backends")
+        }
+        let fd = esock_socket(domain.rawValue, type.rawValue, proto.rawValue)
+        guard fd >= 0 else { throw .posix(errno) }
+        return try Socket(adopting: fd, domain: domain, type: type, protocol: proto, backend: driver)
+    }
+
+    /// The backend this socket runs on.
+    public var ioBackend: any IOBackend { backend }
+
+    /// Throws `closed` when the socket is closed.
+    func checkOpen() throws(SocketError) {
+        if state.withLock({ $0.closed }) { throw .closed }
+    }
+
+    /// Binds the socket to `address` (Erlang: `bind/2`).
+    public func bind(_ address: SocketAddress) throws(SocketError) {
+        try checkOpen()
+        let rc = try address.withSockAddr { Glibc.bind(fd, $0, $1) }
+        if rc < 0 { throw .posix(errno) }
+    }
+
+    /// Makes the socket listen for connections (Erlang: `listen/1,2`).
+    public func listen(backlog: Int = 128) throws(SocketError) {
+        try checkOpen()
+        guard backlog >= 0, backlog <= Int(Int32.max) else { throw .invalid("backlog \(backlog)") }
+        if Glibc.listen(fd, Int32(backlog)) < 0 { throw .posix(errno) }
+        state.withLock { $0.isListening = true }
+    }
+
+    /// The address the socket is bound to (Erlang: `sockname/1`).
+    public func sockname() throws(SocketError) -> SocketAddress {
+        try checkOpen()
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        if rc < 0 { throw .posix(errno) }
+        return SocketAddress(storage: storage, length: len)
+    }
+
+    /// The address of the connected peer (Erlang: `peername/1`).
+    public func peername() throws(SocketError) -> SocketAddress {
+        try checkOpen()
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let rc = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
+        }
+        if rc < 0 { throw .posix(errno) }
+        return SocketAddress(storage: storage, length: len)
+    }
+
+    /// Shuts down part of a full-duplex connection (Erlang: `shutdown/2`).
+    public func shutdown(_ how: ShutdownHow) throws(SocketError) {
+        try checkOpen()
+        if Glibc.shutdown(fd, how.rawValue) < 0 { throw .posix(errno) }
+    }
+
+    /// The socket's counters (Erlang: the `counters` of `info/1`).
+    public var counters: SocketCounters { state.withLock { $0.counters } }
+
+    public static func == (a: Socket, b: Socket) -> Bool { a === b }
+    public func hash(into h: inout Hasher) { h.combine(id) }
+    public var description: String { "#Socket<\(id), fd \(fd), \(backend.name)>" }
+}

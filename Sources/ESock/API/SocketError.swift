@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// The error every ESock call throws: Erlang's `{error, Reason}` and `{error, {Reason, Data}}`.
+///
+/// ``reason`` says what went wrong; ``partial`` holds what moved before it did (Erlang's
+/// `{error, {Reason, Data}}`): data received so far, data not yet sent, or bytes sent by sendfile.
+public struct SocketError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// An operating-system error number (`errno`), kept as it came from the kernel.
+    public struct Errno: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
+        public let rawValue: Int32
+        public init(rawValue: Int32) { self.rawValue = rawValue }
+
+        public static let again = Errno(rawValue: EAGAIN)
+        public static let badFileDescriptor = Errno(rawValue: EBADF)
+        public static let connectionRefused = Errno(rawValue: ECONNREFUSED)
+        public static let connectionReset = Errno(rawValue: ECONNRESET)
+        public static let brokenPipe = Errno(rawValue: EPIPE)
+        public static let inProgress = Errno(rawValue: EINPROGRESS)
+        public static let alreadyInProgress = Errno(rawValue: EALREADY)
+        public static let addressInUse = Errno(rawValue: EADDRINUSE)
+        public static let invalidArgument = Errno(rawValue: EINVAL)
+        public static let notConnected = Errno(rawValue: ENOTCONN)
+        public static let notSupported = Errno(rawValue: EOPNOTSUPP)
+        public static let interrupted = Errno(rawValue: EINTR)
+        public static let canceled = Errno(rawValue: ECANCELED)
+        public static let addressFamilyNotSupported = Errno(rawValue: EAFNOSUPPORT)
+        public static let tooManyOpenFiles = Errno(rawValue: EMFILE)
+        public static let permissionDenied = Errno(rawValue: EPERM)
+        public static let noSuchFile = Errno(rawValue: ENOENT)
+        public static let timedOut = Errno(rawValue: ETIMEDOUT)
+        public static let networkUnreachable = Errno(rawValue: ENETUNREACH)
+        public static let hostUnreachable = Errno(rawValue: EHOSTUNREACH)
+
+        /// The error's C name in lower case, as Erlang's `posix()` atoms spell it (`econnreset`).
+        public var name: String {
+            errnoNames[rawValue] ?? "errno\(rawValue)"
+        }
+
+        public var description: String {
+            "\(name) (\(String(cString: strerror(rawValue))))"
+        }
+    }
+
+    /// What went wrong.
+    public enum Reason: Sendable, Hashable, CustomStringConvertible {
+        /// The kernel refused: Erlang's `posix()` reasons.
+        case posix(Errno)
+        /// The socket is closed, or was closed while the operation waited (Erlang: `closed`).
+        case closed
+        /// The timeout ran out (Erlang: `timeout`).
+        case timeout
+        /// An argument is not valid for this call (Erlang: `{invalid, What}`); the text says which.
+        case invalid(String)
+        /// The operation was replaced by a newer call of the same caller (Erlang: `cancelled`).
+        case cancelled
+        /// A connect is already in progress on this socket (Erlang: `already`).
+        case already
+        /// This backend does not offer the operation (Erlang: `notsup`).
+        case notSupported
+
+        public var description: String {
+            switch self {
+            case .posix(let e): return e.description
+            case .closed: return "closed"
+            case .timeout: return "timeout"
+            case .invalid(let what): return "invalid: \(what)"
+            case .cancelled: return "cancelled"
+            case .already: return "already"
+            case .notSupported: return "notsup"
+            }
+        }
+    }
+
+    /// What moved before the error: Erlang's `Data` in `{error, {Reason, Data}}`.
+    public enum Partial: Sendable, Hashable {
+        /// Data received before the error (recv).
+        case received([UInt8])
+        /// The tail of the data that was not sent (send).
+        case rest([UInt8])
+        /// Bytes sent before the error (sendfile).
+        case sent(Int)
+    }
+
+    /// What went wrong.
+    public var reason: Reason
+    /// What moved before the error, if anything did.
+    public var partial: Partial?
+
+    public init(_ reason: Reason, partial: Partial? = nil) {
+        self.reason = reason
+        self.partial = partial
+    }
+
+    /// An error from an errno value.
+    public static func posix(_ code: Int32) -> SocketError { SocketError(.posix(Errno(rawValue: code))) }
+    /// The closed error.
+    public static let closed = SocketError(.closed)
+    /// The timeout error.
+    public static let timeout = SocketError(.timeout)
+    /// An invalid-argument error naming the argument.
+    public static func invalid(_ what: String) -> SocketError { SocketError(.invalid(what)) }
+
+    /// The errno, when the kernel reported the error.
+    public var errno: Errno? {
+        if case .posix(let e) = reason { return e }
+        return nil
+    }
+
+    public var description: String {
+        guard let partial else { return "SocketError(\(reason))" }
+        switch partial {
+        case .received(let d): return "SocketError(\(reason), received \(d.count) bytes)"
+        case .rest(let d): return "SocketError(\(reason), \(d.count) bytes not sent)"
+        case .sent(let n): return "SocketError(\(reason), sent \(n) bytes)"
+        }
+    }
+}
+
+private let errnoNames: [Int32: String] = [
+    EPERM: "eperm", ENOENT: "enoent", EINTR: "eintr", EIO: "eio", EBADF: "ebadf", EAGAIN: "eagain",
+    ENOMEM: "enomem", EACCES: "eacces", EFAULT: "efault", EBUSY: "ebusy", EEXIST: "eexist",
+    EINVAL: "einval", ENFILE: "enfile", EMFILE: "emfile", ENOSPC: "enospc", EPIPE: "epipe",
+    ENOSYS: "enosys", ENOTSOCK: "enotsock", EDESTADDRREQ: "edestaddrreq", EMSGSIZE: "emsgsize",
+    EPROTOTYPE: "eprototype", ENOPROTOOPT: "enoprotoopt", EPROTONOSUPPORT: "eprotonosupport",
+    EOPNOTSUPP: "eopnotsupp", EAFNOSUPPORT: "eafnosupport", EADDRINUSE: "eaddrinuse",
+    EADDRNOTAVAIL: "eaddrnotavail", ENETDOWN: "enetdown", ENETUNREACH: "enetunreach",
+    ECONNABORTED: "econnaborted", ECONNRESET: "econnreset", ENOBUFS: "enobufs", EISCONN: "eisconn",
+    ENOTCONN: "enotconn", ETIMEDOUT: "etimedout", ECONNREFUSED: "econnrefused",
+    EHOSTUNREACH: "ehostunreach", EALREADY: "ealready", EINPROGRESS: "einprogress",
+    ECANCELED: "ecanceled", ENAMETOOLONG: "enametoolong", ESOCKTNOSUPPORT: "esocktnosupport",
+]

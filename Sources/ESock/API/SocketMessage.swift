@@ -1,0 +1,62 @@
+/// A message an asynchronous operation sends to its ``Mailbox``: Erlang's
+/// `{'$socket', Socket, select | completion | abort, Info}`.
+public enum SocketMessage: Sendable, CustomStringConvertible {
+    /// Select backend: the operation can now be completed; call it again
+    /// (Erlang: `{'$socket', Socket, select, SelectHandle}`).
+    case select(socket: Socket, handle: Handle)
+    /// Completion backend: the operation finished; `status` is its result
+    /// (Erlang: `{'$socket', Socket, completion, {CompletionHandle, CompletionStatus}}`).
+    case completion(socket: Socket, handle: Handle, status: CompletionStatus)
+    /// The operation was aborted: the socket was closed (`reason` ``SocketError/Reason/closed``) or
+    /// the same caller replaced it (``SocketError/Reason/cancelled``)
+    /// (Erlang: `{'$socket', Socket, abort, {Handle, Reason}}`).
+    case abort(socket: Socket, handle: Handle, reason: SocketError)
+
+    /// The handle of the operation the message is about.
+    public var handle: Handle {
+        switch self {
+        case .select(_, let h), .completion(_, let h, _), .abort(_, let h, _): return h
+        }
+    }
+
+    /// The socket the message is about.
+    public var socket: Socket {
+        switch self {
+        case .select(let s, _), .completion(let s, _, _), .abort(let s, _, _): return s
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .select(let s, let h): return "{'$socket', \(s), select, \(h)}"
+        case .completion(let s, let h, let st): return "{'$socket', \(s), completion, {\(h), \(st)}}"
+        case .abort(let s, let h, let r): return "{'$socket', \(s), abort, {\(h), \(r.reason)}}"
+        }
+    }
+}
+
+/// The result a completion message carries: Erlang's `CompletionStatus`.
+public enum CompletionStatus: Sendable, CustomStringConvertible {
+    /// accept: the new connected socket (Erlang: `{ok, Socket}`).
+    case accepted(Socket)
+    /// connect: the connection is established (Erlang: `ok`).
+    case connected
+    /// recv: the data (Erlang: `{ok, Data}`). On a stream, empty data means the peer closed.
+    case received([UInt8])
+    /// send: all data was accepted by the kernel (Erlang: `ok`).
+    case sent
+    /// sendfile: the transfer finished after this many bytes (Erlang: `{ok, BytesSent}`).
+    case sentFile(Int)
+    /// The operation failed (Erlang: `{error, Reason}` or `{error, {Reason, Data}}`).
+    case failed(SocketError)
+
+    public var description: String {
+        switch self {
+        case .accepted(let s): return "{ok, \(s)}"
+        case .connected, .sent: return "ok"
+        case .received(let d): return "{ok, <<\(d.count) bytes>>}"
+        case .sentFile(let n): return "{ok, \(n)}"
+        case .failed(let e): return "{error, \(e)}"
+        }
+    }
+}

@@ -1,0 +1,53 @@
+/// The I/O model of a backend: how an operation that cannot finish at once is continued.
+public enum IOModel: String, Sendable, Hashable {
+    /// Readiness: a select message says "call again now" (OTP's Unix `essio`).
+    case select
+    /// Completion: the kernel does the operation; a completion message carries the result
+    /// (OTP's Windows `esaio`, here on io_uring).
+    case completion
+}
+
+/// What ``IOBackend/info()`` reports: Erlang's `info()` key `io_backend`.
+public struct BackendInfo: Sendable, Hashable {
+    /// The backend's name (`select` or `completion`).
+    public var name: String
+    /// Its I/O model.
+    public var model: IOModel
+    /// Threads the backend runs (the epoll thread, or the CQE harvester).
+    public var threads: Int
+    /// The backend's own counters (events, submissions, completions, wake-ups ...).
+    public var counters: [String: UInt64]
+    /// Settings the backend started with (ring sizes, setup flags, fallback reason ...).
+    public var settings: [String: String]
+}
+
+/// An I/O backend: the mechanism under a socket that waits for the kernel, like an entry of
+/// OTP's I/O backend table. ESock has two: ``SelectBackend`` (epoll) and
+/// ``CompletionBackend`` (io_uring). Every socket belongs to one backend for its whole life;
+/// one process may use both at once.
+public protocol IOBackend: AnyObject, Sendable {
+    /// The backend's name: `select` or `completion`.
+    var name: String { get }
+    /// The backend's I/O model.
+    var model: IOModel { get }
+    /// The backend's state and counters: Erlang's `info()` key `io_backend`.
+    func info() -> BackendInfo
+    /// Stops the backend's thread and releases its kernel objects. Sockets still open on it
+    /// are closed first.
+    func shutdown()
+}
+
+/// What the socket engine needs from a backend. Internal, so that sockets run only on
+/// ESock's own backends.
+protocol IOBackendDriver: IOBackend {
+    /// Starts watching a new socket (select: registers it with epoll once, edge-triggered).
+    func attach(_ socket: Socket) throws(SocketError)
+    /// Stops watching a socket that is being closed.
+    func detach(_ socket: Socket)
+    /// Completion backend: submits the operation to the kernel. Called with the socket's state
+    /// locked; counts the operation in `state.inflight`.
+    func arm(_ op: Operation, _ state: inout SocketState) throws(SocketError)
+    /// Completion backend: asks the kernel to cancel an armed operation. Its last CQE still
+    /// comes. Called with the socket's state locked.
+    func cancelInKernel(_ op: Operation)
+}

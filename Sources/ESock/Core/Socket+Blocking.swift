@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The mailbox a thread's blocking calls use: one per thread, made on first use.
+enum PrivateMailbox {
+    nonisolated(unsafe) private static var key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k) { if let p = $0 { Unmanaged<Mailbox>.fromOpaque(p).release() } }
+        return k
+    }()
+
+    /// The calling thread's private mailbox, emptied of anything an earlier call left.
+    static var current: Mailbox {
+        if let p = pthread_getspecific(key) {
+            let mailbox = Unmanaged<Mailbox>.fromOpaque(p).takeUnretainedValue()
+            while mailbox.poll() != nil {}
+            return mailbox
+        }
+        let mailbox = Mailbox()
+        pthread_setspecific(key, Unmanaged.passRetained(mailbox).toOpaque())
+        return mailbox
+    }
+}
+
+extension Socket {
+    /// How a blocking call goes on after its operation had to wait.
+    enum Wakeup {
+        /// Select backend: call the operation again.
+        case retry
+        /// Completion backend: the operation's result.
+        case completed(CompletionStatus)
+    }
+
+    /// Waits in `mailbox` for the message about `handle` until `deadline`. When the deadline
+    /// passes first the operation is cancelled and `timeout` thrown, unless it finished in the
+    /// meantime; `cancelled` receives the cancelled operation, to tell what it moved.
+    func waitFor(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox, until deadline: ContinuousClock.Instant?,
+               cancelled: (Operation) -> SocketError.Partial? = { _ in nil }) throws(SocketError) -> Wakeup {
+        if let message = mailbox.receive(deadline: deadline, where: { $0.handle == handle }) {
+            return try wakeup(message)
+        }
+        do throws(SocketError) {
+            let op = try cancelOperation(tag: tag, handle: handle, what: "\(tag) \(handle)", takingData: true)
+            throw SocketError(.timeout, partial: cancelled(op))
+        } catch where error.reason != .timeout {
+            // The operation ended just before the cancel: its message is in the mailbox.
+            if let message = mailbox.receive(deadline: .now, where: { $0.handle == handle }) {
+                return try wakeup(message)
+            }
+            throw error
+        }
+    }
+
+    private func wakeup(_ message: SocketMessage) throws(SocketError) -> Wakeup {
+        switch message {
+        case .select: return .retry
+        case .completion(_, _, let status): return .completed(status)
+        case .abort(_, _, let reason): throw reason
+        }
+    }
+}
+
+extension SocketError {
+    /// This error with `received` put in front of what it already reports as received.
+    func prepending(received: [UInt8]) -> SocketError {
+        guard !received.isEmpty else { return self }
+        var e = self
+        if case .received(let more)? = partial { e.partial = .received(received + more) } else { e.partial = .received(received) }
+        return e
+    }
+}

@@ -1,0 +1,64 @@
+/// The operations of one basic type on a socket (accept, recv, send, connect): one current
+/// operation and, behind it, the other callers' operations in arrival order, as in OTP.
+final class OperationQueue {
+    var current: Operation?
+    var waiting: [Operation] = []
+
+    /// Operations present, current and queued.
+    var count: Int { (current == nil ? 0 : 1) + waiting.count }
+
+    /// Every operation, current first.
+    var all: [Operation] { (current.map { [$0] } ?? []) + waiting }
+}
+
+/// A socket's mutable state, guarded by the socket's lock.
+struct SocketState {
+    var closed = false
+    let acceptors = OperationQueue()
+    let readers = OperationQueue()
+    let writers = OperationQueue()
+    let connectors = OperationQueue()
+    /// Select backend: a non-blocking connect returned EINPROGRESS and was not finalized yet.
+    var connectInProgress = false
+    var isListening = false
+    var counters = SocketCounters()
+    /// Completion backend: data a cancelled recv received after all (the cancel lost the race);
+    /// the next recv returns it first, so nothing is lost.
+    var readAhead: [UInt8] = []
+    /// Completion backend: connections a cancelled accept accepted after all.
+    var acceptedAhead: [Int32] = []
+    /// Completion backend: operations armed in the kernel whose last CQE has not arrived.
+    var inflight = 0
+    /// Completion backend: set by close while operations are in flight; the harvester sets it
+    /// when the last of them completes.
+    var drained: Latch?
+
+    func queue(for kind: Operation.Kind) -> OperationQueue {
+        switch kind {
+        case .accept: return acceptors
+        case .recv: return readers
+        case .send, .sendfile: return writers
+        case .connect: return connectors
+        }
+    }
+
+    var allQueues: [OperationQueue] { [acceptors, readers, writers, connectors] }
+}
+
+/// What an operation's attempt at the kernel call came to.
+enum Attempt {
+    /// Finished, with its value.
+    case done(OperationValue)
+    /// Must wait; `partial` is what moved already, for the select answer.
+    case wait(partial: OperationValue?)
+    /// Failed.
+    case failed(SocketError)
+}
+
+/// The value an operation finishes with.
+enum OperationValue {
+    case socket(Socket)
+    case none
+    case bytes([UInt8])
+    case count(Int)
+}

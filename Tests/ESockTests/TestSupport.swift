@@ -1,0 +1,120 @@
+import ESock
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The backends every behavioural test runs on.
+enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
+    case select, completion
+
+    var testDescription: String { rawValue }
+
+    private static let instances = Mutex<[Backend: any IOBackend]>([:])
+
+    /// One shared instance per kind for the whole test run.
+    func instance() throws -> any IOBackend {
+        try Self.instances.withLock { table in
+            if let b = table[self] { return b }
+            let b: any IOBackend = switch self {
+            case .select: try SelectBackend()
+            case .completion: try CompletionBackend()
+            }
+            table[self] = b
+            return b
+        }
+    }
+}
+
+/// A connected TCP pair on loopback, with the listener that made it.
+struct Pair {
+    let listener: Socket
+    let client: Socket
+    let server: Socket
+
+    func closeAll() {
+        for s in [client, server, listener] { try? s.close() }
+    }
+}
+
+func listener(on backend: Backend, _ domain: Domain = .inet) throws -> Socket {
+    let l = try Socket.open(domain, .stream, .tcp, backend: backend.instance())
+    try l.bind(domain == .inet ? .loopback(port: 0) : .inet6(.loopback, port: 0))
+    try l.listen(backlog: 1024)
+    return l
+}
+
+func connectedPair(on backend: Backend, _ domain: Domain = .inet) throws -> Pair {
+    let l = try listener(on: backend, domain)
+    let c = try Socket.open(domain, .stream, .tcp, backend: backend.instance())
+    try c.connect(l.sockname(), timeout: .seconds(5))
+    let s = try l.accept(timeout: .seconds(5))
+    return Pair(listener: l, client: c, server: s)
+}
+
+/// Bytes 0, 1, 2, ... of the given length, wrapping at 251 (a prime, so runs don't align).
+func pattern(_ n: Int, seed: Int = 0) -> [UInt8] {
+    let block = (0..<(251 * 64)).map { UInt8(truncatingIfNeeded: ($0 + seed) % 251) }
+    var out: [UInt8] = []
+    out.reserveCapacity(n)
+    while out.count < n { out += block.prefix(n - out.count) }
+    return out
+}
+
+/// Waits for the next message about `handle`, failing the test after five seconds.
+func expectMessage(_ mailbox: Mailbox, _ handle: Handle?, sourceLocation: SourceLocation = #_sourceLocation) throws -> SocketMessage {
+    let h = try #require(handle, sourceLocation: sourceLocation)
+    return try #require(mailbox.receive(handle: h, timeout: .seconds(5)), "no message for \(h)", sourceLocation: sourceLocation)
+}
+
+/// Receives exactly `n` bytes with blocking calls.
+func recvAll(_ s: Socket, _ n: Int) throws -> [UInt8] {
+    try s.recv(length: n, timeout: .seconds(10))
+}
+
+/// Runs `body` on a new thread; the returned function waits for it and rethrows its error.
+func onThread(_ body: @escaping @Sendable () throws -> Void) -> () throws -> Void {
+    let result = Mutex<Result<Void, any Error>?>(nil)
+    let done = Latch()
+    let t = Thread { result.withLock { $0 = Result { try body() } }; done.set() }
+    t.start()
+    return {
+        done.wait()
+        try result.withLock { $0 }!.get()
+    }
+}
+
+/// A one-shot event for tests.
+final class Latch: @unchecked Sendable {
+    private let m = Mutex<Bool>(false)
+    func set() { m.withLock { $0 = true } }
+    func wait() {
+        while !m.withLock({ $0 }) { sched_yield() }
+    }
+}
+
+/// A minimal thread for tests (Foundation-free).
+final class Thread: @unchecked Sendable {
+    private let body: @Sendable () -> Void
+    init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    func start() {
+        let box = Unmanaged.passRetained(self).toOpaque()
+        var t = pthread_t()
+        pthread_create(&t, nil, { raw in
+            let me = Unmanaged<Thread>.fromOpaque(raw!).takeRetainedValue()
+            me.body()
+            return nil
+        }, box)
+        pthread_detach(t)
+    }
+}
+
+/// The number of open descriptors of this process.
+func openDescriptorCount() -> Int {
+    guard let dir = opendir("/proc/self/fd") else { return -1 }
+    defer { closedir(dir) }
+    var n = 0
+    while readdir(dir) != nil { n += 1 }
+    return n - 3 // ".", ".." and the directory's own descriptor
+}
