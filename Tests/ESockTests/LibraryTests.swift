@@ -40,3 +40,26 @@ struct LibraryTests {
         #expect(mb.poll() == nil)
     }
 }
+
+@Suite("Socket info")
+struct SocketInfoTests {
+    @Test("info(socket) reports kind, queues and states", arguments: Backend.allCases)
+    func socketInfo(backend: Backend) throws {
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        let li = p.listener.info()
+        #expect(li.rstates.contains("listening") && li.domain == .inet && li.type == .stream && li.protocol == .tcp)
+        #expect(li.ctype == "normal" && li.backend == backend.rawValue)
+        let a = Mailbox(), b = Mailbox()
+        _ = try p.server.recv(nowait: a)
+        _ = try p.server.recv(nowait: b)
+        let si = p.server.info()
+        #expect(si.numReaders == 2 && si.numWriters == 0 && si.rstates.contains("reading"))
+        #expect(si.readable && si.writable)
+        try p.client.shutdown(.write)
+        #expect(!p.client.info().writable && p.client.info().readable)
+        try p.server.close()
+        let ci = p.server.info()
+        #expect(!ci.readable && !ci.writable && ci.numReaders == 0 && ci.rstates.contains("closed"))
+    }
+}

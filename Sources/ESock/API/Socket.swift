@@ -120,6 +120,10 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
     public func shutdown(_ how: ShutdownHow) throws(SocketError) {
         try checkOpen()
         if Glibc.shutdown(fd, how.rawValue) < 0 { throw .posix(errno) }
+        state.withLock { st in
+            if how != .write { st.readShut = true }
+            if how != .read { st.writeShut = true }
+        }
     }
 
     /// The socket's counters (Erlang: the `counters` of `info/1`).

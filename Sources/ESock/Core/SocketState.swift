@@ -21,6 +21,9 @@ struct SocketState {
     /// Select backend: a non-blocking connect returned EINPROGRESS and was not finalized yet.
     var connectInProgress = false
     var isListening = false
+    /// Set by shutdown(read) / shutdown(write).
+    var readShut = false
+    var writeShut = false
     var counters = SocketCounters()
     /// Completion backend: data a cancelled recv received after all (the cancel lost the race);
     /// the next recv returns it first, so nothing is lost.
