@@ -12,11 +12,12 @@ import Glibc
 /// or ``receive(timeout:where:)``), without waiting (``poll()``), or asynchronously through
 /// ``messages`` or ``next(where:)``.
 public final class Mailbox: @unchecked Sendable {
-    // Every mutable field below is guarded by `mutex`; `cond` signals posts to blocked threads.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let cond: UnsafeMutablePointer<pthread_cond_t>
+    /// The lock, condition and backend bookkeeping a blocked receiver uses.
+    let core = BlockingWaiter()
+    private var mutex: UnsafeMutablePointer<pthread_mutex_t> { core.mutex }
+    private var cond: UnsafeMutablePointer<pthread_cond_t> { core.cond }
+    // The queue and the asynchronous waiters are guarded by `core.mutex`.
     private var queue = MessageQueue()
-    private var sleepers = 0
     private var asyncWaiters: [AsyncWaiter] = []
     private var nextWaiterID: UInt64 = 0
 
@@ -27,23 +28,10 @@ public final class Mailbox: @unchecked Sendable {
     }
 
     /// An empty mailbox.
-    public init() {
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        cond = .allocate(capacity: 1)
-        var attr = pthread_condattr_t()
-        pthread_condattr_init(&attr)
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
-        pthread_cond_init(cond, &attr)
-        pthread_condattr_destroy(&attr)
-    }
+    public init() {}
 
-    deinit {
-        pthread_cond_destroy(cond)
-        cond.deallocate()
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
+    /// Records that an operation on `driver` will deliver here.
+    func expect(_ driver: any PollDriver) { core.expect(driver) }
 
     /// The number of messages waiting.
     public var count: Int {
@@ -63,9 +51,11 @@ public final class Mailbox: @unchecked Sendable {
             return
         }
         queue.append(message)
-        let wake = sleepers > 0
+        let wake = core.sleepers > 0
+        let (leading, leadingDriver) = (core.leader, core.driver)
         pthread_mutex_unlock(mutex)
         if wake { pthread_cond_broadcast(cond) }
+        core.kickLeader(leading, leadingDriver)
     }
 
     /// Removes every waiting message about `handle`; returns how many there were. Used by cancel,
@@ -101,32 +91,22 @@ public final class Mailbox: @unchecked Sendable {
         receive(deadline: timeout.deadline(), where: matches)
     }
 
+    /// The blocking receive: while nothing matches, the thread leads its backend's kernel wait
+    /// when it can (see ``PollGate``), else sleeps until a message or its turn comes.
     func receive(deadline: ContinuousClock.Instant?, where matches: (SocketMessage) -> Bool) -> SocketMessage? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        var absolute: timespec? = nil
-        while true {
-            if let m = queue.removeFirst(where: matches) { return m }
-            sleepers += 1
-            if let deadline {
-                if absolute == nil {
-                    let remaining = ContinuousClock.now.duration(to: deadline)
-                    if remaining <= .zero { sleepers -= 1; return nil }
-                    absolute = monotonicTimespec(after: remaining)
-                }
-                var ts = absolute!
-                let rc = pthread_cond_timedwait(cond, mutex, &ts)
-                sleepers -= 1
-                if rc == ETIMEDOUT { return queue.removeFirst(where: matches) }
-            } else {
-                pthread_cond_wait(cond, mutex)
-                sleepers -= 1
-            }
+        var found: SocketMessage? = queue.removeFirst(where: matches)
+        if found != nil { return found }
+        _ = core.block(until: deadline) {
+            found = queue.removeFirst(where: matches)
+            return found != nil
         }
+        return found
     }
 
     /// Waits asynchronously for the oldest message for which `matches` is true; nil if the task
-    /// is cancelled first.
+    /// is cancelled first. While a task waits, the backends' background threads poll for it.
     public func next(where matches: @escaping @Sendable (SocketMessage) -> Bool = { _ in true }) async -> SocketMessage? {
         pthread_mutex_lock(mutex)
         if let m = queue.removeFirst(where: matches) {
@@ -136,6 +116,9 @@ public final class Mailbox: @unchecked Sendable {
         nextWaiterID += 1
         let id = nextWaiterID
         pthread_mutex_unlock(mutex)
+        let drivers = Drivers.all
+        for d in drivers { _ = d.gate.demandBackground(1) }
+        defer { for d in drivers { _ = d.gate.demandBackground(-1) } }
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (c: CheckedContinuation<SocketMessage?, Never>) in
                 pthread_mutex_lock(mutex)

@@ -15,7 +15,7 @@ import Synchronization
 /// address is the user data) until its CQE is harvested, so its buffers outlive the kernel's use
 /// of them. A recv of "whatever is available" uses a provided-buffer ring, so a socket that waits
 /// holds no buffer of its own.
-public final class CompletionBackend: IOBackendDriver, @unchecked Sendable {
+public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Sendable {
     public let name = "completion"
     public let model = IOModel.completion
 
@@ -29,6 +29,10 @@ public final class CompletionBackend: IOBackendDriver, @unchecked Sendable {
         public var providedBuffers: UInt32 = 1024
         /// The size of each provided buffer.
         public var providedBufferSize: UInt32 = 16384
+        /// True (the default): a thread waiting for a result reaps CQEs itself when no other
+        /// thread does (see docs/architecture.md). False: only the harvester thread reaps
+        /// (measurement only).
+        public var callersLead = true
 
         public init() {}
     }
@@ -53,12 +57,17 @@ public final class CompletionBackend: IOBackendDriver, @unchecked Sendable {
     }
 
     private static let stopTag: UInt64 = 1
+    private static let kickTag: UInt64 = 2
+    let gate: PollGate
+    private let kicks = Atomic<UInt64>(0)
+    private let harvestCQEs = UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>.allocate(capacity: 256)
 
     /// Sets up an io_uring instance and its harvester thread. Throws the kernel's error when
     /// io_uring cannot start (EPERM when `kernel.io_uring_disabled` or a seccomp profile forbids
     /// it, ENOSYS on kernels without it, ENOMEM when locked memory is short).
     public init(configuration: Configuration = Configuration()) throws(SocketError) {
         self.configuration = configuration
+        gate = PollGate(callersLead: configuration.callersLead)
         ring = .allocate(capacity: 1)
         ring.initialize(to: io_uring())
         var params = io_uring_params()
@@ -80,12 +89,14 @@ public final class CompletionBackend: IOBackendDriver, @unchecked Sendable {
                 base.deallocate()
             }
         }
-        thread = try BackgroundThread(name: "esock-harvest") { [unowned self] in self.harvest() }
+        thread = try BackgroundThread(name: "esock-harvest") { [unowned self] in self.run() }
+        Drivers.add(self)
     }
 
     deinit {
         shutdown()
         ring.deallocate()
+        harvestCQEs.deallocate()
     }
 
     func attach(_ socket: Socket) throws(SocketError) {
@@ -184,39 +195,51 @@ public final class CompletionBackend: IOBackendDriver, @unchecked Sendable {
 
     // MARK: Harvesting
 
-    private struct Harvested {
-        var userData: UInt64
-        var result: Int32
-        var flags: UInt32
+    /// The harvester thread: reaps CQEs only while the gate says no waiting caller does and
+    /// someone needs it (see ``PollGate``).
+    private func run() {
+        while gate.awaitBackgroundTurn() {
+            pollOnce(timeout: nil)
+            gate.releaseBackground()
+        }
     }
 
-    private func harvest() {
-        let capacity = 256
-        let cqes = UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>.allocate(capacity: capacity)
-        defer { cqes.deallocate() }
-        var batch: [Harvested] = []
-        batch.reserveCapacity(capacity)
-        var running = true
-        while running {
-            var first: UnsafeMutablePointer<io_uring_cqe>?
-            let rc = io_uring_wait_cqe(ring, &first)
-            if rc < 0 {
-                if rc == -EINTR || rc == -EAGAIN { continue }
-                break
-            }
-            let n = Int(io_uring_peek_batch_cqe(ring, cqes, UInt32(capacity)))
-            batch.removeAll(keepingCapacity: true)
+    func kick() {
+        kicks.wrappingAdd(1, ordering: .relaxed)
+        try? submit { sqe in
+            io_uring_prep_nop(sqe)
+            io_uring_sqe_set_data64(sqe, Self.kickTag)
+        }
+    }
+
+    /// Waits for at least one CQE (or the timeout), then harvests every CQE ready and turns each
+    /// into its operation's result. Only the gate's owner calls it, so the completion queue has
+    /// one reader at a time.
+    func pollOnce(timeout: Duration?) {
+        var first: UnsafeMutablePointer<io_uring_cqe>?
+        let rc: Int32
+        if let timeout {
+            let (s, a) = max(timeout, .zero).components
+            var ts = __kernel_timespec(tv_sec: s, tv_nsec: a / 1_000_000_000)
+            rc = io_uring_wait_cqe_timeout(ring, &first, &ts)
+        } else {
+            rc = io_uring_wait_cqe(ring, &first)
+        }
+        guard rc == 0 else { return }
+        while true {
+            let n = Int(io_uring_peek_batch_cqe(ring, harvestCQEs, 256))
+            if n == 0 { return }
+            var batch: [(userData: UInt64, result: Int32, flags: UInt32)] = []
+            batch.reserveCapacity(n)
             for i in 0..<n {
-                let c = cqes[i]!.pointee
-                batch.append(Harvested(userData: c.user_data, result: c.res, flags: c.flags))
+                let c = harvestCQEs[i]!.pointee
+                batch.append((c.user_data, c.res, c.flags))
             }
             // Make room in the completion queue before handling, which may submit again.
             io_uring_cq_advance(ring, UInt32(n))
             harvests.wrappingAdd(1, ordering: .relaxed)
             completions.wrappingAdd(UInt64(n), ordering: .relaxed)
-            for h in batch {
-                if h.userData == 0 { continue }
-                if h.userData == Self.stopTag { running = false; continue }
+            for h in batch where h.userData > Self.kickTag {
                 let op = Unmanaged<Operation>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(h.userData))!).takeRetainedValue()
                 var bytes: [UInt8]? = nil
                 if h.flags & ESOCK_CQE_F_BUFFER != 0, let base = bufferBase {
@@ -229,6 +252,7 @@ public final class CompletionBackend: IOBackendDriver, @unchecked Sendable {
                 }
                 op.socket.kernelCompleted(op, result: h.result, bytes: bytes)
             }
+            if n < 256 { return }
         }
     }
 
@@ -240,12 +264,15 @@ public final class CompletionBackend: IOBackendDriver, @unchecked Sendable {
                                "completions": completions.load(ordering: .relaxed),
                                "harvests": harvests.load(ordering: .relaxed),
                                "busy_retries": busyRetries.load(ordering: .relaxed),
+                               "kicks": kicks.load(ordering: .relaxed),
                                "sockets": UInt64(sockets.withLock { $0.count })],
                     settings: ["sq_entries": "\(configuration.entries)",
                                "cq_entries": "\(configuration.completionEntries)",
                                "provided_buffers": bufferRing == nil ? "off" :
                                    "\(configuration.providedBuffers) x \(configuration.providedBufferSize)",
-                               "threading": "submit under a lock from caller threads; one harvester thread"])
+                               "threading": configuration.callersLead ?
+                                   "submit under a lock; waiting callers reap CQEs; harvester for async waiters" :
+                                   "submit under a lock; harvester thread reaps every CQE"])
     }
 
     public func shutdown() {
@@ -255,10 +282,8 @@ public final class CompletionBackend: IOBackendDriver, @unchecked Sendable {
         }
         guard first else { return }
         for s in sockets.withLock({ $0.values.compactMap(\.socket) }) { try? s.close() }
-        try? submit { sqe in
-            io_uring_prep_nop(sqe)
-            io_uring_sqe_set_data64(sqe, Self.stopTag)
-        }
+        gate.stop()
+        kick()
         thread?.join()
         if let br = bufferRing {
             esock_buf_ring_free(ring, br, configuration.providedBuffers, Int32(bufferGroup))

@@ -11,7 +11,7 @@ import Synchronization
 /// to the operation waiting there, which then calls again. The epoll data carries the socket's
 /// unique id, not its descriptor, so events for a closed socket whose number was reused are
 /// dropped.
-public final class SelectBackend: IOBackendDriver, @unchecked Sendable {
+public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendable {
     public let name = "select"
     public let model = IOModel.select
 
@@ -23,13 +23,18 @@ public final class SelectBackend: IOBackendDriver, @unchecked Sendable {
     private let waits = Atomic<UInt64>(0)
     private let stopped = Mutex<Bool>(false)
     private var thread: BackgroundThread?
+    let gate: PollGate
+    private let eventBuffer = UnsafeMutablePointer<esock_epoll_event>.allocate(capacity: 1024)
+    private let kicks = Atomic<UInt64>(0)
 
     private struct WeakSocket {
         weak var socket: Socket?
     }
 
-    /// Starts an epoll instance and its thread.
-    public init() throws(SocketError) {
+    /// Starts an epoll instance and its thread. With `callersLead` false, the epoll thread
+    /// always waits in epoll_wait and hands every message over (measurement only).
+    public init(callersLead: Bool = true) throws(SocketError) {
+        gate = PollGate(callersLead: callersLead)
         epfd = esock_epoll_create()
         guard epfd >= 0 else { throw .posix(errno) }
         wakeFD = esock_eventfd(0)
@@ -45,12 +50,13 @@ public final class SelectBackend: IOBackendDriver, @unchecked Sendable {
             Syscall.close(wakeFD)
             throw .posix(e)
         }
-        let (ep, wake) = (epfd, wakeFD)
-        thread = try BackgroundThread(name: "esock-epoll") { [unowned self] in self.run(ep, wake) }
+        thread = try BackgroundThread(name: "esock-epoll") { [unowned self] in self.run() }
+        Drivers.add(self)
     }
 
     deinit {
         shutdown()
+        eventBuffer.deallocate()
     }
 
     func attach(_ socket: Socket) throws(SocketError) {
@@ -74,31 +80,48 @@ public final class SelectBackend: IOBackendDriver, @unchecked Sendable {
 
     func cancelInKernel(_ op: Operation) {}
 
-    private func run(_ epfd: Int32, _ wakeFD: Int32) {
-        let capacity = 1024
-        let buffer = UnsafeMutablePointer<esock_epoll_event>.allocate(capacity: capacity)
-        defer { buffer.deallocate() }
-        while !stopping.load(ordering: .acquiring) {
-            let n = esock_epoll_wait(epfd, buffer, Int32(capacity), -1)
-            if n < 0 {
-                if errno == EINTR { continue }
-                break
+    /// The background thread: polls only while the gate says nobody else does and someone
+    /// needs it.
+    private func run() {
+        while gate.awaitBackgroundTurn() {
+            pollOnce(timeout: nil)
+            gate.releaseBackground()
+        }
+    }
+
+    func kick() {
+        kicks.wrappingAdd(1, ordering: .relaxed)
+        var one: UInt64 = 1
+        _ = write(wakeFD, &one, 8)
+    }
+
+    func pollOnce(timeout: Duration?) {
+        var ms: Int32 = -1
+        if let timeout {
+            let (s, a) = timeout.components
+            ms = Int32(clamping: s * 1000 + (a + 999_999_999_999_999) / 1_000_000_000_000_000)
+        }
+        let n = esock_epoll_wait(epfd, eventBuffer, 1024, ms)
+        guard n > 0 else { return }
+        waits.wrappingAdd(1, ordering: .relaxed)
+        events.wrappingAdd(UInt64(n), ordering: .relaxed)
+        // Look every socket of the batch up under one lock, then deliver outside it.
+        let buffer = eventBuffer
+        let ready: [(Socket, UInt32)] = sockets.withLock { table in
+            (0..<Int(n)).compactMap { i in
+                let ev = buffer[i]
+                guard ev.data != 0, let s = table[ev.data]?.socket else { return nil }
+                return (s, ev.events)
             }
-            waits.wrappingAdd(1, ordering: .relaxed)
-            events.wrappingAdd(UInt64(n), ordering: .relaxed)
-            // Look every socket of the batch up under one lock, then deliver outside it.
-            let ready: [(Socket, UInt32)] = sockets.withLock { table in
-                (0..<Int(n)).compactMap { i in
-                    let ev = buffer[i]
-                    guard ev.data != 0, let s = table[ev.data]?.socket else { return nil }
-                    return (s, ev.events)
-                }
-            }
-            for (socket, mask) in ready {
-                let failed = mask & (ESOCK_EPOLLERR | ESOCK_EPOLLHUP) != 0
-                socket.readiness(readable: failed || mask & (ESOCK_EPOLLIN | ESOCK_EPOLLRDHUP) != 0,
-                                 writable: failed || mask & ESOCK_EPOLLOUT != 0)
-            }
+        }
+        for i in 0..<Int(n) where buffer[i].data == 0 {
+            var value: UInt64 = 0
+            _ = read(wakeFD, &value, 8)
+        }
+        for (socket, mask) in ready {
+            let failed = mask & (ESOCK_EPOLLERR | ESOCK_EPOLLHUP) != 0
+            socket.readiness(readable: failed || mask & (ESOCK_EPOLLIN | ESOCK_EPOLLRDHUP) != 0,
+                             writable: failed || mask & ESOCK_EPOLLOUT != 0)
         }
     }
 
@@ -106,8 +129,11 @@ public final class SelectBackend: IOBackendDriver, @unchecked Sendable {
         BackendInfo(name: name, model: model, threads: 1,
                     counters: ["epoll_waits": waits.load(ordering: .relaxed),
                                "events": events.load(ordering: .relaxed),
+                               "kicks": kicks.load(ordering: .relaxed),
                                "sockets": UInt64(sockets.withLock { $0.count })],
-                    settings: ["mechanism": "epoll, edge-triggered, registered once"])
+                    settings: ["mechanism": "epoll, edge-triggered, registered once",
+                               "threading": gate.callersLead ? "waiting callers lead epoll_wait; background thread for async waiters" :
+                                   "epoll thread only"])
     }
 
     public func shutdown() {
@@ -118,8 +144,8 @@ public final class SelectBackend: IOBackendDriver, @unchecked Sendable {
         guard first else { return }
         for s in sockets.withLock({ $0.values.compactMap(\.socket) }) { try? s.close() }
         stopping.store(true, ordering: .releasing)
-        var one: UInt64 = 1
-        _ = write(wakeFD, &one, 8)
+        gate.stop()
+        kick()
         thread?.join()
         Syscall.close(epfd)
         Syscall.close(wakeFD)

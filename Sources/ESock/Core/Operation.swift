@@ -100,37 +100,29 @@ final class Operation: @unchecked Sendable {
     var completionInfo: CompletionInfo { CompletionInfo(tag: tag, handle: handle) }
 }
 
-/// A one-shot event a thread can wait for: set once, then every wait returns at once.
-final class Latch: @unchecked Sendable {
-    // Heap-allocated: pthread objects must not move, which a class's stored property may.
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let cond: UnsafeMutablePointer<pthread_cond_t>
+/// A one-shot event a thread can wait for: set once, then every wait returns at once. A
+/// waiting thread drives the backend's kernel wait when it can, since the event it waits for
+/// (an operation's last CQE) may need someone to harvest it.
+final class Latch: BlockingWaiter, @unchecked Sendable {
     private var isSet = false
 
-    init() {
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        cond = .allocate(capacity: 1)
-        pthread_cond_init(cond, nil)
-    }
-
-    deinit {
-        pthread_cond_destroy(cond)
-        cond.deallocate()
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
+    init(expecting driver: (any PollDriver)?) {
+        super.init()
+        if let driver { self.driver = driver }
     }
 
     func set() {
         pthread_mutex_lock(mutex)
         isSet = true
-        pthread_cond_broadcast(cond)
+        let (leading, leadingDriver) = (leader, driver)
         pthread_mutex_unlock(mutex)
+        pthread_cond_broadcast(cond)
+        kickLeader(leading, leadingDriver)
     }
 
     func wait() {
         pthread_mutex_lock(mutex)
-        while !isSet { pthread_cond_wait(cond, mutex) }
+        _ = block(until: nil) { isSet }
         pthread_mutex_unlock(mutex)
     }
 }

@@ -30,6 +30,8 @@ extension Socket {
                     queue.current = nil
                 } else {
                     op.phase = .queued
+                    // The caller may have to drive the backend until the operations ahead finish.
+                    if let driver = backend as? any PollDriver { op.mailbox.expect(driver) }
                     if model == .select, let i = queue.waiting.firstIndex(where: { $0.mailbox === op.mailbox }) {
                         let old = queue.waiting[i]
                         old.mailbox.post(.abort(socket: self, handle: old.handle, reason: SocketError(.cancelled)))
@@ -51,6 +53,7 @@ extension Socket {
                 queue.current = op
                 op.phase = .waiting
                 countWait(op, &st)
+                if let driver = backend as? any PollDriver { op.mailbox.expect(driver) }
                 if model == .select { return .select(op.selectInfo, partial: partial) }
                 do throws(SocketError) {
                     try backend.arm(op, &st)
@@ -95,6 +98,7 @@ extension Socket {
             case .wait:
                 next.phase = .waiting
                 countWait(next, &st)
+                if let driver = backend as? any PollDriver { next.mailbox.expect(driver) }
                 do throws(SocketError) {
                     try backend.arm(next, &st)
                     return
@@ -283,7 +287,7 @@ extension Socket {
                 case .waiting where backend.model == .completion:
                     op.phase = .cancelling
                     op.cancellerTakesData = takingData
-                    let latch = Latch()
+                    let latch = Latch(expecting: backend as? any PollDriver)
                     op.cancelLatch = latch
                     backend.cancelInKernel(op)
                     return (op, latch)
@@ -327,7 +331,7 @@ extension Socket {
             st.acceptedAhead.removeAll()
             st.readAhead.removeAll()
             guard st.inflight > 0 else { return nil }
-            let latch = Latch()
+            let latch = Latch(expecting: backend as? any PollDriver)
             st.drained = latch
             return latch
         }

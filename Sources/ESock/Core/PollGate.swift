@@ -1,0 +1,294 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A backend's kernel wait (`epoll_wait`, or `io_uring_enter` waiting for CQEs), which the
+/// waiting threads share.
+protocol PollDriver: AnyObject, Sendable {
+    /// Who may be in ``pollOnce(timeout:)``.
+    var gate: PollGate { get }
+    /// Waits in the kernel until at least one event, the timeout, or a ``kick()``; delivers
+    /// what it harvested. Only the gate's current owner calls it.
+    func pollOnce(timeout: Duration?)
+    /// Makes a ``pollOnce(timeout:)`` in progress return soon.
+    func kick()
+}
+
+/// Something a thread sleeps on that the gate can wake: a mailbox or a latch.
+protocol GateWaiter: AnyObject {
+    func wakeForTurn()
+}
+
+/// Decides which thread waits in a backend's kernel wait: at most one at a time (leader and
+/// followers).
+///
+/// A thread that blocks on a mailbox or latch takes the role itself when it is free, so the
+/// kernel's completion work runs on the thread that wants the result and no other thread has to
+/// be woken to hand it over. The others sleep on their own mailbox or latch; when the leader is
+/// done it hands the role to one of them. The backend's background thread polls only when no
+/// thread does and someone needs it: an asynchronous waiter, or a waiter whose mailbox spans two
+/// backends.
+final class PollGate: @unchecked Sendable {
+    private enum Owner { case none, background, thread }
+
+    // All fields are guarded by `mutex`; `cond` wakes the background thread.
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let cond: UnsafeMutablePointer<pthread_cond_t>
+    private var owner = Owner.none
+    private var followers: [GateWaiter] = []
+    private var backgroundDemand = 0
+    private var stopping = false
+    /// False for the harvester-only model: the background thread always polls, waiting callers
+    /// only sleep. Kept to measure the two models against each other.
+    let callersLead: Bool
+
+    init(callersLead: Bool = true) {
+        self.callersLead = callersLead
+        backgroundDemand = callersLead ? 0 : 1
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        cond = .allocate(capacity: 1)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        cond.deallocate()
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    /// Takes the role for the calling thread if it is free. Otherwise registers `waiter` to be
+    /// woken when it frees and returns false; `kick` is then true when the background thread
+    /// holds the role and must be made to give it up.
+    func tryLead(_ waiter: GateWaiter) -> (lead: Bool, kick: Bool) {
+        guard callersLead else { return (false, false) }
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        if owner == .none {
+            owner = .thread
+            return (true, false)
+        }
+        if !followers.contains(where: { $0 === waiter }) { followers.append(waiter) }
+        return (false, owner == .background)
+    }
+
+    /// A follower stops waiting for the role (it got what it waited for, or timed out).
+    func leave(_ waiter: GateWaiter) {
+        pthread_mutex_lock(mutex)
+        followers.removeAll { $0 === waiter }
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// The leading thread gives the role up: the next follower, if any, is woken to take it;
+    /// else the background thread, if anyone needs it. Call without holding a waiter's lock.
+    func release() {
+        pthread_mutex_lock(mutex)
+        owner = .none
+        let next = followers.isEmpty ? nil : followers.removeFirst()
+        if next == nil && backgroundDemand > 0 { pthread_cond_signal(cond) }
+        pthread_mutex_unlock(mutex)
+        next?.wakeForTurn()
+    }
+
+    /// Someone who cannot poll (an asynchronous waiter) starts (+1) or stops (-1) needing the
+    /// background thread.
+    func demandBackground(_ delta: Int) -> Bool {
+        pthread_mutex_lock(mutex)
+        backgroundDemand += delta
+        let start = backgroundDemand > 0 && owner == .none
+        if start { pthread_cond_signal(cond) }
+        pthread_mutex_unlock(mutex)
+        return start
+    }
+
+    /// The background thread waits until it should poll; false when the backend stops.
+    func awaitBackgroundTurn() -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        while !stopping && !(owner == .none && backgroundDemand > 0 && followers.isEmpty) {
+            pthread_cond_wait(cond, mutex)
+        }
+        if stopping { return false }
+        owner = .background
+        return true
+    }
+
+    /// The background thread gives the role up after one poll.
+    func releaseBackground() {
+        pthread_mutex_lock(mutex)
+        owner = .none
+        let next = followers.isEmpty ? nil : followers.removeFirst()
+        pthread_mutex_unlock(mutex)
+        next?.wakeForTurn()
+    }
+
+    /// Ends the background thread's loop.
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+    }
+}
+
+/// A mutex and condition variable a thread blocks on, driving the backend's kernel wait itself
+/// when it can (see ``PollGate``). The base of ``Mailbox`` and ``Latch``.
+class BlockingWaiter: GateWaiter, @unchecked Sendable {
+    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    let cond: UnsafeMutablePointer<pthread_cond_t>
+    /// Threads asleep on `cond`. Guarded by `mutex`.
+    var sleepers = 0
+    /// The backend whose messages this waiter expects; nil when unknown or more than one.
+    /// Guarded by `mutex`.
+    var driver: (any PollDriver)?
+    /// True once operations on two backends have used this waiter. Guarded by `mutex`.
+    var spansBackends = false
+    /// The thread leading `driver`'s kernel wait on this waiter's behalf. Guarded by `mutex`.
+    var leader: pthread_t?
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        cond = .allocate(capacity: 1)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        cond.deallocate()
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func wakeForTurn() {
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Records that an operation on `driver` will deliver to this waiter. A thread already
+    /// asleep here is woken, so that it can lead that backend's wait.
+    func expect(_ newDriver: any PollDriver) {
+        pthread_mutex_lock(mutex)
+        if let d = driver, d === newDriver {
+            pthread_mutex_unlock(mutex)
+            return
+        }
+        if driver == nil && !spansBackends {
+            driver = newDriver
+        } else {
+            driver = nil
+            spansBackends = true
+            _ = newDriver.gate.demandBackground(0)
+        }
+        let wake = sleepers > 0
+        pthread_mutex_unlock(mutex)
+        if wake { pthread_cond_broadcast(cond) }
+    }
+
+    /// After something was delivered to this waiter (mutex not held): kicks the backend if a
+    /// thread waits in its kernel wait for us, and is not the caller.
+    func kickLeader(_ leading: pthread_t?, _ leadingDriver: (any PollDriver)?) {
+        if let leading, let leadingDriver, pthread_equal(leading, pthread_self()) == 0 { leadingDriver.kick() }
+    }
+
+    /// Blocks the calling thread, with `mutex` held, until `ready()` is true or `deadline`
+    /// passes; returns whether `ready()` became true. Leads the expected backend's kernel wait
+    /// when the role is free.
+    func block(until deadline: ContinuousClock.Instant?, _ ready: () -> Bool) -> Bool {
+        var absolute: timespec? = nil
+        var background: [any PollDriver] = []
+        defer {
+            if !background.isEmpty {
+                pthread_mutex_unlock(mutex)
+                for d in background { _ = d.gate.demandBackground(-1) }
+                pthread_mutex_lock(mutex)
+            }
+        }
+        while !ready() {
+            var remaining: Duration? = nil
+            if let deadline {
+                remaining = ContinuousClock.now.duration(to: deadline)
+                if remaining! <= .zero { return false }
+            }
+            if let d = driver {
+                let (lead, kick) = d.gate.tryLead(self)
+                if lead {
+                    leader = pthread_self()
+                    pthread_mutex_unlock(mutex)
+                    d.pollOnce(timeout: remaining)
+                    d.gate.release()
+                    pthread_mutex_lock(mutex)
+                    leader = nil
+                    continue
+                }
+                if kick { d.kick() }
+            } else if spansBackends && background.isEmpty {
+                // Our messages come from several backends: their background threads poll.
+                background = Drivers.all
+                pthread_mutex_unlock(mutex)
+                for d in background { _ = d.gate.demandBackground(1) }
+                pthread_mutex_lock(mutex)
+                continue
+            }
+            sleepers += 1
+            if let remaining {
+                if absolute == nil { absolute = monotonicTimespec(after: remaining) }
+                var ts = absolute!
+                _ = pthread_cond_timedwait(cond, mutex, &ts)
+            } else {
+                pthread_cond_wait(cond, mutex)
+            }
+            sleepers -= 1
+            if let d = driver {
+                pthread_mutex_unlock(mutex)
+                d.gate.leave(self)
+                pthread_mutex_lock(mutex)
+            }
+        }
+        return true
+    }
+}
+
+/// Every running backend, for waiters that cannot tell which one will deliver.
+enum Drivers {
+    private static let list = PThreadLocked<[WeakDriver]>([])
+
+    private struct WeakDriver {
+        weak var driver: (any PollDriver)?
+    }
+
+    static func add(_ d: any PollDriver) {
+        list.with { $0.append(WeakDriver(driver: d)) }
+    }
+
+    static var all: [any PollDriver] {
+        list.with { l in
+            l.removeAll { $0.driver == nil }
+            return l.compactMap(\.driver)
+        }
+    }
+}
+
+/// A value behind a pthread mutex (for globals touched from C-called threads).
+final class PThreadLocked<Value>: @unchecked Sendable {
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private var value: Value
+
+    init(_ value: Value) {
+        self.value = value
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+    }
+
+    func with<R>(_ body: (inout Value) -> R) -> R {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return body(&value)
+    }
+}
