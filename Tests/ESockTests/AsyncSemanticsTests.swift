@@ -41,7 +41,7 @@ struct AsyncSemanticsTests {
         let mb = Mailbox()
         let handle = Handle.make()
         let first = try p.server.recv(nowait: mb, handle: handle)
-        switch (backend, first) {
+        switch (backend.model, first) {
         case (.select, .select(let info, nil)):
             #expect(info.tag == .recv && info.handle == handle)
         case (.completion, .completion(let info)):
@@ -51,7 +51,7 @@ struct AsyncSemanticsTests {
         }
         try p.client.send([1, 2, 3])
         let m = try expectMessage(mb, handle)
-        switch (backend, m) {
+        switch (backend.model, m) {
         case (.select, .select(_, let h)):
             #expect(h == handle)
             #expect(try p.server.recv(nowait: mb) .doneValue == [1, 2, 3])
@@ -73,12 +73,12 @@ struct AsyncSemanticsTests {
         let r = try p.server.recv(length: 5, nowait: mb)
         switch r {
         case .select(let info, let partial):
-            #expect(backend == .select && partial == [1, 2])
+            #expect(backend.model == .select && partial == [1, 2])
             try p.client.send([3, 4, 5])
             _ = try expectMessage(mb, info.handle)
             #expect(try p.server.recv(length: 3, nowait: mb).doneValue == [3, 4, 5])
         case .completion(let info):
-            #expect(backend == .completion)
+            #expect(backend.model == .completion)
             try p.client.send([3, 4, 5])
             guard case .completion(_, _, .received(let d)) = try expectMessage(mb, info.handle) else {
                 Issue.record("no data"); return
@@ -233,7 +233,7 @@ struct AsyncSemanticsTests {
         let mb = Mailbox()
         let first = try p.server.recv(nowait: mb)
         let second = try p.server.recv(nowait: mb)
-        if backend == .select {
+        if backend.model == .select {
             guard case .abort(_, let h, let reason) = try expectMessage(mb, first.handle) else {
                 Issue.record("the replaced call got no abort"); return
             }

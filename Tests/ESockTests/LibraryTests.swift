@@ -7,8 +7,8 @@ struct LibraryTests {
     func backendInfo(backend: Backend) throws {
         let b = try backend.instance()
         let info = b.info()
-        #expect(info.name == backend.rawValue)
-        #expect(info.model == (backend == .select ? .select : .completion))
+        #expect(info.name == backend.name)
+        #expect(info.model == backend.model)
         #expect(info.threads == 1)
         #expect(!info.counters.isEmpty)
     }
@@ -49,7 +49,7 @@ struct SocketInfoTests {
         defer { p.closeAll() }
         let li = p.listener.info()
         #expect(li.rstates.contains("listening") && li.domain == .inet && li.type == .stream && li.protocol == .tcp)
-        #expect(li.ctype == "normal" && li.backend == backend.rawValue)
+        #expect(li.ctype == "normal" && li.backend == backend.name)
         let a = Mailbox(), b = Mailbox()
         _ = try p.server.recv(nowait: a)
         _ = try p.server.recv(nowait: b)

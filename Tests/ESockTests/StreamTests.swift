@@ -14,7 +14,7 @@ struct StreamTests {
         #expect(laddr.port != 0)
         #expect(try p.client.peername() == laddr)
         #expect(try p.server.peername() == p.client.sockname())
-        #expect(p.client.ioBackend.name == backend.rawValue)
+        #expect(p.client.ioBackend.name == backend.name)
         try p.client.close()
         #expect(throws: SocketError.closed) { try p.client.close() }
         #expect(throws: SocketError.closed) { try p.client.send([1], timeout: .seconds(1)) }

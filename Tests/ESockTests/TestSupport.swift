@@ -6,10 +6,25 @@ import Glibc
 #endif
 
 /// The backends every behavioural test runs on.
+///
+/// `select` and `completion` are the backends as shipped (waiting callers lead the kernel wait);
+/// the `-thread` variants run the harvester-only threading model kept for measurement, so that
+/// both models are known to behave the same.
 enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case select, completion
+    case selectThread = "select-thread", completionThread = "completion-thread"
 
     var testDescription: String { rawValue }
+
+    /// The backend's name as it reports it.
+    var name: String { model.rawValue }
+
+    var model: IOModel {
+        switch self {
+        case .select, .selectThread: return .select
+        case .completion, .completionThread: return .completion
+        }
+    }
 
     private static let instances = Mutex<[Backend: any IOBackend]>([:])
 
@@ -17,9 +32,13 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     func instance() throws -> any IOBackend {
         try Self.instances.withLock { table in
             if let b = table[self] { return b }
+            var threadOnly = CompletionBackend.Configuration()
+            threadOnly.callersLead = false
             let b: any IOBackend = switch self {
             case .select: try SelectBackend()
             case .completion: try CompletionBackend()
+            case .selectThread: try SelectBackend(callersLead: false)
+            case .completionThread: try CompletionBackend(configuration: threadOnly)
             }
             table[self] = b
             return b
