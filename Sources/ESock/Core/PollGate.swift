@@ -73,11 +73,20 @@ final class PollGate: @unchecked Sendable {
         return (false, owner == .background)
     }
 
-    /// A follower stops waiting for the role (it got what it waited for, or timed out).
+    /// A follower woke up (it got what it waited for, timed out, or was handed the role). If the
+    /// role was handed to it while it woke for another reason, it passes the role on: a waiter
+    /// that no longer needs the role must not keep the others asleep with nobody polling.
     func leave(_ waiter: GateWaiter) {
         pthread_mutex_lock(mutex)
-        followers.removeAll { $0 === waiter }
+        if let i = followers.firstIndex(where: { $0 === waiter }) {
+            followers.remove(at: i)
+            pthread_mutex_unlock(mutex)
+            return
+        }
+        let next = owner == .none && !followers.isEmpty ? followers.removeFirst() : nil
+        if owner == .none && next == nil && backgroundDemand > 0 { pthread_cond_signal(cond) }
         pthread_mutex_unlock(mutex)
+        next?.wakeForTurn()
     }
 
     /// The leading thread gives the role up: the next follower, if any, is woken to take it;
