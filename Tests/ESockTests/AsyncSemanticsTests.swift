@@ -324,7 +324,7 @@ struct AsyncSemanticsTests {
         defer { p.closeAll() }
         let mb = Mailbox()
         let r = try p.server.recv(nowait: mb)
-        try p.client.send([1])
+        try await p.client.send([1])
         var iterator = mb.messages.makeAsyncIterator()
         let m = try #require(await iterator.next())
         #expect(m.handle == r.handle && m.socket == p.server)

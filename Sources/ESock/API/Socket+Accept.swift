@@ -16,20 +16,34 @@ extension Socket {
 
     /// Accepts a connection, waiting at most `timeout` (Erlang: `accept/1,2`).
     public func accept(timeout: Timeout = .infinity) throws(SocketError) -> Socket {
-        let deadline = timeout.deadline()
-        let mailbox = PrivateMailbox.current
-        while true {
-            let handle = Handle.make()
-            switch try accept(nowait: mailbox, handle: handle) {
-            case .done(let s): return s
-            case .select, .completion:
-                switch try waitFor(handle, .accept, in: mailbox, until: deadline) {
-                case .retry: continue
-                case .completed(.accepted(let s)): return s
-                case .completed(.failed(let e)): throw e
-                case .completed(let other): throw .invalid("accept completed with \(other)")
-                }
-            }
+        try perform(AcceptCall(), timeout: timeout)
+    }
+
+    /// Accepts a connection, suspending the task until one comes (Erlang: `accept/2` with
+    /// `nowait`, then the select or completion message; no thread is blocked). Cancelling the
+    /// task cancels the accept (Erlang: `cancel/2`) and throws ``SocketError/Reason/cancelled``.
+    public func accept() async throws(SocketError) -> Socket {
+        try await perform(AcceptCall())
+    }
+}
+
+/// accept: tries again after each select message.
+struct AcceptCall: SocketCall {
+    var tag: OperationTag { .accept }
+
+    func attempt(_ socket: Socket, _ mailbox: Mailbox) throws(SocketError) -> CallStep<Socket> {
+        let handle = Handle.make()
+        switch try socket.accept(nowait: mailbox, handle: handle) {
+        case .done(let s): return .done(s)
+        case .select, .completion: return .wait(handle)
+        }
+    }
+
+    func finish(_ status: CompletionStatus) throws(SocketError) -> Socket {
+        switch status {
+        case .accepted(let s): return s
+        case .failed(let e): throw e
+        default: throw .invalid("accept completed with \(status)")
         }
     }
 }

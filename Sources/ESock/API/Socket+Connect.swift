@@ -39,25 +39,48 @@ extension Socket {
     /// Connects to `address`, waiting at most `timeout` (Erlang: `connect/2,3`). After a timeout
     /// the connection state is uncertain: close the socket and start over.
     public func connect(_ address: SocketAddress, timeout: Timeout = .infinity) throws(SocketError) {
-        let deadline = timeout.deadline()
-        let mailbox = PrivateMailbox.current
-        let handle = Handle.make()
-        switch try connect(address, nowait: mailbox, handle: handle) {
-        case .done: return
-        case .select, .completion: break
-        }
-        while true {
-            switch try waitFor(handle, .connect, in: mailbox, until: deadline) {
-            case .retry:
-                let op = Operation(.connect, tag: .connect, handle: handle, mailbox: mailbox, socket: self)
-                switch try start(op) {
-                case .done: return
-                case .select, .completion: continue
-                }
-            case .completed(.connected): return
-            case .completed(.failed(let e)): throw e
-            case .completed(let other): throw .invalid("connect completed with \(other)")
+        try perform(ConnectCall(address: address), timeout: timeout)
+    }
+
+    /// Connects to `address`, suspending the task until the connection is made (Erlang:
+    /// `connect/3` with `nowait`, then the message and, on select, the finalizing `connect/1`; no
+    /// thread is blocked). Cancelling the task cancels the connect (Erlang: `cancel/2`) and
+    /// throws ``SocketError/Reason/cancelled``.
+    public func connect(_ address: SocketAddress) async throws(SocketError) {
+        try await perform(ConnectCall(address: address))
+    }
+}
+
+/// connect: the first attempt starts the connection; after a select message the finalizing
+/// attempt (the seed's connect/1) reads its outcome, under the same handle.
+struct ConnectCall: SocketCall {
+    let address: SocketAddress
+    var handle: Handle?
+    var tag: OperationTag { .connect }
+
+    init(address: SocketAddress) { self.address = address }
+
+    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) throws(SocketError) -> CallStep<Void> {
+        if let handle {
+            let op = Operation(.connect, tag: .connect, handle: handle, mailbox: mailbox, socket: socket)
+            switch try socket.start(op) {
+            case .done: return .done(())
+            case .select, .completion: return .wait(handle)
             }
+        }
+        let h = Handle.make()
+        handle = h
+        switch try socket.connect(address, nowait: mailbox, handle: h) {
+        case .done: return .done(())
+        case .select, .completion: return .wait(h)
+        }
+    }
+
+    func finish(_ status: CompletionStatus) throws(SocketError) {
+        switch status {
+        case .connected: return
+        case .failed(let e): throw e
+        default: throw .invalid("connect completed with \(status)")
         }
     }
 }

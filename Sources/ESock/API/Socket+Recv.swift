@@ -28,35 +28,52 @@ extension Socket {
     /// On timeout or error after some data arrived, the error carries it
     /// (``SocketError/Partial/received(_:)``).
     public func recv(length: Int = 0, flags: MessageFlags = [], timeout: Timeout = .infinity) throws(SocketError) -> [UInt8] {
-        let deadline = timeout.deadline()
-        let mailbox = PrivateMailbox.current
-        var data: [UInt8] = []
-        while true {
-            let handle = Handle.make()
-            let pending: Pending<[UInt8]>
-            do throws(SocketError) {
-                pending = try recv(length: length == 0 ? 0 : length - data.count, flags: flags, nowait: mailbox, handle: handle)
-            } catch {
-                throw error.prepending(received: data)
-            }
-            switch pending {
-            case .done(let d): return data + d
-            case .select(_, let partial): data += partial ?? []
-            case .completion: break
-            }
-            do throws(SocketError) {
-                let dataAtCancel = { (op: Operation) -> SocketError.Partial? in
-                    op.received.isEmpty ? nil : .received(op.received)
-                }
-                switch try waitFor(handle, .recv, in: mailbox, until: deadline, cancelled: dataAtCancel) {
-                case .retry: continue
-                case .completed(.received(let d)): return data + d
-                case .completed(.failed(let e)): throw e
-                case .completed(let other): throw .invalid("recv completed with \(other)")
-                }
-            } catch {
-                throw error.prepending(received: data)
-            }
+        try perform(RecvCall(length: length, flags: flags), timeout: timeout)
+    }
+
+    /// Receives, suspending the task until the data is there (Erlang: `recv/4` with `nowait`,
+    /// then the select or completion message; no thread is blocked).
+    ///
+    /// `length` as in ``recv(length:flags:timeout:)``. Cancelling the task cancels the receive
+    /// (Erlang: `cancel/2`) and throws ``SocketError/Reason/cancelled`` with any data that came.
+    public func recv(length: Int = 0, flags: MessageFlags = []) async throws(SocketError) -> [UInt8] {
+        try await perform(RecvCall(length: length, flags: flags))
+    }
+}
+
+/// recv: on a stream with `length` N, gathers what each select round brought until N bytes.
+struct RecvCall: SocketCall {
+    let length: Int
+    let flags: MessageFlags
+    var data: [UInt8] = []
+    var tag: OperationTag { .recv }
+
+    init(length: Int, flags: MessageFlags) {
+        self.length = length
+        self.flags = flags
+    }
+
+    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) throws(SocketError) -> CallStep<[UInt8]> {
+        let handle = Handle.make()
+        switch try socket.recv(length: length == 0 ? 0 : length - data.count, flags: flags, nowait: mailbox, handle: handle) {
+        case .done(let d): return .done(data + d)
+        case .select(_, let partial): data += partial ?? []
+        case .completion: break
+        }
+        return .wait(handle)
+    }
+
+    func finish(_ status: CompletionStatus) throws(SocketError) -> [UInt8] {
+        switch status {
+        case .received(let d): return data + d
+        case .failed(let e): throw e
+        default: throw .invalid("recv completed with \(status)")
         }
     }
+
+    func partial(at cancelled: Operation) -> SocketError.Partial? {
+        cancelled.received.isEmpty ? nil : .received(cancelled.received)
+    }
+
+    func decorate(_ error: SocketError) -> SocketError { error.prepending(received: data) }
 }

@@ -19,33 +19,61 @@ extension Socket {
         }
     }
 
-    /// Sends, waiting at most `timeout` (Erlang: `send/2,3,4`). A stream retries partial sends
-    /// until all data is accepted. Returns the data not accepted (empty unless a non-stream
-    /// socket took part of it). On timeout or error after a partial send the error carries the
-    /// rest (``SocketError/Partial/rest(_:)``).
+    /// Sends all of `data`, waiting at most `timeout` (Erlang: `send/2,3,4`).
+    ///
+    /// Partial sends are continued until everything went. Returns what was not sent (empty when
+    /// all went); on timeout or error after part went, the error carries the rest
+    /// (``SocketError/Partial/rest(_:)``).
     @discardableResult
     public func send(_ data: [UInt8], flags: MessageFlags = [], timeout: Timeout = .infinity) throws(SocketError) -> [UInt8] {
-        let deadline = timeout.deadline()
-        let mailbox = PrivateMailbox.current
-        var rest = data
-        while true {
-            let handle = Handle.make()
-            switch try send(rest, flags: flags, nowait: mailbox, handle: handle) {
-            case .done(let r): return r
-            case .select(_, let partial): rest = partial ?? rest
-            case .completion: break
-            }
-            let unsentAtCancel = { (op: Operation) -> SocketError.Partial? in .rest(Array(op.unsent)) }
-            do throws(SocketError) {
-                switch try waitFor(handle, .send, in: mailbox, until: deadline, cancelled: unsentAtCancel) {
-                case .retry: continue
-                case .completed(.sent): return []
-                case .completed(.failed(let e)): throw e
-                case .completed(let other): throw .invalid("send completed with \(other)")
-                }
-            } catch where error.partial == nil && error.reason != .timeout {
-                throw SocketError(error.reason, partial: rest.count < data.count ? .rest(rest) : nil)
-            }
+        try perform(SendCall(data: data, flags: flags), timeout: timeout)
+    }
+
+    /// Sends all of `data`, suspending the task until it went (Erlang: `send/3` with `nowait`,
+    /// then the select or completion messages; no thread is blocked).
+    ///
+    /// Cancelling the task cancels the send (Erlang: `cancel/2`) and throws
+    /// ``SocketError/Reason/cancelled`` with the data not sent.
+    public func send(_ data: [UInt8], flags: MessageFlags = []) async throws(SocketError) {
+        _ = try await perform(SendCall(data: data, flags: flags))
+    }
+}
+
+/// send: continues partial sends with the rest until all of the data went.
+struct SendCall: SocketCall {
+    let data: [UInt8]
+    let flags: MessageFlags
+    var rest: [UInt8]
+    var tag: OperationTag { .send }
+
+    init(data: [UInt8], flags: MessageFlags) {
+        self.data = data
+        self.flags = flags
+        rest = data
+    }
+
+    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) throws(SocketError) -> CallStep<[UInt8]> {
+        let handle = Handle.make()
+        switch try socket.send(rest, flags: flags, nowait: mailbox, handle: handle) {
+        case .done(let r): return .done(r)
+        case .select(_, let partial): rest = partial ?? rest
+        case .completion: break
         }
+        return .wait(handle)
+    }
+
+    func finish(_ status: CompletionStatus) throws(SocketError) -> [UInt8] {
+        switch status {
+        case .sent: return []
+        case .failed(let e): throw e
+        default: throw .invalid("send completed with \(status)")
+        }
+    }
+
+    func partial(at cancelled: Operation) -> SocketError.Partial? { .rest(Array(cancelled.unsent)) }
+
+    func decorate(_ error: SocketError) -> SocketError {
+        guard error.partial == nil, error.reason != .timeout, rest.count < data.count else { return error }
+        return SocketError(error.reason, partial: .rest(rest))
     }
 }

@@ -34,35 +34,57 @@ extension Socket {
     /// (``SocketError/Partial/sent(_:)``).
     @discardableResult
     public func sendfile(_ file: Int32, offset: Int64 = 0, count: Int = 0, timeout: Timeout = .infinity) throws(SocketError) -> Int {
-        let deadline = timeout.deadline()
-        let mailbox = PrivateMailbox.current
-        var sent = 0
-        while true {
-            let handle = Handle.make()
-            let pending: Pending<Int>
-            do throws(SocketError) {
-                pending = try sendfile(file, offset: offset + Int64(sent), count: count == 0 ? 0 : count - sent,
-                                       nowait: mailbox, handle: handle)
-            } catch {
-                throw SocketError(error.reason, partial: sent > 0 ? .sent(sent + (error.sentCount)) : error.partial)
-            }
-            switch pending {
-            case .done(let n): return sent + n
-            case .select(_, let partial): sent += partial ?? 0
-            case .completion: break
-            }
-            let sentAtCancel = { (op: Operation) -> SocketError.Partial? in .sent(sent + op.fileSent) }
-            do throws(SocketError) {
-                switch try waitFor(handle, .sendfile, in: mailbox, until: deadline, cancelled: sentAtCancel) {
-                case .retry: continue
-                case .completed(.sentFile(let n)): return sent + n
-                case .completed(.failed(let e)): throw e
-                case .completed(let other): throw .invalid("sendfile completed with \(other)")
-                }
-            } catch where error.reason != .timeout {
-                throw SocketError(error.reason, partial: sent + error.sentCount > 0 ? .sent(sent + error.sentCount) : nil)
-            }
+        try perform(SendfileCall(file: file, offset: offset, count: count), timeout: timeout)
+    }
+
+    /// Sends `count` bytes (0: to the end) of `file` from `offset`, suspending the task until
+    /// they went (Erlang: `sendfile/5` with `nowait`, then the messages; no thread is blocked).
+    /// Returns the bytes sent. Cancelling the task cancels the transfer (Erlang: `cancel/2`) and
+    /// throws ``SocketError/Reason/cancelled`` with the bytes sent (``SocketError/Partial/sent(_:)``).
+    @discardableResult
+    public func sendfile(_ file: Int32, offset: Int64 = 0, count: Int = 0) async throws(SocketError) -> Int {
+        try await perform(SendfileCall(file: file, offset: offset, count: count))
+    }
+}
+
+/// sendfile: continues from where each select round left off until `count` bytes went.
+struct SendfileCall: SocketCall {
+    let file: Int32
+    let offset: Int64
+    let count: Int
+    var sent = 0
+    var tag: OperationTag { .sendfile }
+
+    init(file: Int32, offset: Int64, count: Int) {
+        self.file = file
+        self.offset = offset
+        self.count = count
+    }
+
+    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) throws(SocketError) -> CallStep<Int> {
+        let handle = Handle.make()
+        switch try socket.sendfile(file, offset: offset + Int64(sent), count: count == 0 ? 0 : count - sent,
+                                   nowait: mailbox, handle: handle) {
+        case .done(let n): return .done(sent + n)
+        case .select(_, let partial): sent += partial ?? 0
+        case .completion: break
         }
+        return .wait(handle)
+    }
+
+    func finish(_ status: CompletionStatus) throws(SocketError) -> Int {
+        switch status {
+        case .sentFile(let n): return sent + n
+        case .failed(let e): throw e
+        default: throw .invalid("sendfile completed with \(status)")
+        }
+    }
+
+    func partial(at cancelled: Operation) -> SocketError.Partial? { .sent(sent + cancelled.fileSent) }
+
+    func decorate(_ error: SocketError) -> SocketError {
+        guard error.reason != .timeout, error.reason != .cancelled else { return error }
+        return SocketError(error.reason, partial: sent + error.sentCount > 0 ? .sent(sent + error.sentCount) : nil)
     }
 }
 

@@ -55,7 +55,8 @@ public struct SocketError: Error, Sendable, Hashable, CustomStringConvertible {
         case timeout
         /// An argument is not valid for this call (Erlang: `{invalid, What}`); the text says which.
         case invalid(String)
-        /// The operation was replaced by a newer call of the same caller (Erlang: `cancelled`).
+        /// The operation was replaced by a newer call of the same caller, or the task awaiting it was
+        /// cancelled (Erlang: `cancelled`).
         case cancelled
         /// A connect is already in progress on this socket (Erlang: `already`).
         case already

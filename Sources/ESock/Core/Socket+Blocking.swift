@@ -40,11 +40,29 @@ extension Socket {
         if let message = mailbox.receive(deadline: deadline, where: { $0.handle == handle }) {
             return try wakeup(message)
         }
+        return try giveUp(handle, tag, in: mailbox, as: .timeout, cancelled: cancelled)
+    }
+
+    /// The asynchronous ``waitFor(_:_:in:until:cancelled:)``: suspends the task until the message
+    /// about `handle`. When the task is cancelled first, the operation is cancelled and
+    /// `cancelled` thrown, unless it finished in the meantime.
+    func awaitWakeup(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox,
+                     cancelled: (Operation) -> SocketError.Partial?) async throws(SocketError) -> Wakeup {
+        if let message = await mailbox.next(where: { $0.handle == handle }) {
+            return try wakeup(message)
+        }
+        return try giveUp(handle, tag, in: mailbox, as: .cancelled, cancelled: cancelled)
+    }
+
+    /// The wait for `handle` was given up: cancels the operation and throws `reason` with what it
+    /// moved, unless it ended just before the cancel; then its message is in the mailbox and
+    /// counts.
+    private func giveUp(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox, as reason: SocketError.Reason,
+                        cancelled: (Operation) -> SocketError.Partial?) throws(SocketError) -> Wakeup {
         do throws(SocketError) {
             let op = try cancelOperation(tag: tag, handle: handle, what: "\(tag) \(handle)", takingData: true)
-            throw SocketError(.timeout, partial: cancelled(op))
-        } catch where error.reason != .timeout {
-            // The operation ended just before the cancel: its message is in the mailbox.
+            throw SocketError(reason, partial: cancelled(op))
+        } catch where error.reason != reason {
             if let message = mailbox.receive(deadline: .now, where: { $0.handle == handle }) {
                 return try wakeup(message)
             }

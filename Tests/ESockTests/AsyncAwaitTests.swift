@@ -1,0 +1,149 @@
+import ESock
+import Synchronization
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Waits (bounded, polling a condition; no sleep) until `condition` holds.
+func eventually(_ what: Comment, _ condition: () throws -> Bool, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let deadline = ContinuousClock.now + .seconds(10)
+    while try !condition() {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("timed out waiting: \(what)", sourceLocation: sourceLocation)
+            return
+        }
+        await Task.yield()
+    }
+}
+
+@Suite("async/await calls", .timeLimit(.minutes(1)))
+struct AsyncAwaitTests {
+    @Test(arguments: Backend.allCases)
+    func echoOverAsyncCalls(backend: Backend) async throws {
+        let l = try listener(on: backend)
+        defer { try? l.close() }
+        let address = try l.sockname()
+        let server = Task {
+            let s = try await l.accept()
+            defer { try? s.close() }
+            var total = 0
+            while true {
+                let d: [UInt8]
+                do {
+                    d = try await s.recv()
+                } catch let e as SocketError where e.reason == .closed {
+                    return total
+                }
+                total += d.count
+                try await s.send(d)
+            }
+        }
+        let c = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
+        try await c.connect(address)
+        for size in [1, 64, 4096, 300_000] {
+            let data = pattern(size, seed: size)
+            try await c.send(data)
+            #expect(try await c.recv(length: size) == data)
+        }
+        try c.close()
+        let echoed = try await server.value
+        #expect(echoed == 1 + 64 + 4096 + 300_000)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func cancellingARecvTaskCancelsTheOperation(backend: Backend) async throws {
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        let task = Task { try await p.server.recv(length: 10) }
+        try await eventually("the recv is waiting") { p.server.info().numReaders == 1 }
+        task.cancel()
+        let result = await task.result
+        #expect(throws: SocketError.self) { try result.get() }
+        if case .failure(let e as SocketError) = result { #expect(e.reason == .cancelled) }
+        #expect(p.server.info().numReaders == 0)
+        // The socket goes on working: data sent after the cancel goes to the next reader.
+        try await p.client.send(pattern(10))
+        #expect(try await p.server.recv(length: 10) == pattern(10))
+    }
+
+    @Test(arguments: Backend.allCases)
+    func cancellingAnAcceptTaskCancelsTheOperation(backend: Backend) async throws {
+        let l = try listener(on: backend)
+        defer { try? l.close() }
+        let task = Task { try await l.accept() }
+        try await eventually("the accept is waiting") { l.info().numAcceptors == 1 }
+        task.cancel()
+        if case .failure(let e as SocketError) = await task.result {
+            #expect(e.reason == .cancelled)
+        } else {
+            Issue.record("the cancelled accept returned a socket")
+        }
+        let c = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
+        defer { try? c.close() }
+        try await c.connect(try l.sockname())
+        let s = try await l.accept()
+        try s.close()
+    }
+
+    /// Cancel racing the data's arrival: each round the bytes arrive exactly once, in the
+    /// cancelled call's result or in the next recv, never lost and never twice.
+    @Test(arguments: Backend.allCases)
+    func cancelRacingArrivalLosesNothing(backend: Backend) async throws {
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        var received: [UInt8] = []
+        var expected: [UInt8] = []
+        for round in 0..<200 {
+            let chunk = pattern(32, seed: round)
+            expected += chunk
+            let task = Task { try await p.server.recv(length: 32) }
+            try await p.client.send(chunk)
+            if round % 2 == 0 { await Task.yield() }
+            task.cancel()
+            switch await task.result {
+            case .success(let d):
+                received += d
+            case .failure(let e as SocketError):
+                #expect(e.reason == .cancelled)
+                if case .received(let part)? = e.partial { received += part }
+                let missing = expected.count - received.count
+                if missing > 0 { received += try await p.server.recv(length: missing) }
+            case .failure(let e):
+                Issue.record("unexpected error \(e)")
+            }
+            #expect(received.count == expected.count)
+        }
+        #expect(received == expected)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func asyncSendfileSendsTheWholeFile(backend: Backend) async throws {
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        let content = pattern(3 << 20, seed: 7)
+        var path = Array("/tmp/esock-async-sendfile-XXXXXX".utf8CString)
+        let fd = mkstemp(&path)
+        try #require(fd >= 0)
+        defer { close(fd); unlink(path) }
+        try #require(content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == content.count)
+        let reader = Task { try await p.client.recv(length: content.count) }
+        let sent = try await p.server.sendfile(fd, offset: 0, count: 0)
+        #expect(sent == content.count)
+        #expect(try await reader.value == content)
+        #expect(p.server.info().counters.sendfile >= 1)
+    }
+
+    @Test(arguments: Backend.allCases)
+    func asyncErrorsKeepTheirReason(backend: Backend) async throws {
+        // Connection refused: nothing listens on the port a closed listener had.
+        let l = try listener(on: backend)
+        let address = try l.sockname()
+        try l.close()
+        let c = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
+        defer { try? c.close() }
+        await #expect(throws: SocketError.posix(ECONNREFUSED)) { try await c.connect(address) }
+        // A closed socket.
+        await #expect(throws: SocketError.closed) { try await l.accept() }
+    }
+}
