@@ -5,6 +5,8 @@ let package = Package(
     name: "ESock",
     products: [
         .library(name: "ESock", targets: ["ESock"]),
+        .executable(name: "esock-echo", targets: ["esock-echo"]),
+        .executable(name: "esock-fileserver", targets: ["esock-fileserver"]),
     ],
     targets: [
         // liburing, found through pkg-config (Debian: liburing-dev).
@@ -26,9 +28,28 @@ let package = Package(
             path: "Sources/ESock",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Examples: an async echo server and a sendfile HTTP file server (README, issue #6).
+        .target(
+            name: "ESockExamples",
+            dependencies: ["ESock"],
+            path: "Sources/ESockExamples",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "esock-echo",
+            dependencies: ["ESock", "ESockExamples"],
+            path: "Sources/esock-echo",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "esock-fileserver",
+            dependencies: ["ESock", "ESockExamples"],
+            path: "Sources/esock-fileserver",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .testTarget(
             name: "ESockTests",
-            dependencies: ["ESock"],
+            dependencies: ["ESock", "ESockExamples"],
             path: "Tests/ESockTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
