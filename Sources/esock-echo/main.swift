@@ -11,6 +11,7 @@ do {
     if let choice = options.backend { try ESock.setDefaultBackend(choice) }
     let server = try EchoServer(port: options.port)
     print("echo server on 127.0.0.1:\(server.port), backend \(try ESock.defaultBackend().name)")
+    fflush(nil)
     await server.run()
 } catch {
     print("esock-echo: \(error)")

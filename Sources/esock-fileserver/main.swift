@@ -12,6 +12,7 @@ do {
     if let choice = options.backend { try ESock.setDefaultBackend(choice) }
     let server = try FileServer(path: file, port: options.port)
     print("serving \(file) on http://127.0.0.1:\(server.port)/, backend \(try ESock.defaultBackend().name)")
+    fflush(nil)
     await server.run()
 } catch {
     print("esock-fileserver: \(error)")
