@@ -1,0 +1,62 @@
+// swift-tools-version:6.1
+// ESock's benchmarks: the select-vs-completion throughput run (`esock-bench`), its baselines
+// (a C epoll server, a C io_uring server, a SwiftNIO server), the load generator, and the
+// ordo-one per-operation benchmarks (`swift package benchmark`).
+import PackageDescription
+
+let package = Package(
+    name: "ESockBenchmarks",
+    platforms: [.macOS(.v15)],
+    dependencies: [
+        .package(name: "ESock", path: "../"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        // liburing for the C io_uring baseline (Debian: liburing-dev).
+        .systemLibrary(
+            name: "CLiburingBench",
+            path: "Sources/CLiburingBench",
+            pkgConfig: "liburing",
+            providers: [.apt(["liburing-dev"])]
+        ),
+        // The orchestrator: runs every server against the load generator and reports.
+        .executableTarget(
+            name: "esock-bench",
+            dependencies: [
+                .product(name: "ESock", package: "ESock"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/esock-bench",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Baselines.
+        .executableTarget(name: "c-epoll-server", path: "Sources/c-epoll-server",
+                          cSettings: [.unsafeFlags(["-O2"])]),
+        .executableTarget(name: "c-uring-server", dependencies: ["CLiburingBench"], path: "Sources/c-uring-server",
+                          cSettings: [.unsafeFlags(["-O2"])]),
+        .executableTarget(name: "esock-loadgen", path: "Sources/esock-loadgen",
+                          cSettings: [.unsafeFlags(["-O2"])]),
+        .executableTarget(
+            name: "esock-nio-server",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Sources/esock-nio-server",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Per-operation costs (time and mallocs) of nowait recv/send/accept on each backend.
+        .executableTarget(
+            name: "ESockOps",
+            dependencies: [
+                .product(name: "ESock", package: "ESock"),
+                .product(name: "Benchmark", package: "benchmark"),
+            ],
+            path: "Benchmarks/ESockOps",
+            swiftSettings: [.swiftLanguageMode(.v6)],
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ]
+)

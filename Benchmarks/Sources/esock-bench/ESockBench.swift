@@ -1,0 +1,180 @@
+// esock-bench: ESock's main job. `esock-bench` (= `esock-bench run`) compares the select backend
+// with the completion backend, against a C epoll server, a C io_uring server and SwiftNIO, on
+// loopback, and writes a table, results.json and chart.svg. `esock-bench serve` is the ESock server
+// the run measures.
+import ArgumentParser
+import Foundation
+
+@main
+struct ESockBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "esock-bench",
+        abstract: "Select vs completion throughput benchmark for ESock.",
+        subcommands: [Run.self, Serve.self],
+        defaultSubcommand: Run.self)
+}
+
+struct Run: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the benchmark matrix and report (the default).")
+
+    @Flag(help: "A short run: fewer workloads, 1 s windows.")
+    var quick = false
+
+    @Option(help: "Measured seconds per run.")
+    var seconds: Double?
+
+    @Option(help: "Warm-up seconds per run.")
+    var warmup: Double?
+
+    @Option(help: "Comma-separated server ids (\(ServerKind.defaultIDs.joined(separator: ",")), esock-select-harvester, esock-completion-harvester).")
+    var servers: String?
+
+    @Option(help: "Comma-separated workload ids or families (echo, stream, accept, sendfile, idle).")
+    var workloads: String?
+
+    @Option(help: "Folder for results.json and chart.svg (default: Benchmarks/results).")
+    var out: String?
+
+    @Option(help: "Size of the sendfile workload's file in MiB.")
+    var sendfileMiB: Int?
+
+    @Option(help: "Connections held by the idle-wave workload.")
+    var idleConnections: Int?
+
+    @Option(help: "CPU the servers are pinned to.")
+    var serverCPU = 0
+
+    @Option(help: "CPU the load generator is pinned to.")
+    var loadCPU = 1
+
+    func run() throws {
+        signal(SIGPIPE, SIG_IGN)
+        let layout = try BuildLayout.locate()
+        try layout.buildSiblings()
+
+        let sendfileBytes = (sendfileMiB ?? (quick ? 64 : 256)) << 20
+        let file = try makeSendfileFile(bytes: sendfileBytes)
+        var matrix = Workload.matrix(quick: quick, sendfileBytes: sendfileBytes,
+                                     idleConnections: idleConnections ?? (quick ? 2000 : 10000))
+        if let workloads {
+            let wanted = Set(workloads.split(separator: ",").map(String.init))
+            matrix = matrix.filter { wanted.contains($0.id) || wanted.contains($0.family) }
+        }
+        let all = ServerKind.all(selfPath: layout.executable)
+        let ids = servers.map { $0.split(separator: ",").map(String.init) } ?? ServerKind.defaultIDs
+        let chosen = try ids.map { id in
+            guard let s = all.first(where: { $0.id == id }) else { throw ValidationError("unknown server \(id)") }
+            return s
+        }
+        guard !matrix.isEmpty, !chosen.isEmpty else { throw ValidationError("nothing to run") }
+
+        let settings = RunSettings(bin: layout.binFolder, seconds: seconds ?? (quick ? 1 : 3),
+                                   warmup: warmup ?? (quick ? 0.5 : 1), file: file,
+                                   serverCPU: serverCPU, loadCPU: loadCPU)
+        let machine = MachineInfo.current()
+        print("esock-bench: \(chosen.count) servers × \(matrix.count) workloads, \(settings.seconds) s each; "
+              + "\(machine.cpuModel), \(machine.cpus) CPUs, Linux \(machine.kernel)")
+        print("servers pinned to CPU \(serverCPU), load generator to CPU \(loadCPU)")
+        var results: [Measurement] = []
+        for w in matrix {
+            for s in chosen {
+                let m = Runner.run(s, w, settings)
+                let figure = w.headline == .opsPerSecond ? "\(fmt(m.opsPerSecond, 0)) ops/s"
+                                                         : "\(fmt(m.bytesPerSecond / 1048576, 0)) MiB/s"
+                print("  \(w.id.padding(toLength: 16, withPad: " ", startingAt: 0)) "
+                      + "\(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) "
+                      + (m.ok ? figure : "FAILED: \(m.failure ?? "?")"))
+                flushOutput()
+                results.append(m)
+            }
+        }
+        let report = Report(workloads: matrix, servers: chosen, results: results, machine: machine, settings: settings)
+        print(report.table())
+        print(report.targetText())
+        let folder = out ?? layout.packageFolder + "/results"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try report.json().write(to: URL(fileURLWithPath: folder + "/results.json"))
+        try report.svg().write(toFile: folder + "/chart.svg", atomically: true, encoding: .utf8)
+        print("wrote \(folder)/results.json and \(folder)/chart.svg")
+        if results.contains(where: { !$0.ok }) { throw ExitCode(1) }
+    }
+
+    /// A file of `bytes` bytes for the sendfile workload, made once and reused.
+    private func makeSendfileFile(bytes: Int) throws -> String {
+        let path = NSTemporaryDirectory() + "esock-bench-sendfile-\(bytes).bin"
+        if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == bytes {
+            return path
+        }
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw BenchError("cannot create \(path)") }
+        defer { close(fd) }
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        for i in chunk.indices { chunk[i] = UInt8(truncatingIfNeeded: i &* 31 &+ i >> 8) }
+        var left = bytes
+        while left > 0 {
+            let n = chunk.withUnsafeBytes { write(fd, $0.baseAddress, min(left, $0.count)) }
+            guard n > 0 else { throw BenchError("cannot write \(path)") }
+            left -= n
+        }
+        return path
+    }
+}
+
+struct Serve: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run an ESock benchmark server (Benchmarks/CONTRACT.md).")
+
+    @Option(help: "select or completion.") var backend: String
+    @Option(help: "nowait (one thread, mailbox), blocking (a thread per connection) or async (a task per connection).") var api = "nowait"
+    @Option(help: "echo, sink, source, accept or sendfile.") var mode: String
+    @Option(help: "Port on 127.0.0.1 (0 = any).") var port = 0
+    @Option(help: "File served in sendfile mode.") var file: String?
+    @Option(help: "Chunk size in source mode.") var size = 65536
+
+    func run() throws {
+        try runESockServer(backend: backend, api: api, mode: mode, port: port, file: file, size: size)
+    }
+}
+
+/// Where the benchmark's executables are, and how to build the ones not built yet.
+struct BuildLayout {
+    let executable: String
+    let binFolder: String
+    let packageFolder: String
+    let configuration: String
+
+    static let siblings = ["c-epoll-server", "c-uring-server", "esock-loadgen", "esock-nio-server"]
+
+    static func locate() throws -> BuildLayout {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        guard n > 0 else { throw BenchError("cannot read /proc/self/exe") }
+        let exe = String(decoding: buffer[..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let bin = (exe as NSString).deletingLastPathComponent
+        // .../<package>/.build/<triple>/<configuration>/esock-bench
+        let parts = bin.split(separator: "/", omittingEmptySubsequences: false)
+        guard let buildIndex = parts.lastIndex(where: { $0.hasPrefix(".build") }) else {
+            throw BenchError("esock-bench must run from its SwiftPM build folder (swift run esock-bench)")
+        }
+        let package = parts[..<buildIndex].joined(separator: "/")
+        return BuildLayout(executable: exe, binFolder: bin, packageFolder: package,
+                           configuration: (bin as NSString).lastPathComponent)
+    }
+
+    /// Builds, with the same configuration, the executables `swift run esock-bench` did not build.
+    func buildSiblings() throws {
+        let missing = Self.siblings.filter { !FileManager.default.isExecutableFile(atPath: "\(binFolder)/\($0)") }
+        guard !missing.isEmpty else { return }
+        if configuration != "release" {
+            print("warning: esock-bench is a \(configuration) build; figures from debug builds mean little (use -c release)")
+        }
+        for product in missing {
+            print("building \(product) (\(configuration))…")
+            flushOutput()
+            let build = try ChildProcess(["/usr/bin/env", "swift", "build", "-c", configuration,
+                                          "--package-path", packageFolder, "--product", product],
+                                         cpu: nil, name: "swift build")
+            while let line = build.readLine(within: 1800) { print("  " + line) }
+            guard build.wait(within: 60) == 0 else { throw BenchError("swift build --product \(product) failed") }
+        }
+    }
+}

@@ -1,0 +1,349 @@
+// The ESock servers the benchmark measures: the same modes as the C and NIO baselines
+// (Benchmarks/CONTRACT.md), written against ESock's two APIs:
+// - nowait: one thread, one mailbox, Erlang style (nowait calls, then select/completion messages);
+// - blocking: a thread per connection making blocking calls;
+// - async: a task per connection making async calls (no thread blocked per connection).
+import ESock
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Runs an ESock benchmark server until SIGTERM or SIGINT.
+func runESockServer(backend: String, api: String, mode: String, port: Int, file: String?, size: Int) throws {
+    guard let choice = BackendChoice(rawValue: backend), choice != .auto else {
+        throw BenchError("backend must be select or completion, not \(backend)")
+    }
+    guard let mode = ServerMode(rawValue: mode) else { throw BenchError("unknown mode \(mode)") }
+    guard port >= 0, port <= 65535 else { throw BenchError("bad port \(port)") }
+    raiseDescriptorLimit()
+    signal(SIGTERM) { _ in _exit(0) }
+    signal(SIGINT) { _ in _exit(0) }
+    signal(SIGPIPE, SIG_IGN)
+
+    // ESOCK_CALLERS_LEAD=0 selects the harvester-only threading model (see docs/architecture.md).
+    let callersLead = getenv("ESOCK_CALLERS_LEAD").map { String(cString: $0) != "0" } ?? true
+    var ringConfig = CompletionBackend.Configuration()
+    ringConfig.callersLead = callersLead
+    let io: any IOBackend = choice == .select ? try SelectBackend(callersLead: callersLead)
+                                              : try CompletionBackend(configuration: ringConfig)
+    let listener = try Socket.open(.inet, .stream, .tcp, backend: io)
+    var one: Int32 = 1
+    setsockopt(listener.fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+    try listener.bind(.loopback(port: UInt16(port)))
+    try listener.listen(backlog: 4096)
+    var fileFD: Int32 = -1
+    if mode == .sendfile {
+        guard let file else { throw BenchError("--file is required for sendfile") }
+        fileFD = open(file, O_RDONLY | O_CLOEXEC)
+        guard fileFD >= 0 else { throw BenchError("cannot open \(file)") }
+    }
+    print("READY \(try listener.sockname().port ?? 0)")
+    flushOutput()
+    let config = ServerConfig(mode: mode, chunk: [UInt8](repeating: 0x5a, count: max(size, 1)), file: fileFD)
+    switch api {
+    case "nowait": try NowaitServer(listener: listener, config: config).run()
+    case "blocking": try BlockingServer(listener: listener, config: config).run()
+    case "async":
+        let server = AsyncServer(listener: listener, config: config)
+        Task { await server.run() }
+        while true { pause() }
+    default: throw BenchError("api must be nowait, blocking or async, not \(api)")
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ text: String) { description = text }
+}
+
+enum ServerMode: String {
+    case echo, sink, source, accept, sendfile
+}
+
+struct ServerConfig: @unchecked Sendable {
+    let mode: ServerMode
+    let chunk: [UInt8]
+    let file: Int32
+}
+
+func raiseDescriptorLimit() {
+    var limit = rlimit()
+    getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+    limit.rlim_cur = limit.rlim_max
+    setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+}
+
+func setNoDelay(_ s: Socket) {
+    var one: Int32 = 1
+    setsockopt(s.fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+}
+
+// MARK: nowait + mailbox
+
+/// One thread, one mailbox: every operation is a nowait call; the loop waits for messages.
+final class NowaitServer {
+    let listener: Socket
+    let config: ServerConfig
+    let mailbox = Mailbox()
+
+    final class Connection {
+        let socket: Socket
+        /// Data still to send (echo, source).
+        var pending: [UInt8] = []
+        /// Bytes of the file sent (sendfile).
+        var fileSent = 0
+        init(_ socket: Socket) { self.socket = socket }
+    }
+
+    /// What each outstanding handle is for.
+    enum Waiting {
+        case accept
+        case recv(Connection)
+        case send(Connection)
+        case sendfile(Connection)
+    }
+
+    var waiting: [Handle: Waiting] = [:]
+
+    init(listener: Socket, config: ServerConfig) {
+        self.listener = listener
+        self.config = config
+    }
+
+    func run() throws {
+        acceptLoop()
+        while true {
+            guard let message = mailbox.receive() else { continue }
+            guard let what = waiting.removeValue(forKey: message.handle) else { continue }
+            switch (what, message) {
+            case (.accept, .completion(_, _, .accepted(let s))):
+                started(s)
+                acceptLoop()
+            case (.accept, _):
+                acceptLoop()
+            case (.recv(let c), .completion(_, _, .received(let d))):
+                if received(c, d) { recvLoop(c) }
+            case (.recv(let c), .select):
+                recvLoop(c)
+            case (.send(let c), .completion(_, _, .sent)):
+                c.pending = []
+                resume(c)
+            case (.send(let c), .select):
+                if sendPending(c) { resume(c) }
+            case (.sendfile(let c), .completion(_, _, .sentFile(let n))):
+                c.fileSent += n
+                sendfileLoop(c)
+            case (.sendfile(let c), .select):
+                sendfileLoop(c)
+            case (.recv(let c), _), (.send(let c), _), (.sendfile(let c), _):
+                try? c.socket.close()
+            }
+        }
+    }
+
+    func acceptLoop() {
+        while true {
+            switch try? listener.accept(nowait: mailbox) {
+            case .done(let s)?: started(s)
+            case let pending?:
+                waiting[pending.handle!] = .accept
+                return
+            case nil:
+                continue
+            }
+        }
+    }
+
+    func started(_ s: Socket) {
+        let c = Connection(s)
+        setNoDelay(s)
+        switch config.mode {
+        case .accept: try? s.close()
+        case .echo, .sink: recvLoop(c)
+        case .source:
+            c.pending = config.chunk
+            if sendPending(c) { resume(c) }
+        case .sendfile: sendfileLoop(c)
+        }
+    }
+
+    /// After a send finished: echo and sink read again; source sends the next chunk.
+    func resume(_ c: Connection) {
+        if config.mode == .source {
+            repeat { c.pending = config.chunk } while sendPending(c)
+        } else {
+            recvLoop(c)
+        }
+    }
+
+    /// Receives until the socket has nothing more; returns with an operation outstanding.
+    func recvLoop(_ c: Connection) {
+        while true {
+            do {
+                switch try c.socket.recv(nowait: mailbox) {
+                case .done(let d):
+                    if !received(c, d) { return }
+                case let pending:
+                    waiting[pending.handle!] = .recv(c)
+                    return
+                }
+            } catch {
+                try? c.socket.close()
+                return
+            }
+        }
+    }
+
+    /// Handles received data; false when a send is now outstanding (or the connection closed).
+    func received(_ c: Connection, _ d: [UInt8]) -> Bool {
+        guard config.mode == .echo else { return true }
+        c.pending = d
+        return sendPending(c)
+    }
+
+    /// Sends `pending`; true when all of it went at once.
+    func sendPending(_ c: Connection) -> Bool {
+        do {
+            switch try c.socket.send(c.pending, nowait: mailbox) {
+            case .done:
+                c.pending = []
+                return true
+            case .select(let info, let rest):
+                c.pending = rest ?? c.pending
+                waiting[info.handle] = .send(c)
+            case .completion(let info):
+                waiting[info.handle] = .send(c)
+            }
+        } catch {
+            try? c.socket.close()
+        }
+        return false
+    }
+
+    func sendfileLoop(_ c: Connection) {
+        while true {
+            do {
+                switch try c.socket.sendfile(config.file, offset: Int64(c.fileSent), nowait: mailbox) {
+                case .done(let n):
+                    c.fileSent += n
+                    if n == 0 {
+                        try? c.socket.close()
+                        return
+                    }
+                case .select(let info, let n):
+                    c.fileSent += n ?? 0
+                    waiting[info.handle] = .sendfile(c)
+                    return
+                case .completion(let info):
+                    waiting[info.handle] = .sendfile(c)
+                    return
+                }
+            } catch {
+                try? c.socket.close()
+                return
+            }
+        }
+    }
+}
+
+// MARK: blocking calls, a thread per connection
+
+final class BlockingServer: @unchecked Sendable {
+    let listener: Socket
+    let config: ServerConfig
+
+    init(listener: Socket, config: ServerConfig) {
+        self.listener = listener
+        self.config = config
+    }
+
+    func run() throws {
+        while true {
+            let s = try listener.accept()
+            setNoDelay(s)
+            if config.mode == .accept {
+                try? s.close()
+                continue
+            }
+            spawn { [config] in
+                defer { try? s.close() }
+                do {
+                    switch config.mode {
+                    case .echo:
+                        while true { try s.send(try s.recv()) }
+                    case .sink:
+                        while true { _ = try s.recv() }
+                    case .source:
+                        while true { try s.send(config.chunk) }
+                    case .sendfile:
+                        try s.sendfile(config.file)
+                    case .accept:
+                        break
+                    }
+                } catch {}
+            }
+        }
+    }
+
+    /// Starts a detached thread with a small stack (thousands of connections means thousands of threads).
+    private func spawn(_ body: @escaping @Sendable () -> Void) {
+        final class Box {
+            let body: @Sendable () -> Void
+            init(_ b: @escaping @Sendable () -> Void) { body = b }
+        }
+        var attr = pthread_attr_t()
+        pthread_attr_init(&attr)
+        pthread_attr_setstacksize(&attr, 256 << 10)
+        pthread_attr_setdetachstate(&attr, Int32(PTHREAD_CREATE_DETACHED))
+        var t = pthread_t()
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let rc = pthread_create(&t, &attr, { raw in
+            Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue().body()
+            return nil
+        }, box)
+        if rc != 0 { Unmanaged<Box>.fromOpaque(box).release() }
+        pthread_attr_destroy(&attr)
+    }
+}
+
+// MARK: async/await, a task per connection
+
+final class AsyncServer: Sendable {
+    let listener: Socket
+    let config: ServerConfig
+
+    init(listener: Socket, config: ServerConfig) {
+        self.listener = listener
+        self.config = config
+    }
+
+    func run() async {
+        await withDiscardingTaskGroup { group in
+            while true {
+                guard let s = try? await listener.accept() else { continue }
+                setNoDelay(s)
+                if config.mode == .accept {
+                    try? s.close()
+                    continue
+                }
+                group.addTask { [config] in
+                    defer { try? s.close() }
+                    do {
+                        switch config.mode {
+                        case .echo:
+                            while true { try await s.send(try await s.recv()) }
+                        case .sink:
+                            while true { _ = try await s.recv() }
+                        case .source:
+                            while true { try await s.send(config.chunk) }
+                        case .sendfile:
+                            try await s.sendfile(config.file)
+                        case .accept:
+                            break
+                        }
+                    } catch {}
+                }
+            }
+        }
+    }
+}

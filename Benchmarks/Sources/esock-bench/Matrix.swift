@@ -1,0 +1,120 @@
+// What the benchmark runs: the servers under test and the workloads, from issue #3.
+
+/// The I/O model a server uses; ESock figures are compared with the C server of the same model.
+enum IOModel: String, Codable, Sendable {
+    case select, completion, nio
+}
+
+/// One server under test.
+struct ServerKind: Sendable {
+    /// Stable identifier, used in JSON and on the command line (`--servers`).
+    let id: String
+    let model: IOModel
+    /// True for the C servers and SwiftNIO, the figures everything is compared with.
+    let isBaseline: Bool
+    /// Extra environment for the process.
+    let environment: [String: String]
+    /// The command line, given the executables' folder and the contract's flags.
+    let command: @Sendable (_ bin: String, _ flags: [String]) -> [String]
+
+    /// The C server with the same I/O model (the limit ESock is held to).
+    var cBaselineID: String? {
+        switch model {
+        case .select: return id == "c-epoll" ? nil : "c-epoll"
+        case .completion: return id == "c-uring" ? nil : "c-uring"
+        case .nio: return nil
+        }
+    }
+
+    static func all(selfPath: String) -> [ServerKind] {
+        func esock(_ backend: String, _ api: String, lead: Bool = true) -> ServerKind {
+            let suffix = (api == "nowait" ? "" : "-\(api)") + (lead ? "" : "-harvester")
+            return ServerKind(
+                id: "esock-\(backend)\(suffix)", model: IOModel(rawValue: backend)!, isBaseline: false,
+                environment: lead ? [:] : ["ESOCK_CALLERS_LEAD": "0"],
+                command: { _, flags in [selfPath, "serve", "--backend", backend, "--api", api] + flags })
+        }
+        return [
+            ServerKind(id: "c-epoll", model: .select, isBaseline: true, environment: [:],
+                       command: { bin, flags in ["\(bin)/c-epoll-server"] + flags }),
+            ServerKind(id: "c-uring", model: .completion, isBaseline: true, environment: [:],
+                       command: { bin, flags in ["\(bin)/c-uring-server"] + flags }),
+            ServerKind(id: "nio", model: .nio, isBaseline: true, environment: [:],
+                       command: { bin, flags in ["\(bin)/esock-nio-server"] + flags }),
+            esock("select", "nowait"),
+            esock("completion", "nowait"),
+            esock("select", "blocking"),
+            esock("completion", "blocking"),
+            esock("select", "async"),
+            esock("completion", "async"),
+            esock("select", "nowait", lead: false),
+            esock("completion", "nowait", lead: false),
+        ]
+    }
+
+    /// Servers run unless `--servers` says otherwise (the harvester-only models are opt-in:
+    /// they exist to back the threading decision in docs/architecture.md).
+    static let defaultIDs = ["c-epoll", "c-uring", "nio", "esock-select", "esock-completion",
+                             "esock-select-blocking", "esock-completion-blocking",
+                             "esock-select-async", "esock-completion-async"]
+}
+
+/// What a workload's headline figure counts.
+enum Headline: String, Codable, Sendable {
+    case opsPerSecond = "ops/s"
+    case bytesPerSecond = "bytes/s"
+}
+
+/// One workload configuration: a server mode and a load-generator command.
+struct Workload: Sendable {
+    let id: String
+    let family: String
+    let title: String
+    let serverMode: String
+    let loadgenWorkload: String
+    let conns: Int
+    let size: Int
+    let headline: Headline
+    var extraLoadgenFlags: [String] = []
+
+    static func matrix(quick: Bool, sendfileBytes: Int, idleConnections: Int) -> [Workload] {
+        var list: [Workload] = []
+        let echoConns = quick ? [64, 512] : [1, 64, 512]
+        let echoSizes = quick ? [64] : [64, 4096, 65536]
+        for conns in echoConns {
+            for size in echoSizes {
+                list.append(Workload(id: "echo-\(conns)x\(size)", family: "echo",
+                                     title: "echo \(conns) conns × \(byteText(size))",
+                                     serverMode: "echo", loadgenWorkload: "echo", conns: conns, size: size,
+                                     headline: .opsPerSecond))
+            }
+        }
+        for conns in quick ? [1] : [1, 4] {
+            list.append(Workload(id: "stream-send-\(conns)", family: "stream",
+                                 title: "stream client→server \(conns) conn × 64 KiB sends",
+                                 serverMode: "sink", loadgenWorkload: "stream-send", conns: conns, size: 65536,
+                                 headline: .bytesPerSecond))
+            list.append(Workload(id: "stream-recv-\(conns)", family: "stream",
+                                 title: "stream server→client \(conns) conn × 64 KiB sends",
+                                 serverMode: "source", loadgenWorkload: "stream-recv", conns: conns, size: 65536,
+                                 headline: .bytesPerSecond))
+        }
+        list.append(Workload(id: "accept", family: "accept", title: "accept + close, 16 connects in flight",
+                             serverMode: "accept", loadgenWorkload: "accept", conns: 1, size: 0,
+                             headline: .opsPerSecond, extraLoadgenFlags: ["--inflight", "16"]))
+        list.append(Workload(id: "sendfile", family: "sendfile", title: "sendfile \(byteText(sendfileBytes)) file, 1 client",
+                             serverMode: "sendfile", loadgenWorkload: "sendfile", conns: 1, size: 0,
+                             headline: .bytesPerSecond, extraLoadgenFlags: ["--expect", String(sendfileBytes)]))
+        list.append(Workload(id: "idle-wave", family: "idle",
+                             title: "\(idleConnections) idle conns, then a 64 B echo wave",
+                             serverMode: "echo", loadgenWorkload: "idle-wave", conns: idleConnections, size: 64,
+                             headline: .opsPerSecond, extraLoadgenFlags: ["--waves", quick ? "3" : "10"]))
+        return list
+    }
+}
+
+func byteText(_ n: Int) -> String {
+    if n >= 1 << 20 && n % (1 << 20) == 0 { return "\(n >> 20) MiB" }
+    if n >= 1 << 10 && n % (1 << 10) == 0 { return "\(n >> 10) KiB" }
+    return "\(n) B"
+}
