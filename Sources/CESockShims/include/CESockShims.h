@@ -21,6 +21,7 @@ extern const uint32_t ESOCK_EPOLLRDHUP;
 extern const uint32_t ESOCK_EPOLLERR;
 extern const uint32_t ESOCK_EPOLLHUP;
 extern const uint32_t ESOCK_EPOLLET;
+extern const uint32_t ESOCK_EPOLLPRI;
 
 /// epoll_create1(EPOLL_CLOEXEC).
 int esock_epoll_create(void);
@@ -73,6 +74,13 @@ void esock_buf_ring_recycle(struct io_uring_buf_ring *br, unsigned entries, unsi
                             unsigned size, unsigned short bid);
 /// Unregisters and frees a ring made by esock_buf_ring_setup.
 void esock_buf_ring_free(struct io_uring *ring, struct io_uring_buf_ring *br, unsigned entries, int group);
+/// Publishes the SQEs prepared since the last call (moves the SQ ring's tail the kernel reads)
+/// without entering the kernel; returns how many SQEs the kernel has not consumed yet. Call
+/// under the lock that serializes SQE preparation.
+unsigned esock_sq_publish(struct io_uring *ring);
+/// io_uring_enter(2) on `ring`: submits up to `to_submit` published SQEs and, with
+/// `min_complete` > 0, waits for that many CQEs. Returns the number submitted or -errno.
+int esock_uring_enter(struct io_uring *ring, unsigned to_submit, unsigned min_complete);
 /// Selects buffer group `group` for a recv SQE.
 void esock_sqe_set_buf_group(struct io_uring_sqe *sqe, unsigned short group);
 

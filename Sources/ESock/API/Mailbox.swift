@@ -30,6 +30,14 @@ public final class Mailbox: @unchecked Sendable {
     /// An empty mailbox.
     public init() {}
 
+    /// A connection accepted for a message nobody received is closed with the mailbox, so that
+    /// it does not stay open with no one to use it.
+    deinit {
+        while let m = queue.removeFirst(where: { _ in true }) {
+            if case .completion(_, _, .accepted(let s)) = m { try? s.close() }
+        }
+    }
+
     /// Records that an operation on `driver` will deliver here.
     func expect(_ driver: any PollDriver) { core.expect(driver) }
 
@@ -59,19 +67,27 @@ public final class Mailbox: @unchecked Sendable {
     }
 
     /// Removes every waiting message about `handle`; returns how many there were. Used by cancel,
-    /// so that no message for a cancelled operation is seen afterwards.
+    /// so that no message for a cancelled operation is seen afterwards. A connection accepted
+    /// for a removed message is closed: nobody will receive it.
     @discardableResult
     func flush(handle: Handle) -> Int {
+        var removed: [SocketMessage] = []
         pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return queue.removeAll { $0.handle == handle }
+        while let m = queue.removeFirst(where: { $0.handle == handle }) { removed.append(m) }
+        pthread_mutex_unlock(mutex)
+        for case .completion(_, _, .accepted(let s)) in removed { try? s.close() }
+        return removed.count
     }
 
     /// Takes the oldest message at once, or returns nil when there is none.
     public func poll() -> SocketMessage? {
         pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return queue.removeFirst { _ in true }
+        let m = queue.removeFirst { _ in true }
+        let driver = m == nil ? core.driver : nil
+        pthread_mutex_unlock(mutex)
+        // Nobody may wait in the kernel for what was submitted lazily: hand it over now.
+        driver?.flushDeferred()
+        return m
     }
 
     /// Waits for the oldest message; nil when `timeout` ran out first.
@@ -203,13 +219,6 @@ struct MessageQueue {
             return m
         }
         return nil
-    }
-
-    /// Removes every message matching `predicate`; returns how many.
-    mutating func removeAll(where predicate: (SocketMessage) -> Bool) -> Int {
-        var removed = 0
-        while removeFirst(where: predicate) != nil { removed += 1 }
-        return removed
     }
 
     private mutating func grow() {

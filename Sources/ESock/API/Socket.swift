@@ -9,8 +9,9 @@ private let nextSocketID = Atomic<UInt64>(1)
 /// A socket: Erlang's `socket()`, created by ``open(_:_:_:backend:)`` or ``accept(timeout:)``.
 ///
 /// A socket belongs to one ``IOBackend`` for its whole life. Its descriptor is non-blocking and
-/// close-on-exec. Every method may be called from any thread. A socket that is no longer
-/// referenced, and has no operation in progress, closes its descriptor.
+/// close-on-exec. Every method may be called from any thread. As in Erlang, a socket stays open
+/// until ``close()``: the registry (``ESock/whichSockets()``) and its backend hold it, so
+/// dropping the last reference of your own does not close it.
 public final class Socket: Sendable, Hashable, CustomStringConvertible {
     /// A number unique to this socket in this process.
     public let id: UInt64
@@ -39,20 +40,11 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
         do {
             try backend.attach(self)
         } catch {
+            state.withLock { $0.closed = true }
             Syscall.close(fd)
             throw error
         }
         Registry.shared.insert(self)
-    }
-
-    deinit {
-        // Reached only when nothing refers to the socket, so no operation is in progress.
-        let open = state.withLock { !$0.closed }
-        if open {
-            backend.detach(self)
-            Registry.shared.remove(self)
-            Syscall.close(fd)
-        }
     }
 
     /// Creates a socket (Erlang: `open(Domain, Type, Protocol)`) on `backend`, by default the
@@ -121,7 +113,10 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
         try checkOpen()
         if Glibc.shutdown(fd, how.rawValue) < 0 { throw .posix(errno) }
         state.withLock { st in
-            if how != .write { st.readShut = true }
+            if how != .write {
+                st.readShut = true
+                st.mayRead = true
+            }
             if how != .read { st.writeShut = true }
         }
     }

@@ -10,8 +10,12 @@ import Synchronization
 ///
 /// Every operation is first tried directly; only one that would block is submitted as an SQE
 /// (`IORING_OP_RECV`, `SEND`, `ACCEPT`, `CONNECT`; sendfile waits with `POLL_ADD` and continues
-/// with sendfile(2)). Callers submit under a lock; one harvester thread waits for CQEs and turns
-/// each into the operation's completion message. An operation is retained by its SQE (its
+/// with sendfile(2)). A recv on a stream whose last receive drained it goes to the ring without
+/// the direct try, which would only fail. Callers prepare SQEs under a lock; when no other thread
+/// may be waiting in the kernel, an SQE waits for the next kernel wait, which submits every SQE
+/// prepared since in the same `io_uring_enter` (see docs/architecture.md). The thread waiting for a
+/// result, or the harvester thread, reaps the CQEs and turns each into the operation's completion
+/// message. An operation is retained by its SQE (its
 /// address is the user data) until its CQE is harvested, so its buffers outlive the kernel's use
 /// of them. A recv of "whatever is available" uses a provided-buffer ring, so a socket that waits
 /// holds no buffer of its own.
@@ -50,11 +54,11 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private let completions = Atomic<UInt64>(0)
     private let harvests = Atomic<UInt64>(0)
     private let busyRetries = Atomic<UInt64>(0)
-    private let sockets = Mutex<[UInt64: WeakSocket]>([:])
+    private let deferredSubmissions = Atomic<UInt64>(0)
+    private let enters = Atomic<UInt64>(0)
+    /// The open sockets on this backend, from attach to detach (strong: see ``Registry``).
+    private let sockets = Mutex<[UInt64: Socket]>([:])
 
-    private struct WeakSocket {
-        weak var socket: Socket?
-    }
 
     private static let stopTag: UInt64 = 1
     private static let kickTag: UInt64 = 2
@@ -100,7 +104,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     }
 
     func attach(_ socket: Socket) throws(SocketError) {
-        sockets.withLock { $0[socket.id] = WeakSocket(socket: socket) }
+        sockets.withLock { $0[socket.id] = socket }
     }
 
     func detach(_ socket: Socket) {
@@ -109,32 +113,55 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
 
     // MARK: Submission
 
-    /// Gets an SQE, lets `prepare` fill it, and submits it; retries while the rings are full.
-    private func submit(_ prepare: (UnsafeMutablePointer<io_uring_sqe>) -> Void) throws(SocketError) {
+    /// Gets an SQE, lets `prepare` fill it and publishes it to the kernel's SQ ring. It is then
+    /// submitted by the next `io_uring_enter`: at once when another thread may be waiting in the
+    /// kernel (or `urgent`), else by the next kernel wait (``pollOnce(timeout:)``), which takes
+    /// every SQE published since in one call. Once published, an SQE is always submitted, and
+    /// its CQE always comes; a failed `io_uring_enter` leaves it for the next one.
+    private func submit(urgent: Bool = false, _ prepare: (UnsafeMutablePointer<io_uring_sqe>) -> Void) {
         var busy = false
         while true {
-            let rc: Int32 = submitLock.withLock { _ in
+            let done: Bool = submitLock.withLock { _ in
                 var sqe = io_uring_get_sqe(ring)
                 if sqe == nil {
-                    _ = io_uring_submit(ring)
+                    // The SQ ring is full of SQEs not submitted yet: hand them over now.
+                    enter(submitting: esock_sq_publish(ring), waitingFor: 0)
                     sqe = io_uring_get_sqe(ring)
                 }
-                guard let sqe else { return -EBUSY }
+                guard let sqe else { return false }
                 prepare(sqe)
-                // EBUSY: the completion queue is full; the SQE stays queued and goes with the
-                // next submit, once the harvester has made room.
-                let n = io_uring_submit(ring)
-                return n < 0 && n != -EBUSY && n != -EAGAIN ? n : 0
+                let ready = esock_sq_publish(ring)
+                if !urgent && gate.mayDefer {
+                    deferredSubmissions.wrappingAdd(1, ordering: .relaxed)
+                } else {
+                    enter(submitting: ready, waitingFor: 0)
+                }
+                return true
             }
-            if rc == 0 {
+            if done {
                 submissions.wrappingAdd(1, ordering: .relaxed)
                 return
             }
-            if rc != -EBUSY { throw .posix(-rc) }
+            // The kernel took none of the full SQ ring (its completion queue overflowed):
+            // let the thread reaping CQEs make room.
             if !busy { busyRetries.wrappingAdd(1, ordering: .relaxed) }
             busy = true
             sched_yield()
         }
+    }
+
+    /// io_uring_enter(2): submits `count` published SQEs and waits for `wait` CQEs. An error
+    /// leaves the SQEs published; the next call submits them.
+    @discardableResult
+    private func enter(submitting count: UInt32, waitingFor wait: UInt32) -> Int32 {
+        if count == 0 && wait == 0 { return 0 }
+        enters.wrappingAdd(1, ordering: .relaxed)
+        return esock_uring_enter(ring, count, wait)
+    }
+
+    func flushDeferred() {
+        let ready = submitLock.withLock { _ in esock_sq_publish(ring) }
+        enter(submitting: ready, waitingFor: 0)
     }
 
     func arm(_ op: Operation, _ state: inout SocketState) throws(SocketError) {
@@ -142,6 +169,9 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         let userData = UInt64(UInt(bitPattern: Unmanaged.passRetained(op).toOpaque()))
         let bufferSize = configuration.providedBufferSize
         let useProvided = op.kind == .recv && op.length == 0 && bufferRing != nil
+        if op.kind == .recv {
+            op.armedLength = useProvided || op.length == 0 ? Int(bufferSize) : op.length - op.received.count
+        }
         if op.kind == .recv && !useProvided {
             // The kernel writes into the operation's own buffer, for exactly what is missing.
             let want = op.length > 0 ? op.length - op.received.count : Int(bufferSize)
@@ -150,44 +180,40 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                 op.buffer = .allocate(byteCount: want, alignment: 16)
             }
         }
-        do {
-            try submit { sqe in
-                switch op.kind {
-                case .recv:
-                    if useProvided {
-                        io_uring_prep_recv(sqe, fd, nil, Int(bufferSize), op.flags)
-                        esock_sqe_set_buf_group(sqe, bufferGroup)
-                    } else {
-                        let want = op.length > 0 ? op.length - op.received.count : Int(bufferSize)
-                        let waitAll = op.length > 0 && op.socket.type == .stream ? ESOCK_MSG_WAITALL : 0
-                        io_uring_prep_recv(sqe, fd, op.buffer!.baseAddress, want, op.flags | waitAll)
-                    }
-                case .send:
-                    let chunk = op.unsent
-                    io_uring_prep_send(sqe, fd, chunk.baseAddress, chunk.count, op.flags | ESOCK_MSG_NOSIGNAL)
-                case .accept:
-                    io_uring_prep_accept(sqe, fd, nil, nil, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
-                case .connect:
-                    op.address!.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                        io_uring_prep_connect(sqe, fd, $0, op.addressLength)
-                    }
-                case .sendfile:
-                    io_uring_prep_poll_add(sqe, fd, ESOCK_POLLOUT)
+        // Only a receive or an accept may wait for the next kernel wait: nothing moves until its
+        // caller looks for the result anyway. A send, connect or sendfile goes in at once, so
+        // that it proceeds whether or not anyone waits for its message.
+        submit(urgent: op.kind != .recv && op.kind != .accept) { sqe in
+            switch op.kind {
+            case .recv:
+                if useProvided {
+                    io_uring_prep_recv(sqe, fd, nil, Int(bufferSize), op.flags)
+                    esock_sqe_set_buf_group(sqe, bufferGroup)
+                } else {
+                    let want = op.length > 0 ? op.length - op.received.count : Int(bufferSize)
+                    let waitAll = op.length > 0 && op.socket.type == .stream ? ESOCK_MSG_WAITALL : 0
+                    io_uring_prep_recv(sqe, fd, op.buffer!.baseAddress, want, op.flags | waitAll)
                 }
-                io_uring_sqe_set_data64(sqe, userData)
+            case .send:
+                let chunk = op.unsent
+                io_uring_prep_send(sqe, fd, chunk.baseAddress, chunk.count, op.flags | ESOCK_MSG_NOSIGNAL)
+            case .accept:
+                io_uring_prep_accept(sqe, fd, nil, nil, Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
+            case .connect:
+                op.address!.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    io_uring_prep_connect(sqe, fd, $0, op.addressLength)
+                }
+            case .sendfile:
+                io_uring_prep_poll_add(sqe, fd, ESOCK_POLLOUT)
             }
-        } catch {
-            Unmanaged<Operation>.fromOpaque(UnsafeRawPointer(bitPattern: UInt(userData))!).release()
-            throw error
+            io_uring_sqe_set_data64(sqe, userData)
         }
         state.inflight += 1
     }
 
     func cancelInKernel(_ op: Operation) {
         let target = UInt64(UInt(bitPattern: Unmanaged.passUnretained(op).toOpaque()))
-        // A cancel that cannot be submitted leaves the operation to complete on its own; its CQE
-        // still comes, so nothing waits forever.
-        try? submit { sqe in
+        submit(urgent: true) { sqe in
             io_uring_prep_cancel64(sqe, target, 0)
             io_uring_sqe_set_data64(sqe, 0)
         }
@@ -206,7 +232,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
 
     func kick() {
         kicks.wrappingAdd(1, ordering: .relaxed)
-        try? submit { sqe in
+        submit(urgent: true) { sqe in
             io_uring_prep_nop(sqe)
             io_uring_sqe_set_data64(sqe, Self.kickTag)
         }
@@ -216,16 +242,19 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// into its operation's result. Only the gate's owner calls it, so the completion queue has
     /// one reader at a time.
     func pollOnce(timeout: Duration?) {
-        var first: UnsafeMutablePointer<io_uring_cqe>?
-        let rc: Int32
-        if let timeout {
+        // The SQEs deferred since the last kernel wait go in with this one.
+        let ready = submitLock.withLock { _ in esock_sq_publish(ring) }
+        if io_uring_cq_ready(ring) > 0 {
+            enter(submitting: ready, waitingFor: 0)
+        } else if let timeout {
+            enter(submitting: ready, waitingFor: 0)
+            var first: UnsafeMutablePointer<io_uring_cqe>?
             let (s, a) = max(timeout, .zero).components
             var ts = __kernel_timespec(tv_sec: s, tv_nsec: a / 1_000_000_000)
-            rc = io_uring_wait_cqe_timeout(ring, &first, &ts)
+            guard io_uring_wait_cqe_timeout(ring, &first, &ts) == 0 else { return }
         } else {
-            rc = io_uring_wait_cqe(ring, &first)
+            enter(submitting: ready, waitingFor: 1)
         }
-        guard rc == 0 else { return }
         while true {
             let n = Int(io_uring_peek_batch_cqe(ring, harvestCQEs, 256))
             if n == 0 { return }
@@ -264,6 +293,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                                "completions": completions.load(ordering: .relaxed),
                                "harvests": harvests.load(ordering: .relaxed),
                                "busy_retries": busyRetries.load(ordering: .relaxed),
+                               "deferred_submissions": deferredSubmissions.load(ordering: .relaxed),
+                               "enters": enters.load(ordering: .relaxed),
                                "kicks": kicks.load(ordering: .relaxed),
                                "sockets": UInt64(sockets.withLock { $0.count })],
                     settings: ["sq_entries": "\(configuration.entries)",
@@ -271,8 +302,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                                "provided_buffers": bufferRing == nil ? "off" :
                                    "\(configuration.providedBuffers) x \(configuration.providedBufferSize)",
                                "threading": configuration.callersLead ?
-                                   "submit under a lock; waiting callers reap CQEs; harvester for async waiters" :
-                                   "submit under a lock; harvester thread reaps every CQE"])
+                                   "SQEs deferred to the next kernel wait; waiting callers reap CQEs; harvester for async waiters" :
+                                   "SQEs deferred to the next kernel wait; harvester thread reaps every CQE"])
     }
 
     public func shutdown() {
@@ -281,7 +312,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             return !s
         }
         guard first else { return }
-        for s in sockets.withLock({ $0.values.compactMap(\.socket) }) { try? s.close() }
+        Drivers.remove(self)
+        for s in sockets.withLock({ Array($0.values) }) { try? s.close() }
         gate.stop()
         kick()
         thread?.join()

@@ -24,7 +24,8 @@ public struct BackendInfo: Sendable, Hashable {
 /// An I/O backend: the mechanism under a socket that waits for the kernel, like an entry of
 /// OTP's I/O backend table. ESock has two: ``SelectBackend`` (epoll) and
 /// ``CompletionBackend`` (io_uring). Every socket belongs to one backend for its whole life;
-/// one process may use both at once.
+/// one process may use both at once. A backend runs, with its thread and kernel objects, until
+/// ``shutdown()``; dropping the last reference to it does not stop it.
 public protocol IOBackend: AnyObject, Sendable {
     /// The backend's name: `select` or `completion`.
     var name: String { get }
@@ -38,8 +39,9 @@ public protocol IOBackend: AnyObject, Sendable {
 }
 
 /// What the socket engine needs from a backend. Internal, so that sockets run only on
-/// ESock's own backends.
-protocol IOBackendDriver: IOBackend {
+/// ESock's own backends. Every backend has a kernel wait that waiting callers can drive
+/// (``PollDriver``).
+protocol IOBackendDriver: IOBackend, PollDriver {
     /// Starts watching a new socket (select: registers it with epoll once, edge-triggered).
     func attach(_ socket: Socket) throws(SocketError)
     /// Stops watching a socket that is being closed.

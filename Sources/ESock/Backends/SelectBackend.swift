@@ -6,8 +6,8 @@ import Synchronization
 
 /// The select backend: readiness through epoll, with OTP's select semantics (Unix `essio`).
 ///
-/// Each socket is registered once, edge-triggered, for input, output and peer hang-up, and never
-/// modified. One thread waits in `epoll_wait`; for each ready socket it sends the select message
+/// Each socket is registered once, edge-triggered, for input, urgent data, output and peer
+/// hang-up, and never modified. One thread waits in `epoll_wait`; for each ready socket it sends the select message
 /// to the operation waiting there, which then calls again. The epoll data carries the socket's
 /// unique id, not its descriptor, so events for a closed socket whose number was reused are
 /// dropped.
@@ -17,7 +17,8 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
 
     private let epfd: Int32
     private let wakeFD: Int32
-    private let sockets = Mutex<[UInt64: WeakSocket]>([:])
+    /// The open sockets on this backend, from attach to detach (strong: see ``Registry``).
+    private let sockets = Mutex<[UInt64: Socket]>([:])
     private let stopping = Atomic<Bool>(false)
     private let events = Atomic<UInt64>(0)
     private let waits = Atomic<UInt64>(0)
@@ -27,9 +28,6 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     private let eventBuffer = UnsafeMutablePointer<esock_epoll_event>.allocate(capacity: 1024)
     private let kicks = Atomic<UInt64>(0)
 
-    private struct WeakSocket {
-        weak var socket: Socket?
-    }
 
     /// Starts an epoll instance and its thread. With `callersLead` false, the epoll thread
     /// always waits in epoll_wait and hands every message over (measurement only).
@@ -60,8 +58,8 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     }
 
     func attach(_ socket: Socket) throws(SocketError) {
-        sockets.withLock { $0[socket.id] = WeakSocket(socket: socket) }
-        let mask = ESOCK_EPOLLIN | ESOCK_EPOLLOUT | ESOCK_EPOLLRDHUP | ESOCK_EPOLLET
+        sockets.withLock { $0[socket.id] = socket }
+        let mask = ESOCK_EPOLLIN | ESOCK_EPOLLPRI | ESOCK_EPOLLOUT | ESOCK_EPOLLRDHUP | ESOCK_EPOLLET
         if esock_epoll_add(epfd, socket.fd, mask, socket.id) != 0 {
             let e = errno
             _ = sockets.withLock { $0.removeValue(forKey: socket.id) }
@@ -79,6 +77,8 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     }
 
     func cancelInKernel(_ op: Operation) {}
+
+    func flushDeferred() {}
 
     /// The background thread: polls only while the gate says nobody else does and someone
     /// needs it.
@@ -110,7 +110,7 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
         let ready: [(Socket, UInt32)] = sockets.withLock { table in
             (0..<Int(n)).compactMap { i in
                 let ev = buffer[i]
-                guard ev.data != 0, let s = table[ev.data]?.socket else { return nil }
+                guard ev.data != 0, let s = table[ev.data] else { return nil }
                 return (s, ev.events)
             }
         }
@@ -120,8 +120,9 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
         }
         for (socket, mask) in ready {
             let failed = mask & (ESOCK_EPOLLERR | ESOCK_EPOLLHUP) != 0
-            socket.readiness(readable: failed || mask & (ESOCK_EPOLLIN | ESOCK_EPOLLRDHUP) != 0,
-                             writable: failed || mask & ESOCK_EPOLLOUT != 0)
+            socket.readiness(readable: failed || mask & (ESOCK_EPOLLIN | ESOCK_EPOLLRDHUP | ESOCK_EPOLLPRI) != 0,
+                             writable: failed || mask & ESOCK_EPOLLOUT != 0,
+                             urgent: mask & ESOCK_EPOLLPRI != 0)
         }
     }
 
@@ -142,7 +143,8 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
             return !s
         }
         guard first else { return }
-        for s in sockets.withLock({ $0.values.compactMap(\.socket) }) { try? s.close() }
+        Drivers.remove(self)
+        for s in sockets.withLock({ Array($0.values) }) { try? s.close() }
         stopping.store(true, ordering: .releasing)
         gate.stop()
         kick()

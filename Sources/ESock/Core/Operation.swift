@@ -39,6 +39,8 @@ final class Operation: @unchecked Sendable {
     /// Completion backend: what the operation received so far (a stream recv of `length` bytes
     /// may take several kernel completions).
     var received: [UInt8] = []
+    /// Completion backend: the bytes the armed recv SQE asked for.
+    var armedLength = 0
 
     // send
     /// The data still to send, owned by the operation while the kernel may read it.

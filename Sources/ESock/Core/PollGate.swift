@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// A backend's kernel wait (`epoll_wait`, or `io_uring_enter` waiting for CQEs), which the
 /// waiting threads share.
@@ -12,6 +13,9 @@ protocol PollDriver: AnyObject, Sendable {
     func pollOnce(timeout: Duration?)
     /// Makes a ``pollOnce(timeout:)`` in progress return soon.
     func kick()
+    /// Hands the kernel any work the backend held back for the next kernel wait (the completion
+    /// backend's deferred SQEs); for a caller about to return without waiting.
+    func flushDeferred()
 }
 
 /// Something a thread sleeps on that the gate can wake: a mailbox or a latch.
@@ -38,6 +42,9 @@ final class PollGate: @unchecked Sendable {
     private var followers: [GateWaiter] = []
     private var backgroundDemand = 0
     private var stopping = false
+    /// The thread holding the role (pthread_t), 0 when none: readable without the mutex, so
+    /// that a submitter can tell whether a kernel wait will pick up what it prepares.
+    private let leadingThread = Atomic<UInt>(0)
     /// False for the harvester-only model: the background thread always polls, waiting callers
     /// only sleep. Kept to measure the two models against each other.
     let callersLead: Bool
@@ -67,6 +74,7 @@ final class PollGate: @unchecked Sendable {
         defer { pthread_mutex_unlock(mutex) }
         if owner == .none {
             owner = .thread
+            leadingThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
             return (true, false)
         }
         if !followers.contains(where: { $0 === waiter }) { followers.append(waiter) }
@@ -94,6 +102,7 @@ final class PollGate: @unchecked Sendable {
     func release() {
         pthread_mutex_lock(mutex)
         owner = .none
+        leadingThread.store(0, ordering: .sequentiallyConsistent)
         let next = followers.isEmpty ? nil : followers.removeFirst()
         if next == nil && backgroundDemand > 0 { pthread_cond_signal(cond) }
         pthread_mutex_unlock(mutex)
@@ -120,6 +129,7 @@ final class PollGate: @unchecked Sendable {
         }
         if stopping { return false }
         owner = .background
+        leadingThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
         return true
     }
 
@@ -127,9 +137,19 @@ final class PollGate: @unchecked Sendable {
     func releaseBackground() {
         pthread_mutex_lock(mutex)
         owner = .none
+        leadingThread.store(0, ordering: .sequentiallyConsistent)
         let next = followers.isEmpty ? nil : followers.removeFirst()
         pthread_mutex_unlock(mutex)
         next?.wakeForTurn()
+    }
+
+    /// True when work prepared for the kernel now may wait for the next kernel wait: nobody
+    /// holds the role (whoever takes it next hands the work over first), or the calling thread
+    /// does (it hands it over when it waits again). False when another thread may be inside the
+    /// kernel wait already: the work must go to the kernel at once.
+    var mayDefer: Bool {
+        let t = leadingThread.load(ordering: .sequentiallyConsistent)
+        return t == 0 || t == UInt(pthread_self())
     }
 
     /// Ends the background thread's loop.
@@ -223,7 +243,14 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
             var remaining: Duration? = nil
             if let deadline {
                 remaining = ContinuousClock.now.duration(to: deadline)
-                if remaining! <= .zero { return false }
+                if remaining! <= .zero {
+                    if let d = driver {
+                        pthread_mutex_unlock(mutex)
+                        d.flushDeferred()
+                        pthread_mutex_lock(mutex)
+                    }
+                    return false
+                }
             }
             if let d = driver {
                 let (lead, kick) = d.gate.tryLead(self)
@@ -264,24 +291,21 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
     }
 }
 
-/// Every running backend, for waiters that cannot tell which one will deliver.
+/// Every running backend, for waiters that cannot tell which one will deliver. A backend is
+/// listed from its start to its `shutdown()` (strong references: a weak one would put every
+/// retain of the backend on the runtime's slow path).
 enum Drivers {
-    private static let list = PThreadLocked<[WeakDriver]>([])
-
-    private struct WeakDriver {
-        weak var driver: (any PollDriver)?
-    }
+    private static let list = PThreadLocked<[any PollDriver]>([])
 
     static func add(_ d: any PollDriver) {
-        list.with { $0.append(WeakDriver(driver: d)) }
+        list.with { $0.append(d) }
     }
 
-    static var all: [any PollDriver] {
-        list.with { l in
-            l.removeAll { $0.driver == nil }
-            return l.compactMap(\.driver)
-        }
+    static func remove(_ d: any PollDriver) {
+        list.with { $0.removeAll { $0 === d } }
     }
+
+    static var all: [any PollDriver] { list.with { $0 } }
 }
 
 /// A value behind a pthread mutex (for globals touched from C-called threads).

@@ -27,11 +27,14 @@ extension Socket {
             if op.length == 0 || op.received.count == op.length { return finishRecv(op) }
         }
         let scratch = Scratch.buffer
+        // Whether a short read means the receive queue is empty (see `SocketState.mayRead`).
+        let drains = isStream && op.flags & MessageFlags.peek.rawValue == 0 && !st.urgentSeen
         while true {
             let want = op.length == 0 ? Scratch.size : min(Scratch.size, op.length - op.received.count)
-            let n = Syscall.recv(fd, scratch, want, op.flags)
+            let n = drains && !st.mayRead ? -Int(EAGAIN) : Syscall.recv(fd, scratch, want, op.flags)
             if n > 0 {
                 st.counters.read(n)
+                if drains && n < want { st.mayRead = false }
                 op.received += UnsafeRawBufferPointer(start: scratch, count: n)
                 if op.length == 0 || !isStream || op.received.count == op.length { return finishRecv(op) }
                 continue
@@ -43,6 +46,7 @@ extension Socket {
                 return .failed(SocketError(.closed, partial: partial))
             }
             if n == -Int(EAGAIN) {
+                if drains { st.mayRead = false }
                 // Select backend: what came so far goes back to the caller with the select answer;
                 // completion backend: the operation keeps it and asks the kernel for the rest.
                 if backend.model == .select {

@@ -31,7 +31,7 @@ extension Socket {
                 } else {
                     op.phase = .queued
                     // The caller may have to drive the backend until the operations ahead finish.
-                    if let driver = backend as? any PollDriver { op.mailbox.expect(driver) }
+                    op.mailbox.expect(backend)
                     if model == .select, let i = queue.waiting.firstIndex(where: { $0.mailbox === op.mailbox }) {
                         let old = queue.waiting[i]
                         old.mailbox.post(.abort(socket: self, handle: old.handle, reason: SocketError(.cancelled)))
@@ -53,7 +53,7 @@ extension Socket {
                 queue.current = op
                 op.phase = .waiting
                 countWait(op, &st)
-                if let driver = backend as? any PollDriver { op.mailbox.expect(driver) }
+                op.mailbox.expect(backend)
                 if model == .select { return .select(op.selectInfo, partial: partial) }
                 do throws(SocketError) {
                     try backend.arm(op, &st)
@@ -98,7 +98,7 @@ extension Socket {
             case .wait:
                 next.phase = .waiting
                 countWait(next, &st)
-                if let driver = backend as? any PollDriver { next.mailbox.expect(driver) }
+                next.mailbox.expect(backend)
                 do throws(SocketError) {
                     try backend.arm(next, &st)
                     return
@@ -124,18 +124,27 @@ extension Socket {
 
     /// The select backend saw the socket become readable and/or writable: every current operation
     /// waiting for that gets its select message.
-    func readiness(readable: Bool, writable: Bool) {
+    func readiness(readable: Bool, writable: Bool, urgent: Bool = false) {
         state.withLock { st in
             guard !st.closed else { return }
-            var queues: [OperationQueue] = []
-            if readable { queues += [st.acceptors, st.readers] }
-            if writable { queues += [st.writers, st.connectors] }
-            for q in queues {
-                if let op = q.current, op.phase == .waiting {
-                    op.phase = .notified
-                    op.mailbox.post(.select(socket: self, handle: op.handle))
-                }
+            if urgent { st.urgentSeen = true }
+            if readable {
+                st.mayRead = true
+                notify(st.acceptors)
+                notify(st.readers)
             }
+            if writable {
+                notify(st.writers)
+                notify(st.connectors)
+            }
+        }
+    }
+
+    /// Sends the select message to the current operation of `queue` if it waits for readiness.
+    private func notify(_ queue: OperationQueue) {
+        if let op = queue.current, op.phase == .waiting {
+            op.phase = .notified
+            op.mailbox.post(.select(socket: self, handle: op.handle))
         }
     }
 
@@ -217,6 +226,9 @@ extension Socket {
                 return .failed(SocketError(.closed, partial: partial))
             }
             st.counters.read(Int(result))
+            if type == .stream && op.flags & MessageFlags.peek.rawValue == 0 {
+                st.mayRead = Int(result) >= op.armedLength
+            }
             if let bytes { op.received += bytes } else if let buffer = op.buffer {
                 op.received += UnsafeRawBufferPointer(rebasing: buffer[0..<Int(result)])
             }
@@ -287,7 +299,7 @@ extension Socket {
                 case .waiting where backend.model == .completion:
                     op.phase = .cancelling
                     op.cancellerTakesData = takingData
-                    let latch = Latch(expecting: backend as? any PollDriver)
+                    let latch = Latch(expecting: backend)
                     op.cancelLatch = latch
                     backend.cancelInKernel(op)
                     return (op, latch)
@@ -331,7 +343,7 @@ extension Socket {
             st.acceptedAhead.removeAll()
             st.readAhead.removeAll()
             guard st.inflight > 0 else { return nil }
-            let latch = Latch(expecting: backend as? any PollDriver)
+            let latch = Latch(expecting: backend)
             st.drained = latch
             return latch
         }

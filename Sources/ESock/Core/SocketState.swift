@@ -25,6 +25,16 @@ struct SocketState {
     var readShut = false
     var writeShut = false
     var counters = SocketCounters()
+    /// False when the last receive on this stream drained the kernel's receive queue (it failed
+    /// with EAGAIN, or returned less than it asked for) and no data is known to have come since.
+    /// A receive then skips the direct attempt, which could only fail: on the select backend it
+    /// waits for the readiness event (which sets this again), on the completion backend it goes
+    /// to the ring at once. Guarded like the rest of the state, so that a readiness event
+    /// cannot slip in between an attempt and this flag.
+    var mayRead = true
+    /// Select backend: urgent (out-of-band) data was signalled on this socket. A read can stop
+    /// short at the urgent mark with data behind it, so a short read no longer means drained.
+    var urgentSeen = false
     /// Completion backend: data a cancelled recv received after all (the cancel lost the race);
     /// the next recv returns it first, so nothing is lost.
     var readAhead: [UInt8] = []
