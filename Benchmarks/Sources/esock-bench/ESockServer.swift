@@ -103,7 +103,27 @@ final class NowaitServer {
         case sendfile(Connection)
     }
 
-    var waiting: [Handle: Waiting] = [:]
+    /// The outstanding operation of each socket (this server has at most one per socket), indexed
+    /// by descriptor as a C server's connection table is: no hashing per message.
+    var waiting = WaitTable()
+
+    struct WaitTable {
+        private var slots: [(handle: Handle, what: Waiting)?] = []
+
+        mutating func put(_ socket: Socket, _ handle: Handle, _ what: Waiting) {
+            let fd = Int(socket.fd)
+            if fd >= slots.count { slots += Array(repeating: nil, count: fd + 1 - slots.count + 64) }
+            slots[fd] = (handle, what)
+        }
+
+        /// What the message's operation was for, if it is the one outstanding on its socket.
+        mutating func take(_ message: SocketMessage) -> Waiting? {
+            let fd = Int(message.socket.fd)
+            guard fd < slots.count, let slot = slots[fd], slot.handle == message.handle else { return nil }
+            slots[fd] = nil
+            return slot.what
+        }
+    }
 
     init(listener: Socket, config: ServerConfig) {
         self.listener = listener
@@ -114,7 +134,7 @@ final class NowaitServer {
         acceptLoop()
         while true {
             guard let message = mailbox.receive() else { continue }
-            guard let what = waiting.removeValue(forKey: message.handle) else { continue }
+            guard let what = waiting.take(message) else { continue }
             switch (what, message) {
             case (.accept, .completion(_, _, .accepted(let s))):
                 started(s)
@@ -146,7 +166,7 @@ final class NowaitServer {
             switch try? listener.accept(nowait: mailbox) {
             case .done(let s)?: started(s)
             case let pending?:
-                waiting[pending.handle!] = .accept
+                waiting.put(listener, pending.handle!, .accept)
                 return
             case nil:
                 continue
@@ -184,7 +204,7 @@ final class NowaitServer {
                 case .done(let d):
                     if !received(c, d) { return }
                 case let pending:
-                    waiting[pending.handle!] = .recv(c)
+                    waiting.put(c.socket, pending.handle!, .recv(c))
                     return
                 }
             } catch {
@@ -210,9 +230,9 @@ final class NowaitServer {
                 return true
             case .select(let info, let rest):
                 c.pending = rest ?? c.pending
-                waiting[info.handle] = .send(c)
+                waiting.put(c.socket, info.handle, .send(c))
             case .completion(let info):
-                waiting[info.handle] = .send(c)
+                waiting.put(c.socket, info.handle, .send(c))
             }
         } catch {
             try? c.socket.close()
@@ -232,10 +252,10 @@ final class NowaitServer {
                     }
                 case .select(let info, let n):
                     c.fileSent += n ?? 0
-                    waiting[info.handle] = .sendfile(c)
+                    waiting.put(c.socket, info.handle, .sendfile(c))
                     return
                 case .completion(let info):
-                    waiting[info.handle] = .sendfile(c)
+                    waiting.put(c.socket, info.handle, .sendfile(c))
                     return
                 }
             } catch {

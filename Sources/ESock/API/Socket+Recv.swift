@@ -10,10 +10,31 @@ extension Socket {
     public func recv(length: Int = 0, flags: MessageFlags = [], nowait mailbox: Mailbox,
                      handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
         guard length >= 0 else { throw .invalid("length \(length)") }
-        let op = Operation(.recv, tag: .recv, handle: handle ?? .make(), mailbox: mailbox, socket: self)
-        op.length = length
-        op.flags = flags.rawValue
-        switch try start(op) {
+        let model = backend.model
+        var received: [UInt8] = []
+        let direct = try startDirect(.recv, mailbox: mailbox, handle: handle, { st in
+            st.counters.readTries &+= 1
+            let result = receiveNow(length: length, flags: flags.rawValue, received: &received, &st)
+            if case .wait = result, !received.isEmpty { return .wait(partial: .bytes(received)) }
+            return result
+        }, make: { handle, partial in
+            let op = Operation(.recv, tag: .recv, handle: handle, mailbox: mailbox, socket: self)
+            op.length = length
+            op.flags = flags.rawValue
+            // Completion: the operation keeps what came and asks the kernel for the rest.
+            if model == .completion, case .bytes(let d)? = partial { op.received = d }
+            return op
+        })
+        let pending: Pending<OperationValue>
+        if let direct {
+            pending = direct
+        } else {
+            let op = Operation(.recv, tag: .recv, handle: handle ?? .make(), mailbox: mailbox, socket: self)
+            op.length = length
+            op.flags = flags.rawValue
+            pending = try start(op)
+        }
+        switch pending {
         case .done(.bytes(let d)): return .done(d)
         case .done: return .done([])
         case .select(let info, .bytes(let d)?): return .select(info, partial: d)

@@ -7,10 +7,34 @@ extension Socket {
     /// `.completion`, and the message says ``CompletionStatus/sent`` once all of it was sent.
     public func send(_ data: [UInt8], flags: MessageFlags = [], nowait mailbox: Mailbox,
                      handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
-        let op = Operation(.send, tag: .send, handle: handle ?? .make(), mailbox: mailbox, socket: self)
-        op.flags = flags.rawValue
-        data.withUnsafeBytes { op.setOutgoing($0) }
-        switch try start(op) {
+        let model = backend.model
+        // Array.withUnsafeBytes rethrows untyped errors: the typed one goes through a Result.
+        let direct = data.withUnsafeBytes { bytes in
+            var sent = 0
+            return Result { () throws(SocketError) -> Pending<OperationValue>? in
+                try startDirect(.send, mailbox: mailbox, handle: handle, { st in
+                    st.counters.writeTries &+= 1
+                    return sendNow(bytes, flags: flags.rawValue, sent: &sent, &st)
+                }, make: { handle, _ in
+                    let op = Operation(.send, tag: .send, handle: handle, mailbox: mailbox, socket: self)
+                    op.flags = flags.rawValue
+                    // Completion: the kernel sends the rest from the operation's own copy.
+                    // Select: the caller calls again with the rest, so no copy is kept.
+                    if model == .completion { op.setOutgoing(UnsafeRawBufferPointer(rebasing: bytes[sent...])) }
+                    return op
+                })
+            }
+        }
+        let pending: Pending<OperationValue>
+        if let direct = try direct.get() {
+            pending = direct
+        } else {
+            let op = Operation(.send, tag: .send, handle: handle ?? .make(), mailbox: mailbox, socket: self)
+            op.flags = flags.rawValue
+            data.withUnsafeBytes { op.setOutgoing($0) }
+            pending = try start(op)
+        }
+        switch pending {
         case .done(.bytes(let rest)): return .done(rest)
         case .done: return .done([])
         case .select(let info, .bytes(let rest)?): return .select(info, partial: rest)
@@ -70,7 +94,11 @@ struct SendCall: SocketCall {
         }
     }
 
-    func partial(at cancelled: Operation) -> SocketError.Partial? { .rest(Array(cancelled.unsent)) }
+    /// A completion-backend operation holds the exact rest; a select-backend one holds no data
+    /// (the call itself keeps the rest).
+    func partial(at cancelled: Operation) -> SocketError.Partial? {
+        cancelled.outgoing == nil ? .rest(rest) : .rest(Array(cancelled.unsent))
+    }
 
     func decorate(_ error: SocketError) -> SocketError {
         guard error.partial == nil, error.reason != .timeout, rest.count < data.count else { return error }

@@ -35,13 +35,14 @@ protocol GateWaiter: AnyObject {
 final class PollGate: @unchecked Sendable {
     private enum Owner { case none, background, thread }
 
-    // All fields are guarded by `mutex`; `cond` wakes the background thread.
+    // All fields are guarded by `mutex` (which, not the runtime's exclusivity check, keeps
+    // accesses apart); `cond` wakes the background thread.
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let cond: UnsafeMutablePointer<pthread_cond_t>
-    private var owner = Owner.none
-    private var followers: [GateWaiter] = []
-    private var backgroundDemand = 0
-    private var stopping = false
+    @exclusivity(unchecked) private var owner = Owner.none
+    @exclusivity(unchecked) private var followers: [GateWaiter] = []
+    @exclusivity(unchecked) private var backgroundDemand = 0
+    @exclusivity(unchecked) private var stopping = false
     /// The thread holding the role (pthread_t), 0 when none: readable without the mutex, so
     /// that a submitter can tell whether a kernel wait will pick up what it prepares.
     private let leadingThread = Atomic<UInt>(0)
@@ -167,14 +168,14 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
     let mutex: UnsafeMutablePointer<pthread_mutex_t>
     let cond: UnsafeMutablePointer<pthread_cond_t>
     /// Threads asleep on `cond`. Guarded by `mutex`.
-    var sleepers = 0
+    @exclusivity(unchecked) var sleepers = 0
     /// The backend whose messages this waiter expects; nil when unknown or more than one.
     /// Guarded by `mutex`.
-    var driver: (any PollDriver)?
+    @exclusivity(unchecked) var driver: (any PollDriver)?
     /// True once operations on two backends have used this waiter. Guarded by `mutex`.
-    var spansBackends = false
+    @exclusivity(unchecked) var spansBackends = false
     /// The thread leading `driver`'s kernel wait on this waiter's behalf. Guarded by `mutex`.
-    var leader: pthread_t?
+    @exclusivity(unchecked) var leader: pthread_t?
 
     init() {
         mutex = .allocate(capacity: 1)
@@ -311,7 +312,7 @@ enum Drivers {
 /// A value behind a pthread mutex (for globals touched from C-called threads).
 final class PThreadLocked<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private var value: Value
+    @exclusivity(unchecked) private var value: Value
 
     init(_ value: Value) {
         self.value = value

@@ -18,76 +18,99 @@ extension Socket {
 
     private func attemptRecv(_ op: Operation, _ st: inout SocketState) -> Attempt {
         st.counters.readTries &+= 1
-        let isStream = type == .stream
         // Data a cancelled completion-backend recv received after all comes first.
         if !st.readAhead.isEmpty {
             let take = op.length == 0 ? st.readAhead.count : min(st.readAhead.count, op.length - op.received.count)
             op.received += st.readAhead.prefix(take)
             st.readAhead.removeFirst(take)
-            if op.length == 0 || op.received.count == op.length { return finishRecv(op) }
+            if op.length == 0 || op.received.count == op.length {
+                let data = op.received
+                op.received = []
+                return .done(.bytes(data))
+            }
         }
+        let result = receiveNow(length: op.length, flags: op.flags, received: &op.received, &st)
+        // Select backend: what came so far goes back to the caller with the select answer;
+        // completion backend: the operation keeps it and asks the kernel for the rest.
+        if case .wait = result, backend.model == .select {
+            let partial = op.received
+            op.received = []
+            return .wait(partial: partial.isEmpty ? nil : .bytes(partial))
+        }
+        return result
+    }
+
+    /// The receive loop of recv(2) calls, non-blocking: `length` 0 takes what one call gives; on
+    /// a stream, `length` N calls until N bytes came. Appends to `received`; `.done` hands all of
+    /// it over, `.wait` leaves what came in `received`. Skips the call when the last one drained
+    /// the socket (see `SocketState.mayRead`).
+    func receiveNow(length: Int, flags: Int32, received: inout [UInt8], _ st: inout SocketState) -> Attempt {
+        let isStream = type == .stream
         let scratch = Scratch.buffer
         // Whether a short read means the receive queue is empty (see `SocketState.mayRead`).
-        let drains = isStream && op.flags & MessageFlags.peek.rawValue == 0 && !st.urgentSeen
+        let drains = isStream && flags & MessageFlags.peek.rawValue == 0 && !st.urgentSeen
         while true {
-            let want = op.length == 0 ? Scratch.size : min(Scratch.size, op.length - op.received.count)
-            let n = drains && !st.mayRead ? -Int(EAGAIN) : Syscall.recv(fd, scratch, want, op.flags)
+            let want = length == 0 ? Scratch.size : min(Scratch.size, length - received.count)
+            let n = drains && !st.mayRead ? -Int(EAGAIN) : Syscall.recv(fd, scratch, want, flags)
             if n > 0 {
                 st.counters.read(n)
                 if drains && n < want { st.mayRead = false }
-                op.received += UnsafeRawBufferPointer(start: scratch, count: n)
-                if op.length == 0 || !isStream || op.received.count == op.length { return finishRecv(op) }
+                if received.isEmpty {
+                    // One allocation of the exact size (this form is specialized for UInt8; the
+                    // unsafeUninitializedCapacity one looks the storage type up at run time).
+                    received = Array(UnsafeRawBufferPointer(start: scratch, count: n))
+                } else {
+                    received += UnsafeRawBufferPointer(start: scratch, count: n)
+                }
+                if length == 0 || !isStream || received.count == length {
+                    let data = received
+                    received = []
+                    return .done(.bytes(data))
+                }
                 continue
             }
             if n == 0 {
-                if !isStream { return finishRecv(op) }
-                let partial: SocketError.Partial? = op.received.isEmpty ? nil : .received(op.received)
-                op.received = []
-                return .failed(SocketError(.closed, partial: partial))
+                let data = received
+                received = []
+                if !isStream { return .done(.bytes(data)) }
+                return .failed(SocketError(.closed, partial: data.isEmpty ? nil : .received(data)))
             }
             if n == -Int(EAGAIN) {
                 if drains { st.mayRead = false }
-                // Select backend: what came so far goes back to the caller with the select answer;
-                // completion backend: the operation keeps it and asks the kernel for the rest.
-                if backend.model == .select {
-                    let partial = op.received
-                    op.received = []
-                    return .wait(partial: partial.isEmpty ? nil : .bytes(partial))
-                }
                 return .wait(partial: nil)
             }
             st.counters.readFails &+= 1
-            let partial: SocketError.Partial? = op.received.isEmpty ? nil : .received(op.received)
-            op.received = []
-            return .failed(SocketError(.posix(.init(rawValue: Int32(-n))), partial: partial))
+            let data = received
+            received = []
+            return .failed(SocketError(.posix(.init(rawValue: Int32(-n))), partial: data.isEmpty ? nil : .received(data)))
         }
-    }
-
-    private func finishRecv(_ op: Operation) -> Attempt {
-        let data = op.received
-        op.received = []
-        return .done(.bytes(data))
     }
 
     private func attemptSend(_ op: Operation, _ st: inout SocketState) -> Attempt {
         st.counters.writeTries &+= 1
-        while op.unsent.count > 0 {
-            let chunk = op.unsent
-            let n = Syscall.send(fd, chunk.baseAddress, chunk.count, op.flags)
+        guard let outgoing = op.outgoing else { return .done(.bytes([])) }
+        return sendNow(UnsafeRawBufferPointer(outgoing), flags: op.flags, sent: &op.outgoingSent, &st)
+    }
+
+    /// The send loop of send(2) calls, non-blocking, from `bytes[sent...]`; a stream goes on
+    /// until everything went. Advances `sent`. `.done` carries what was not sent (only a
+    /// non-stream socket leaves any); `.wait` carries the rest when part went; `.failed` too.
+    func sendNow(_ bytes: UnsafeRawBufferPointer, flags: Int32, sent: inout Int, _ st: inout SocketState) -> Attempt {
+        while sent < bytes.count {
+            let n = Syscall.send(fd, bytes.baseAddress! + sent, bytes.count - sent, flags)
             if n >= 0 {
-                op.outgoingSent += n
+                sent += n
                 st.counters.wrote(n)
                 if type != .stream { break }
                 continue
             }
             if n == -Int(EAGAIN) {
-                let rest = Array(op.unsent)
-                return .wait(partial: op.outgoingSent > 0 ? .bytes(rest) : nil)
+                return .wait(partial: sent > 0 ? .bytes(Array(bytes[sent...])) : nil)
             }
             st.counters.writeFails &+= 1
-            return .failed(SocketError(.posix(.init(rawValue: Int32(-n))), partial: op.outgoingSent > 0 ? .rest(Array(op.unsent)) : nil))
+            return .failed(SocketError(.posix(.init(rawValue: Int32(-n))), partial: sent > 0 ? .rest(Array(bytes[sent...])) : nil))
         }
-        return .done(.bytes(Array(op.unsent)))
+        return .done(.bytes(sent == bytes.count ? [] : Array(bytes[sent...])))
     }
 
     private func attemptAccept(_ op: Operation, _ st: inout SocketState) -> Attempt {

@@ -67,6 +67,49 @@ extension Socket {
         }
     }
 
+    /// The fast path of a nowait recv or send. When no other caller's operation of `kind` is in
+    /// the way, `direct` makes the kernel call at once, and an ``Operation`` is made (by `make`,
+    /// given the handle and what already moved) only when the call must wait. Returns nil when
+    /// the general path, ``start(_:)``, must run instead; then nothing was tried.
+    func startDirect(_ kind: Operation.Kind, mailbox: Mailbox, handle: Handle?,
+                     _ direct: (inout SocketState) -> Attempt,
+                     make: (Handle, OperationValue?) -> Operation) throws(SocketError) -> Pending<OperationValue>? {
+        let model = backend.model
+        return try state.withLock { (st: inout SocketState) throws(SocketError) -> Pending<OperationValue>? in
+            guard !st.closed else { throw .closed }
+            let queue = st.queue(for: kind)
+            guard queue.waiting.isEmpty else { return nil }
+            if kind == .recv && !st.readAhead.isEmpty { return nil }
+            if let current = queue.current {
+                guard model == .select && current.mailbox === mailbox else { return nil }
+                // The caller's own call again: its retry after the select message, or a new call
+                // replacing the one still waiting, which is told so (as in ``start(_:)``).
+                if current.phase == .waiting && current.handle != handle {
+                    current.mailbox.post(.abort(socket: self, handle: current.handle, reason: SocketError(.cancelled)))
+                }
+                queue.current = nil
+            }
+            switch direct(&st) {
+            case .done(let value): return .done(value)
+            case .failed(let error): throw error
+            case .wait(let partial):
+                let op = make(handle ?? .make(), partial)
+                queue.current = op
+                op.phase = .waiting
+                countWait(op, &st)
+                op.mailbox.expect(backend)
+                if model == .select { return .select(op.selectInfo, partial: partial) }
+                do throws(SocketError) {
+                    try backend.arm(op, &st)
+                } catch {
+                    queue.current = nil
+                    throw error
+                }
+                return .completion(op.completionInfo)
+            }
+        }
+    }
+
     private func countWait(_ op: Operation, _ st: inout SocketState) {
         switch op.kind {
         case .accept: st.counters.accWaits &+= 1
