@@ -50,19 +50,7 @@ extension Socket {
                 advance(queue, &st)
                 throw error
             case .wait(let partial):
-                queue.current = op
-                op.phase = .waiting
-                countWait(op, &st)
-                op.mailbox.expect(backend)
-                if model == .select { return .select(op.selectInfo, partial: partial) }
-                do throws(SocketError) {
-                    try backend.arm(op, &st)
-                } catch {
-                    queue.current = nil
-                    advance(queue, &st)
-                    throw error
-                }
-                return .completion(op.completionInfo)
+                return try wait(op, in: queue, partial: partial, &st)
             }
         }
     }
@@ -93,21 +81,27 @@ extension Socket {
             case .done(let value): return .done(value)
             case .failed(let error): throw error
             case .wait(let partial):
-                let op = make(handle ?? .make(), partial)
-                queue.current = op
-                op.phase = .waiting
-                countWait(op, &st)
-                op.mailbox.expect(backend)
-                if model == .select { return .select(op.selectInfo, partial: partial) }
-                do throws(SocketError) {
-                    try backend.arm(op, &st)
-                } catch {
-                    queue.current = nil
-                    throw error
-                }
-                return .completion(op.completionInfo)
+                return try wait(make(handle ?? .make(), partial), in: queue, partial: partial, &st)
             }
         }
+    }
+
+    /// Makes `op` the current operation of `queue`, waiting: select answers at once (the select
+    /// message follows readiness); completion submits it to the kernel.
+    private func wait(_ op: Operation, in queue: OperationQueue, partial: OperationValue?,
+                      _ st: inout SocketState) throws(SocketError) -> Pending<OperationValue> {
+        queue.current = op
+        op.phase = .waiting
+        countWait(op, &st)
+        op.mailbox.expect(backend)
+        if backend.model == .select { return .select(op.selectInfo, partial: partial) }
+        do throws(SocketError) {
+            try backend.arm(op, &st)
+        } catch {
+            advance(queue, &st)
+            throw error
+        }
+        return .completion(op.completionInfo)
     }
 
     private func countWait(_ op: Operation, _ st: inout SocketState) {
