@@ -51,6 +51,51 @@ struct AsyncAwaitTests {
         #expect(echoed == 1 + 64 + 4096 + 300_000)
     }
 
+    /// The name of the calling thread (the backends name theirs esock-epoll / esock-harvest).
+    static func threadName() -> String {
+        let fd = open("/proc/thread-self/comm", O_RDONLY)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let n = read(fd, &buffer, buffer.count)
+        return String(decoding: buffer.prefix(max(n, 0)).filter { $0 != 10 }, as: UTF8.self)
+    }
+
+    @Test("tasks preferring the backend's executor run on its thread, echo and cancel there",
+          arguments: Backend.allCases)
+    func tasksOnTheBackendExecutor(backend: Backend) async throws {
+        let io = try backend.instance()
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        let expectedThread = backend.model == .select ? "esock-epoll" : "esock-harvest"
+        let server = Task(executorPreference: io.executor) { () async throws -> [String] in
+            var threads: [String] = []
+            for _ in 0..<3 {
+                let d = try await p.server.recv()
+                threads.append(Self.threadName())
+                try await p.server.send(d)
+            }
+            return threads
+        }
+        for i in 0..<3 {
+            let data = pattern(100 + i, seed: i)
+            try await p.client.send(data)
+            #expect(try await p.client.recv(length: data.count) == data)
+        }
+        let threads = try await server.value
+        #expect(threads == Array(repeating: expectedThread, count: 3))
+        // Cancelling a task waiting on the executor cancels its operation.
+        let waiting = Task(executorPreference: io.executor) { try await p.server.recv(length: 10) }
+        try await eventually("the recv is waiting") { p.server.info().numReaders == 1 }
+        waiting.cancel()
+        if case .failure(let e as SocketError) = await waiting.result {
+            #expect(e.reason == .cancelled)
+        } else {
+            Issue.record("the cancelled recv did not fail with cancelled")
+        }
+        #expect(p.server.info().numReaders == 0)
+    }
+
     @Test(arguments: Backend.allCases)
     func cancellingARecvTaskCancelsTheOperation(backend: Backend) async throws {
         let p = try connectedPair(on: backend)

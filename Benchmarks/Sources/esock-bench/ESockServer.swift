@@ -2,7 +2,8 @@
 // (Benchmarks/CONTRACT.md), written against ESock's two APIs:
 // - nowait: one thread, one mailbox, Erlang style (nowait calls, then select/completion messages);
 // - blocking: a thread per connection making blocking calls;
-// - async: a task per connection making async calls (no thread blocked per connection).
+// - async: a task per connection making async calls (no thread blocked per connection), on the
+//   backend's executor.
 import ESock
 #if canImport(Glibc)
 import Glibc
@@ -45,7 +46,8 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     case "blocking": try BlockingServer(listener: listener, config: config).run()
     case "async":
         let server = AsyncServer(listener: listener, config: config)
-        Task { await server.run() }
+        // The tasks run on the backend's own thread (docs/architecture.md, "Async calls").
+        Task(executorPreference: io.executor) { await server.run() }
         while true { pause() }
     default: throw BenchError("api must be nowait, blocking or async, not \(api)")
     }

@@ -72,24 +72,36 @@ public final class Mailbox: @unchecked Sendable {
     /// so that no message for a cancelled operation is seen afterwards. A connection accepted
     /// for a removed message is closed: nobody will receive it.
     @discardableResult
-    func flush(handle: Handle) -> Int {
+    func flush(handle: Handle) -> Int { discard { $0.handle == handle } }
+
+    /// Drops every waiting message (left by an earlier call that gave up), without looking in
+    /// the kernel. A connection accepted for a dropped message is closed.
+    func discardStale() { _ = discard { _ in true } }
+
+    /// Removes the waiting messages `matches` selects; closes the connections accepted for them.
+    private func discard(where matches: (SocketMessage) -> Bool) -> Int {
         var removed: [SocketMessage] = []
         pthread_mutex_lock(mutex)
-        while let m = queue.removeFirst(where: { $0.handle == handle }) { removed.append(m) }
+        while let m = queue.removeFirst(where: matches) { removed.append(m) }
         pthread_mutex_unlock(mutex)
         for case .completion(_, _, .accepted(let s)) in removed { try? s.close() }
         return removed.count
     }
 
-    /// Takes the oldest message at once, or returns nil when there is none.
+    /// Takes the oldest message at once, or returns nil when there is none. When the mailbox is
+    /// empty and no other thread waits in its backend's kernel wait, it looks there once,
+    /// without waiting, so that polling alone moves operations along.
     public func poll() -> SocketMessage? {
         pthread_mutex_lock(mutex)
         let m = queue.removeFirst { _ in true }
         let driver = m == nil ? core.driver : nil
         pthread_mutex_unlock(mutex)
-        // Nobody may wait in the kernel for what was submitted lazily: hand it over now.
-        driver?.flushDeferred()
-        return m
+        guard m == nil, let driver else { return m }
+        // Nobody may be waiting in the kernel for this mailbox: look once without waiting.
+        driver.pollNow()
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return queue.removeFirst { _ in true }
     }
 
     /// Waits for the oldest message; nil when `timeout` ran out first.

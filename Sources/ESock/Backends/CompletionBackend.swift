@@ -63,6 +63,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private static let stopTag: UInt64 = 1
     private static let kickTag: UInt64 = 2
     let gate: PollGate
+    /// Runs tasks on this backend's own thread (see ``BackendExecutor``).
+    public let executor: BackendExecutor
     private let kicks = Atomic<UInt64>(0)
     private let harvestCQEs = UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>.allocate(capacity: 256)
 
@@ -93,7 +95,9 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                 base.deallocate()
             }
         }
-        thread = try BackgroundThread(name: "esock-harvest") { [unowned self] in self.run() }
+        executor = BackendExecutor(gate: gate)
+        executor.driver = self
+        thread = try BackgroundThread(name: "esock-harvest") { [unowned self] in self.runBackground(executor: self.executor) }
         Drivers.add(self)
     }
 
@@ -159,10 +163,6 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         return esock_uring_enter(ring, count, wait)
     }
 
-    func flushDeferred() {
-        let ready = submitLock.withLock { _ in esock_sq_publish(ring) }
-        enter(submitting: ready, waitingFor: 0)
-    }
 
     func arm(_ op: Operation, _ state: inout SocketState) throws(SocketError) {
         let fd = op.socket.fd
@@ -221,14 +221,6 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
 
     // MARK: Harvesting
 
-    /// The harvester thread: reaps CQEs only while the gate says no waiting caller does and
-    /// someone needs it (see ``PollGate``).
-    private func run() {
-        while gate.awaitBackgroundTurn() {
-            pollOnce(timeout: nil)
-            gate.releaseBackground()
-        }
-    }
 
     func kick() {
         kicks.wrappingAdd(1, ordering: .relaxed)

@@ -31,6 +31,9 @@ public protocol IOBackend: AnyObject, Sendable {
     var name: String { get }
     /// The backend's I/O model.
     var model: IOModel { get }
+    /// Runs tasks on the backend's own thread, so that `async` socket calls resume without a
+    /// thread hand-off (see ``BackendExecutor``).
+    var executor: BackendExecutor { get }
     /// The backend's state and counters: Erlang's `info()` key `io_backend`.
     func info() -> BackendInfo
     /// Stops the backend's thread and releases its kernel objects. Sockets still open on it

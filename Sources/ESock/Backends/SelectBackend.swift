@@ -25,6 +25,8 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     private let stopped = Mutex<Bool>(false)
     private var thread: BackgroundThread?
     let gate: PollGate
+    /// Runs tasks on this backend's own thread (see ``BackendExecutor``).
+    public let executor: BackendExecutor
     private let eventBuffer = UnsafeMutablePointer<esock_epoll_event>.allocate(capacity: 1024)
     private let kicks = Atomic<UInt64>(0)
 
@@ -48,7 +50,9 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
             Syscall.close(wakeFD)
             throw .posix(e)
         }
-        thread = try BackgroundThread(name: "esock-epoll") { [unowned self] in self.run() }
+        executor = BackendExecutor(gate: gate)
+        executor.driver = self
+        thread = try BackgroundThread(name: "esock-epoll") { [unowned self] in self.runBackground(executor: self.executor) }
         Drivers.add(self)
     }
 
@@ -78,16 +82,6 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
 
     func cancelInKernel(_ op: Operation) {}
 
-    func flushDeferred() {}
-
-    /// The background thread: polls only while the gate says nobody else does and someone
-    /// needs it.
-    private func run() {
-        while gate.awaitBackgroundTurn() {
-            pollOnce(timeout: nil)
-            gate.releaseBackground()
-        }
-    }
 
     func kick() {
         kicks.wrappingAdd(1, ordering: .relaxed)

@@ -13,9 +13,35 @@ protocol PollDriver: AnyObject, Sendable {
     func pollOnce(timeout: Duration?)
     /// Makes a ``pollOnce(timeout:)`` in progress return soon.
     func kick()
-    /// Hands the kernel any work the backend held back for the next kernel wait (the completion
-    /// backend's deferred SQEs); for a caller about to return without waiting.
-    func flushDeferred()
+}
+
+extension PollDriver {
+    /// Delivers what the kernel has ready, without waiting, when no other thread is polling
+    /// (then that one delivers); submits what was held back for the next kernel wait. For a
+    /// caller about to return without waiting: `Mailbox.poll()`, a receive whose time is up.
+    func pollNow() {
+        guard gate.tryLeadNow() else { return }
+        pollOnce(timeout: .zero)
+        gate.release()
+    }
+}
+
+extension PollDriver {
+    /// The background thread's loop: runs the jobs of tasks on the backend's executor, and waits
+    /// in the kernel while the gate says nobody else does and someone needs it.
+    func runBackground(executor: BackendExecutor) {
+        while true {
+            switch gate.awaitBackgroundTurn() {
+            case .stop:
+                return
+            case .run(let batch):
+                for job in batch { job.runSynchronously(on: executor.asUnownedTaskExecutor()) }
+            case .poll:
+                pollOnce(timeout: nil)
+                gate.releaseBackground()
+            }
+        }
+    }
 }
 
 /// Something a thread sleeps on that the gate can wake: a mailbox or a latch.
@@ -43,6 +69,10 @@ final class PollGate: @unchecked Sendable {
     @exclusivity(unchecked) private var followers: [GateWaiter] = []
     @exclusivity(unchecked) private var backgroundDemand = 0
     @exclusivity(unchecked) private var stopping = false
+    /// Jobs of tasks that prefer the backend's executor, for the background thread.
+    @exclusivity(unchecked) private var jobs: [UnownedJob] = []
+    /// The background thread (pthread_t), 0 until it first runs.
+    private let backgroundThread = Atomic<UInt>(0)
     /// The thread holding the role (pthread_t), 0 when none: readable without the mutex, so
     /// that a submitter can tell whether a kernel wait will pick up what it prepares.
     private let leadingThread = Atomic<UInt>(0)
@@ -70,7 +100,11 @@ final class PollGate: @unchecked Sendable {
     /// woken when it frees and returns false; `kick` is then true when the background thread
     /// holds the role and must be made to give it up.
     func tryLead(_ waiter: GateWaiter) -> (lead: Bool, kick: Bool) {
-        guard callersLead else { return (false, false) }
+        // The background thread itself may block too, in a job of a task on the backend's
+        // executor (a cancel waiting for its CQE): it is the poller in every model, so it leads.
+        guard callersLead || backgroundThread.load(ordering: .relaxed) == UInt(pthread_self()) else {
+            return (false, false)
+        }
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         if owner == .none {
@@ -80,6 +114,16 @@ final class PollGate: @unchecked Sendable {
         }
         if !followers.contains(where: { $0 === waiter }) { followers.append(waiter) }
         return (false, owner == .background)
+    }
+
+    /// Takes the role for the calling thread if it is free, without registering as a follower.
+    func tryLeadNow() -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard owner == .none else { return false }
+        owner = .thread
+        leadingThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
+        return true
     }
 
     /// A follower woke up (it got what it waited for, timed out, or was handed the role). If the
@@ -121,17 +165,48 @@ final class PollGate: @unchecked Sendable {
         return start
     }
 
-    /// The background thread waits until it should poll; false when the backend stops.
-    func awaitBackgroundTurn() -> Bool {
+    /// What the background thread does next.
+    enum BackgroundTurn {
+        /// Wait in the kernel once (it holds the role), then ``releaseBackground()``.
+        case poll
+        /// Run these jobs of tasks on the backend's executor.
+        case run([UnownedJob])
+        /// The backend stops.
+        case stop
+    }
+
+    /// The background thread waits until it has jobs to run or should poll.
+    func awaitBackgroundTurn() -> BackgroundTurn {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        while !stopping && !(owner == .none && backgroundDemand > 0 && followers.isEmpty) {
+        backgroundThread.store(UInt(pthread_self()), ordering: .relaxed)
+        while true {
+            if !jobs.isEmpty {
+                let batch = jobs
+                jobs.removeAll(keepingCapacity: true)
+                return .run(batch)
+            }
+            if stopping { return .stop }
+            if owner == .none && backgroundDemand > 0 && followers.isEmpty {
+                owner = .background
+                leadingThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
+                return .poll
+            }
             pthread_cond_wait(cond, mutex)
         }
-        if stopping { return false }
-        owner = .background
-        leadingThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
-        return true
+    }
+
+    /// Queues a job for the background thread (see ``BackendExecutor``). Returns true when the
+    /// background thread is inside the kernel wait and must be kicked out of it: the caller is
+    /// another thread. A job queued by the background thread itself (a task resumed while it
+    /// delivers) runs as soon as its poll returns.
+    func enqueue(_ job: UnownedJob) -> Bool {
+        pthread_mutex_lock(mutex)
+        jobs.append(job)
+        let polling = owner == .background
+        pthread_cond_signal(cond)
+        pthread_mutex_unlock(mutex)
+        return polling && backgroundThread.load(ordering: .relaxed) != UInt(pthread_self())
     }
 
     /// The background thread gives the role up after one poll.
@@ -247,7 +322,7 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
                 if remaining! <= .zero {
                     if let d = driver {
                         pthread_mutex_unlock(mutex)
-                        d.flushDeferred()
+                        d.pollNow()
                         pthread_mutex_lock(mutex)
                     }
                     return false

@@ -14,7 +14,7 @@ enum PrivateMailbox {
     static var current: Mailbox {
         if let p = pthread_getspecific(key) {
             let mailbox = Unmanaged<Mailbox>.fromOpaque(p).takeUnretainedValue()
-            while mailbox.poll() != nil {}
+            mailbox.discardStale()
             return mailbox
         }
         let mailbox = Mailbox()
