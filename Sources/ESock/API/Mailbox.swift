@@ -26,7 +26,7 @@ public final class Mailbox: @unchecked Sendable {
     private struct AsyncWaiter {
         let id: UInt64
         let matches: @Sendable (SocketMessage) -> Bool
-        let continuation: CheckedContinuation<SocketMessage?, Never>
+        let continuation: UnsafeContinuation<SocketMessage?, Never>
     }
 
     /// An empty mailbox.
@@ -77,6 +77,15 @@ public final class Mailbox: @unchecked Sendable {
     /// Drops every waiting message (left by an earlier call that gave up), without looking in
     /// the kernel. A connection accepted for a dropped message is closed.
     func discardStale() { _ = discard { _ in true } }
+
+    /// Empties a mailbox whose user is done with it, and makes it forget the backend it expected.
+    func resetForReuse() {
+        discardStale()
+        pthread_mutex_lock(mutex)
+        core.driver = nil
+        core.spansBackends = false
+        pthread_mutex_unlock(mutex)
+    }
 
     /// Removes the waiting messages `matches` selects; closes the connections accepted for them.
     private func discard(where matches: (SocketMessage) -> Bool) -> Int {
@@ -138,6 +147,12 @@ public final class Mailbox: @unchecked Sendable {
     /// Waits asynchronously for the oldest message for which `matches` is true; nil if the task
     /// is cancelled first. While a task waits, the backends' background threads poll for it.
     public func next(where matches: @escaping @Sendable (SocketMessage) -> Bool = { _ in true }) async -> SocketMessage? {
+        await next(where: matches, polledBy: nil)
+    }
+
+    /// ``next(where:)``, asking only `drivers`' background threads to poll (nil: every backend's).
+    func next(where matches: @escaping @Sendable (SocketMessage) -> Bool,
+              polledBy drivers: [any PollDriver]?) async -> SocketMessage? {
         pthread_mutex_lock(mutex)
         if let m = queue.removeFirst(where: matches) {
             pthread_mutex_unlock(mutex)
@@ -146,11 +161,14 @@ public final class Mailbox: @unchecked Sendable {
         nextWaiterID += 1
         let id = nextWaiterID
         pthread_mutex_unlock(mutex)
-        let drivers = Drivers.all
+        let drivers = drivers ?? Drivers.all
         for d in drivers { _ = d.gate.demandBackground(1) }
         defer { for d in drivers { _ = d.gate.demandBackground(-1) } }
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (c: CheckedContinuation<SocketMessage?, Never>) in
+            // Unsafe (no checking wrapper to allocate): each path below resumes it exactly once,
+            // either here or, after it was stored, by `post` or the cancel handler, which both
+            // remove it from `asyncWaiters` under the lock first.
+            await withUnsafeContinuation { (c: UnsafeContinuation<SocketMessage?, Never>) in
                 pthread_mutex_lock(mutex)
                 // A message may have arrived, or the task been cancelled, since the first look.
                 if let m = queue.removeFirst(where: matches) {

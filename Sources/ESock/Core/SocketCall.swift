@@ -1,3 +1,21 @@
+import Synchronization
+
+/// The mailboxes of async calls, reused: a new one costs a mutex, a condition variable and a
+/// queue. One is given back only when its call is over (no operation of the call can deliver to
+/// it any more); it is emptied and forgets which backend it expected.
+enum AsyncMailboxes {
+    private static let pool = Mutex<[Mailbox]>([])
+
+    static func take() -> Mailbox {
+        pool.withLock { $0.popLast() } ?? Mailbox()
+    }
+
+    static func give(_ mailbox: Mailbox) {
+        mailbox.resetForReuse()
+        pool.withLock { if $0.count < 256 { $0.append(mailbox) } }
+    }
+}
+
 /// What one step of a waiting call gives: its value, or the handle of the operation to wait for.
 enum CallStep<Value> {
     case done(Value)
@@ -56,7 +74,8 @@ extension Socket {
     /// cancel/2) and throws ``SocketError/Reason/cancelled`` with what moved.
     func perform<Call: SocketCall>(_ call: Call) async throws(SocketError) -> Call.Value {
         var call = call
-        let mailbox = Mailbox()
+        let mailbox = AsyncMailboxes.take()
+        defer { AsyncMailboxes.give(mailbox) }
         do throws(SocketError) {
             while true {
                 let handle: Handle
