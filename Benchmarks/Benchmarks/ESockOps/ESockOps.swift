@@ -46,7 +46,7 @@ let benchmarks: @Sendable () -> Void = {
         }
 
         // Data is already there: the nowait recv completes at once (no message).
-        Benchmark("recv nowait, data ready (\(name))") { benchmark in
+        Benchmark("recv-nowait-data-ready-\(name)") { benchmark in
             let f = try Fixture(make())
             defer { f.close() }
             benchmark.startMeasurement()
@@ -60,7 +60,7 @@ let benchmarks: @Sendable () -> Void = {
         }
 
         // Nothing there yet: the recv must wait; the data's arrival comes as a message.
-        Benchmark("recv nowait, waits for a message (\(name))") { benchmark in
+        Benchmark("recv-nowait-waits-for-message-\(name)") { benchmark in
             let f = try Fixture(make())
             defer { f.close() }
             benchmark.startMeasurement()
@@ -81,7 +81,7 @@ let benchmarks: @Sendable () -> Void = {
         }
 
         // A 64-byte send that the kernel takes at once, then drained by the peer.
-        Benchmark("send nowait 64 B (\(name))") { benchmark in
+        Benchmark("send-nowait-64B-\(name)") { benchmark in
             let f = try Fixture(make())
             defer { f.close() }
             benchmark.startMeasurement()
@@ -93,7 +93,7 @@ let benchmarks: @Sendable () -> Void = {
 
         // A client connects; the listener's nowait accept takes it. Iterations stay well under the
         // ephemeral port range: every cycle leaves a TIME_WAIT connection behind.
-        Benchmark("accept nowait (\(name))", configuration: .init(scalingFactor: .one, maxIterations: 5_000)) { benchmark in
+        Benchmark("accept-nowait-\(name)", configuration: .init(scalingFactor: .one, maxIterations: 5_000)) { benchmark in
             let f = try Fixture(make())
             defer { f.close() }
             let address = try f.listener.sockname()
