@@ -330,6 +330,33 @@ struct AsyncSemanticsTests {
         #expect(m.handle == r.handle && m.socket == p.server)
     }
 
+    @Test("selective AsyncSequences: by socket and by handle, the rest stays", arguments: Backend.allCases)
+    func selectiveAsyncSequences(backend: Backend) async throws {
+        let a = try connectedPair(on: backend)
+        defer { a.closeAll() }
+        let b = try connectedPair(on: backend)
+        defer { b.closeAll() }
+        let mb = Mailbox()
+        let ra = try a.server.recv(nowait: mb)
+        let rb = try b.server.recv(nowait: mb)
+        #expect(ra.handle != nil && rb.handle != nil)
+        // b's message comes first; the sequence about a's socket skips it and leaves it there.
+        try await b.client.send([2])
+        let deadline = ContinuousClock.now + .seconds(5)
+        while mb.count == 0 && ContinuousClock.now < deadline {
+            _ = mb.receive(timeout: .milliseconds(20)) { _ in false }   // drives the backend, takes nothing
+        }
+        #expect(mb.count == 1)
+        try await a.client.send([1])
+        var aboutA = mb.messages(about: a.server).makeAsyncIterator()
+        let ma = try #require(await aboutA.next())
+        #expect(ma.socket == a.server && ma.handle == ra.handle)
+        var byHandle = mb.messages(handle: rb.handle!).makeAsyncIterator()
+        let mbm = try #require(await byHandle.next())
+        #expect(mbm.socket == b.server && mbm.handle == rb.handle)
+        #expect(mb.count == 0)
+    }
+
     @Test("1,000 concurrent connections echo through one nowait server", arguments: Backend.allCases)
     func thousandConnections(backend: Backend) throws {
         var limit = rlimit()

@@ -193,19 +193,34 @@ public final class Mailbox: @unchecked Sendable {
 
     /// The mailbox as an asynchronous sequence of messages, oldest first; it ends when the
     /// consuming task is cancelled.
-    public var messages: Messages { Messages(mailbox: self) }
+    public var messages: Messages { Messages(mailbox: self, matches: { _ in true }) }
 
-    /// An asynchronous sequence over a mailbox's messages.
+    /// The messages about `socket`, oldest first, as an asynchronous sequence (Erlang's selective
+    /// receive on the socket); messages about other sockets stay in the mailbox.
+    public func messages(about socket: Socket) -> Messages {
+        Messages(mailbox: self, matches: { $0.socket === socket })
+    }
+
+    /// The messages about the operation with `handle`, oldest first, as an asynchronous sequence
+    /// (Erlang's selective receive on a reference); other messages stay in the mailbox.
+    public func messages(handle: Handle) -> Messages {
+        Messages(mailbox: self, matches: { $0.handle == handle })
+    }
+
+    /// An asynchronous sequence over a mailbox's messages, all or those a selection matches. It
+    /// ends when the consuming task is cancelled.
     public struct Messages: AsyncSequence, Sendable {
         public typealias Element = SocketMessage
         let mailbox: Mailbox
+        let matches: @Sendable (SocketMessage) -> Bool
 
         public struct AsyncIterator: AsyncIteratorProtocol {
             let mailbox: Mailbox
-            public mutating func next() async -> SocketMessage? { await mailbox.next() }
+            let matches: @Sendable (SocketMessage) -> Bool
+            public mutating func next() async -> SocketMessage? { await mailbox.next(where: matches) }
         }
 
-        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(mailbox: mailbox) }
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(mailbox: mailbox, matches: matches) }
     }
 }
 
