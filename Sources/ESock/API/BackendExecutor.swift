@@ -12,6 +12,8 @@
 /// A job enqueued from another thread while the backend's thread waits in the kernel kicks it
 /// out of the wait. Jobs queued before the backend shuts down run before its thread ends; jobs
 /// queued after it never run, so tasks must not prefer the executor of a backend shut down.
+// @unchecked Sendable: `gate` is immutable and itself thread-safe; `driver` is written once, before
+// the backend's thread starts, and only read afterwards.
 public final class BackendExecutor: TaskExecutor, @unchecked Sendable {
     /// The backend's gate, which holds the queue of jobs.
     let gate: PollGate

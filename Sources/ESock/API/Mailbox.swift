@@ -11,6 +11,7 @@ import Glibc
 /// Receive by blocking a thread (``receive(timeout:)``, selectively with
 /// ``receive(handle:timeout:)`` or ``receive(timeout:where:)``), without waiting (``poll()``), or
 /// asynchronously through ``messages`` or ``next(where:)``.
+// @unchecked Sendable: every mutable field is read and written with `core.mutex` held.
 public final class Mailbox: @unchecked Sendable {
     /// The lock, condition and backend bookkeeping a blocked receiver uses.
     let core = BlockingWaiter()

@@ -19,6 +19,8 @@ import Synchronization
 /// address is the user data) until its CQE is harvested, so its buffers outlive the kernel's use
 /// of them. A recv of "whatever is available" uses a provided-buffer ring, so a socket that waits
 /// holds no buffer of its own.
+// @unchecked Sendable: the ring's SQ side is used under `submitLock`, its CQ side only by the
+// gate's current owner; counters are atomics; the rest is set in init and then only read.
 public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Sendable {
     public let name = "completion"
     public let model = IOModel.completion

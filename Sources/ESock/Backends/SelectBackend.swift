@@ -11,6 +11,8 @@ import Synchronization
 /// to the operation waiting there, which then calls again. The epoll data carries the socket's
 /// unique id, not its descriptor, so events for a closed socket whose number was reused are
 /// dropped.
+// @unchecked Sendable: the socket table is a Mutex, counters are atomics, `eventBuffer` is used
+// only by the gate's current owner; the rest is set in init and then only read.
 public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendable {
     public let name = "select"
     public let model = IOModel.select

@@ -4,6 +4,7 @@ import Glibc
 import CESockShims
 
 /// A named kernel thread running one closure: the epoll thread and the CQE harvester.
+// @unchecked Sendable: a pthread_t is an opaque handle; join may be called from any thread.
 struct BackgroundThread: @unchecked Sendable {
     private let thread: pthread_t
 

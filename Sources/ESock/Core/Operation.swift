@@ -9,6 +9,8 @@ import Glibc
 /// tenth of the instructions per message, docs/architecture.md). On the completion backend an armed
 /// operation is also retained by the kernel's submission (its address is the SQE's user data) until
 /// its CQE is harvested, so the buffers it owns live until the kernel's last completion for them.
+// @unchecked Sendable: mutable fields are touched only with the owning socket's state lock held;
+// the kernel's reference (the SQE's user data) reads only buffers that no thread writes meanwhile.
 final class Operation: @unchecked Sendable {
     enum Kind { case accept, connect, recv, send, sendfile }
 
@@ -106,6 +108,7 @@ final class Operation: @unchecked Sendable {
 /// A one-shot event a thread can wait for: set once, then every wait returns at once. A
 /// waiting thread drives the backend's kernel wait when it can, since the event it waits for
 /// (an operation's last CQE) may need someone to harvest it.
+// @unchecked Sendable: `isSet` is read and written with the inherited mutex held.
 final class Latch: BlockingWaiter, @unchecked Sendable {
     @exclusivity(unchecked) private var isSet = false
 

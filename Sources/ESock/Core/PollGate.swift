@@ -58,6 +58,7 @@ protocol GateWaiter: AnyObject {
 /// done it hands the role to one of them. The backend's background thread polls only when no
 /// thread does and someone needs it: an asynchronous waiter, or a waiter whose mailbox spans two
 /// backends.
+// @unchecked Sendable: every mutable field is guarded by `mutex`; the rest are atomics or `let`.
 final class PollGate: @unchecked Sendable {
     private enum Owner { case none, background, thread }
 
@@ -239,6 +240,7 @@ final class PollGate: @unchecked Sendable {
 
 /// A mutex and condition variable a thread blocks on, driving the backend's kernel wait itself
 /// when it can (see ``PollGate``). The base of ``Mailbox`` and ``Latch``.
+// @unchecked Sendable: every mutable field is guarded by `mutex`.
 class BlockingWaiter: GateWaiter, @unchecked Sendable {
     let mutex: UnsafeMutablePointer<pthread_mutex_t>
     let cond: UnsafeMutablePointer<pthread_cond_t>
@@ -385,6 +387,7 @@ enum Drivers {
 }
 
 /// A value behind a pthread mutex (for globals touched from C-called threads).
+// @unchecked Sendable: `value` is reached only through `with`, which holds the mutex.
 final class PThreadLocked<Value>: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     @exclusivity(unchecked) private var value: Value

@@ -4,6 +4,8 @@ import Glibc
 
 /// The mailbox a thread's blocking calls use: one per thread, made on first use.
 enum PrivateMailbox {
+    // nonisolated(unsafe): written once by the lazy initializer (which Swift runs exactly once,
+    // thread-safely), only read afterwards.
     nonisolated(unsafe) private static var key: pthread_key_t = {
         var k = pthread_key_t()
         pthread_key_create(&k) { if let p = $0 { Unmanaged<Mailbox>.fromOpaque(p).release() } }

@@ -63,6 +63,8 @@ enum Syscall {
 /// received bytes are copied into an exactly sized array, so no socket keeps a large buffer.
 enum Scratch {
     static let size = 65536
+    // nonisolated(unsafe): written once by the lazy initializer (which Swift runs exactly once,
+    // thread-safely), only read afterwards.
     nonisolated(unsafe) private static var key: pthread_key_t = {
         var k = pthread_key_t()
         pthread_key_create(&k) { $0?.deallocate() }
