@@ -112,6 +112,30 @@ struct FastPathTests {
         }
     }
 
+    @Test("eight threads block on exact-length receives fed in small pieces (leader hand-offs, re-armed receives)",
+          arguments: Backend.allCases)
+    func threadsShareTheKernelWait(backend: Backend) throws {
+        let pairs = try (0..<8).map { _ in try connectedPair(on: backend) }
+        defer { for p in pairs { p.closeAll() } }
+        let length = 20_000
+        let payloads = (0..<pairs.count).map { pattern(length, seed: $0) }
+        let readers = pairs.enumerated().map { i, p in
+            onThread {
+                let data = try p.server.recv(length: length, timeout: .seconds(20))
+                #expect(data == payloads[i])
+            }
+        }
+        // One writer feeds every connection 500 bytes at a time, round robin, so each reader's
+        // receive completes in many parts while the others wait on the same backend.
+        for offset in stride(from: 0, to: length, by: 500) {
+            for (i, p) in pairs.enumerated() {
+                let chunk = Array(payloads[i][offset..<min(offset + 500, length)])
+                try p.client.send(chunk, timeout: .seconds(5))
+            }
+        }
+        for r in readers { try r() }
+    }
+
     @Test("a socket stays open until close(), listed by whichSockets", arguments: Backend.allCases)
     func socketLivesUntilClose(backend: Backend) throws {
         let id: UInt64 = try {
