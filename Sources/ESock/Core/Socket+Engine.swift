@@ -266,7 +266,10 @@ extension Socket {
             if type == .stream && op.flags & MessageFlags.peek.rawValue == 0 {
                 st.mayRead = Int(result) >= op.armedLength
             }
-            if let bytes { op.received += bytes } else if let buffer = op.buffer {
+            if let bytes {
+                // The first part is taken as it is: no second copy of a provided buffer's bytes.
+                if op.received.isEmpty { op.received = bytes } else { op.received += bytes }
+            } else if let buffer = op.buffer {
                 op.received += UnsafeRawBufferPointer(rebasing: buffer[0..<Int(result)])
             }
             if op.length > 0 && type == .stream && op.received.count < op.length { return .wait(partial: nil) }
