@@ -11,6 +11,12 @@ extension Socket {
                      handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
         guard length >= 0 else { throw .invalid("length \(length)") }
         let model = backend.model
+        func operation(_ handle: Handle) -> Operation {
+            let op = Operation(.recv, tag: .recv, handle: handle, mailbox: mailbox, socket: self)
+            op.length = length
+            op.flags = flags.rawValue
+            return op
+        }
         var received: [UInt8] = []
         let direct = try startDirect(.recv, mailbox: mailbox, handle: handle, { st in
             st.counters.readTries &+= 1
@@ -18,9 +24,7 @@ extension Socket {
             if case .wait = result, !received.isEmpty { return .wait(partial: .bytes(received)) }
             return result
         }, make: { handle, partial in
-            let op = Operation(.recv, tag: .recv, handle: handle, mailbox: mailbox, socket: self)
-            op.length = length
-            op.flags = flags.rawValue
+            let op = operation(handle)
             // Completion: the operation keeps what came and asks the kernel for the rest.
             if model == .completion, case .bytes(let d)? = partial { op.received = d }
             return op
@@ -29,10 +33,7 @@ extension Socket {
         if let direct {
             pending = direct
         } else {
-            let op = Operation(.recv, tag: .recv, handle: handle ?? .make(), mailbox: mailbox, socket: self)
-            op.length = length
-            op.flags = flags.rawValue
-            pending = try start(op)
+            pending = try start(operation(handle ?? .make()))
         }
         switch pending {
         case .done(.bytes(let d)): return .done(d)

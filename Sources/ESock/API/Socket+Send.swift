@@ -8,6 +8,11 @@ extension Socket {
     public func send(_ data: [UInt8], flags: MessageFlags = [], nowait mailbox: Mailbox,
                      handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
         let model = backend.model
+        func operation(_ handle: Handle) -> Operation {
+            let op = Operation(.send, tag: .send, handle: handle, mailbox: mailbox, socket: self)
+            op.flags = flags.rawValue
+            return op
+        }
         // Array.withUnsafeBytes rethrows untyped errors: the typed one goes through a Result.
         let direct = data.withUnsafeBytes { bytes in
             var sent = 0
@@ -16,8 +21,7 @@ extension Socket {
                     st.counters.writeTries &+= 1
                     return sendNow(bytes, flags: flags.rawValue, sent: &sent, &st)
                 }, make: { handle, _ in
-                    let op = Operation(.send, tag: .send, handle: handle, mailbox: mailbox, socket: self)
-                    op.flags = flags.rawValue
+                    let op = operation(handle)
                     // Completion: the kernel sends the rest from the operation's own copy.
                     // Select: the caller calls again with the rest, so no copy is kept.
                     if model == .completion { op.setOutgoing(UnsafeRawBufferPointer(rebasing: bytes[sent...])) }
@@ -29,8 +33,7 @@ extension Socket {
         if let direct = try direct.get() {
             pending = direct
         } else {
-            let op = Operation(.send, tag: .send, handle: handle ?? .make(), mailbox: mailbox, socket: self)
-            op.flags = flags.rawValue
+            let op = operation(handle ?? .make())
             data.withUnsafeBytes { op.setOutgoing($0) }
             pending = try start(op)
         }
