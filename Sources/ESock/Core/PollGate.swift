@@ -24,9 +24,7 @@ extension PollDriver {
         pollOnce(timeout: .zero)
         gate.release()
     }
-}
 
-extension PollDriver {
     /// The background thread's loop: runs the jobs of tasks on the backend's executor, and waits
     /// in the kernel while the gate says nobody else does and someone needs it.
     func runBackground(executor: BackendExecutor) {
