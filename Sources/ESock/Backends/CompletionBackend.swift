@@ -166,7 +166,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     }
 
 
-    func arm(_ op: Operation, _ state: inout SocketState) throws(SocketError) {
+    func arm(_ op: Operation, _ state: inout SocketState) {
         let fd = op.socket.fd
         let userData = UInt64(UInt(bitPattern: Unmanaged.passRetained(op).toOpaque()))
         let bufferSize = configuration.providedBufferSize

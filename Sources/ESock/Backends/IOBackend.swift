@@ -50,8 +50,9 @@ protocol IOBackendDriver: IOBackend, PollDriver {
     /// Stops watching a socket that is being closed.
     func detach(_ socket: Socket)
     /// Completion backend: submits the operation to the kernel. Called with the socket's state
-    /// locked; counts the operation in `state.inflight`.
-    func arm(_ op: Operation, _ state: inout SocketState) throws(SocketError)
+    /// locked; counts the operation in `state.inflight`. Cannot fail: once prepared, an SQE is
+    /// always submitted and its CQE always comes (see `CompletionBackend.submit`).
+    func arm(_ op: Operation, _ state: inout SocketState)
     /// Completion backend: asks the kernel to cancel an armed operation. Its last CQE still
     /// comes. Called with the socket's state locked.
     func cancelInKernel(_ op: Operation)

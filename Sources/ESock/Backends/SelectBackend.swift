@@ -78,9 +78,8 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
         _ = sockets.withLock { $0.removeValue(forKey: socket.id) }
     }
 
-    func arm(_ op: Operation, _ state: inout SocketState) throws(SocketError) {
-        throw SocketError(.notSupported)
-    }
+    /// Never called: a select-backend operation waits for readiness, not in the kernel.
+    func arm(_ op: Operation, _ state: inout SocketState) {}
 
     func cancelInKernel(_ op: Operation) {}
 

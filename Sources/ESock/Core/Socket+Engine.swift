@@ -20,14 +20,7 @@ extension Socket {
             }
             if let current = queue.current {
                 if model == .select && current.mailbox === op.mailbox {
-                    // The caller that owns the current operation calls again: after its select
-                    // message that is the retry; before it, the new call replaces the old one,
-                    // which is told so (OTP-18635).
-                    if current.phase == .waiting && current.handle != op.handle {
-                        current.mailbox.post(.abort(socket: self, handle: current.handle,
-                                                    reason: SocketError(.cancelled)))
-                    }
-                    queue.current = nil
+                    ownCallAgain(queue, handle: op.handle)
                 } else {
                     op.phase = .queued
                     // The caller may have to drive the backend until the operations ahead finish.
@@ -50,7 +43,7 @@ extension Socket {
                 advance(queue, &st)
                 throw error
             case .wait(let partial):
-                return try wait(op, in: queue, partial: partial, &st)
+                return wait(op, in: queue, partial: partial, &st)
             }
         }
     }
@@ -70,37 +63,38 @@ extension Socket {
             if kind == .recv && !st.readAhead.isEmpty { return nil }
             if let current = queue.current {
                 guard model == .select && current.mailbox === mailbox else { return nil }
-                // The caller's own call again: its retry after the select message, or a new call
-                // replacing the one still waiting, which is told so (as in ``start(_:)``).
-                if current.phase == .waiting && current.handle != handle {
-                    current.mailbox.post(.abort(socket: self, handle: current.handle, reason: SocketError(.cancelled)))
-                }
-                queue.current = nil
+                ownCallAgain(queue, handle: handle)
             }
             switch direct(&st) {
             case .done(let value): return .done(value)
             case .failed(let error): throw error
             case .wait(let partial):
-                return try wait(make(handle ?? .make(), partial), in: queue, partial: partial, &st)
+                return wait(make(handle ?? .make(), partial), in: queue, partial: partial, &st)
             }
         }
+    }
+
+    /// Select backend: the caller that owns the current operation of `queue` calls again. After
+    /// its select message that is the retry; before it, the new call (with another handle)
+    /// replaces the old one, which is told so (OTP-18635). Either way the old operation is over.
+    private func ownCallAgain(_ queue: OperationQueue, handle: Handle?) {
+        guard let current = queue.current else { return }
+        if current.phase == .waiting && current.handle != handle {
+            current.mailbox.post(.abort(socket: self, handle: current.handle, reason: SocketError(.cancelled)))
+        }
+        queue.current = nil
     }
 
     /// Makes `op` the current operation of `queue`, waiting: select answers at once (the select
     /// message follows readiness); completion submits it to the kernel.
     private func wait(_ op: Operation, in queue: OperationQueue, partial: OperationValue?,
-                      _ st: inout SocketState) throws(SocketError) -> Pending<OperationValue> {
+                      _ st: inout SocketState) -> Pending<OperationValue> {
         queue.current = op
         op.phase = .waiting
         countWait(op, &st)
         op.mailbox.expect(backend)
         if backend.model == .select { return .select(op.selectInfo, partial: partial) }
-        do throws(SocketError) {
-            try backend.arm(op, &st)
-        } catch {
-            advance(queue, &st)
-            throw error
-        }
+        backend.arm(op, &st)
         return .completion(op.completionInfo)
     }
 
@@ -136,12 +130,8 @@ extension Socket {
                 next.phase = .waiting
                 countWait(next, &st)
                 next.mailbox.expect(backend)
-                do throws(SocketError) {
-                    try backend.arm(next, &st)
-                    return
-                } catch {
-                    next.mailbox.post(.completion(socket: self, handle: next.handle, status: .failed(error)))
-                }
+                backend.arm(next, &st)
+                return
             }
             queue.current = nil
         }
@@ -203,9 +193,7 @@ extension Socket {
             case .waiting:
                 switch finish(op, result: result, bytes: bytes, &st) {
                 case .wait:
-                    do throws(SocketError) { try backend.arm(op, &st) } catch {
-                        deliver(op, .failed(error), queue, &st)
-                    }
+                    backend.arm(op, &st)
                 case .done(let value): deliver(op, status(value, of: op), queue, &st)
                 case .failed(let error): deliver(op, .failed(error), queue, &st)
                 }
