@@ -107,12 +107,18 @@ final class PollGate: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         if owner == .none {
-            owner = .thread
-            leadingThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
+            setOwner(.thread)
             return (true, false)
         }
         if !followers.contains(where: { $0 === waiter }) { followers.append(waiter) }
         return (false, owner == .background)
+    }
+
+    /// Gives the role to the calling thread (`.thread`, `.background`) or frees it, keeping the
+    /// lock-free mirror `leadingThread` in step. Called with `mutex` held.
+    private func setOwner(_ new: Owner) {
+        owner = new
+        leadingThread.store(new == .none ? 0 : UInt(pthread_self()), ordering: .sequentiallyConsistent)
     }
 
     /// Takes the role for the calling thread if it is free, without registering as a follower.
@@ -120,8 +126,7 @@ final class PollGate: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         guard owner == .none else { return false }
-        owner = .thread
-        leadingThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
+        setOwner(.thread)
         return true
     }
 
@@ -145,8 +150,7 @@ final class PollGate: @unchecked Sendable {
     /// else the background thread, if anyone needs it. Call without holding a waiter's lock.
     func release() {
         pthread_mutex_lock(mutex)
-        owner = .none
-        leadingThread.store(0, ordering: .sequentiallyConsistent)
+        setOwner(.none)
         let next = followers.isEmpty ? nil : followers.removeFirst()
         if next == nil && backgroundDemand > 0 { pthread_cond_signal(cond) }
         pthread_mutex_unlock(mutex)
@@ -187,8 +191,7 @@ final class PollGate: @unchecked Sendable {
             }
             if stopping { return .stop }
             if owner == .none && backgroundDemand > 0 && followers.isEmpty {
-                owner = .background
-                leadingThread.store(UInt(pthread_self()), ordering: .sequentiallyConsistent)
+                setOwner(.background)
                 return .poll
             }
             pthread_cond_wait(cond, mutex)
@@ -211,8 +214,7 @@ final class PollGate: @unchecked Sendable {
     /// The background thread gives the role up after one poll.
     func releaseBackground() {
         pthread_mutex_lock(mutex)
-        owner = .none
-        leadingThread.store(0, ordering: .sequentiallyConsistent)
+        setOwner(.none)
         let next = followers.isEmpty ? nil : followers.removeFirst()
         pthread_mutex_unlock(mutex)
         next?.wakeForTurn()
