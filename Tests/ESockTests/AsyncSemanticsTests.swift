@@ -8,32 +8,6 @@ import Glibc
 /// later sends "call again"; completion answers `.completion` and later sends the result.
 @Suite("Asynchronous calls: select, completion and abort messages")
 struct AsyncSemanticsTests {
-    /// Receives via the nowait path until `n` bytes came, following whichever model the backend has.
-    func nowaitRecv(_ s: Socket, _ mailbox: Mailbox, length: Int) throws -> [UInt8] {
-        var data: [UInt8] = []
-        while true {
-            let want = length == 0 ? 0 : length - data.count
-            switch try s.recv(length: want, nowait: mailbox) {
-            case .done(let d): return data + d
-            case .select(let info, let partial):
-                #expect(s.ioBackend.model == .select)
-                data += partial ?? []
-                guard case .select(let ms, let h) = try expectMessage(mailbox, info.handle) else {
-                    Issue.record("expected a select message"); return data
-                }
-                #expect(ms == s && h == info.handle)
-            case .completion(let info):
-                #expect(s.ioBackend.model == .completion)
-                let m = try expectMessage(mailbox, info.handle)
-                guard case .completion(let ms, _, .received(let d)) = m else {
-                    Issue.record("expected a completion message with data, got \(m)"); return data
-                }
-                #expect(ms == s)
-                return data + d
-            }
-        }
-    }
-
     @Test("recv nowait answers by the backend's model, then the data arrives", arguments: Backend.allCases)
     func recvNowait(backend: Backend) throws {
         let p = try connectedPair(on: backend)

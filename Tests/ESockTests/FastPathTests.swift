@@ -9,27 +9,6 @@ import Glibc
 /// drained read, urgent data, receives submitted lazily, and sockets living until close.
 @Suite("Fast paths: drained reads, lazy submission, socket lifetime")
 struct FastPathTests {
-    /// One nowait receive of whatever is available, waiting for its message when it must.
-    func recvSome(_ s: Socket, _ mailbox: Mailbox) throws -> [UInt8] {
-        while true {
-            switch try s.recv(nowait: mailbox) {
-            case .done(let d): return d
-            case .select(let info, _):
-                guard case .select = try expectMessage(mailbox, info.handle) else {
-                    Issue.record("expected a select message")
-                    return []
-                }
-            case .completion(let info):
-                let m = try expectMessage(mailbox, info.handle)
-                guard case .completion(_, _, .received(let d)) = m else {
-                    Issue.record("expected data, got \(m)")
-                    return []
-                }
-                return d
-            }
-        }
-    }
-
     @Test("data sent after a draining read arrives (500 rounds against a sending thread)", arguments: Backend.allCases)
     func dataAfterDrainedRead(backend: Backend) throws {
         let p = try connectedPair(on: backend)
@@ -49,7 +28,7 @@ struct FastPathTests {
         let mb = Mailbox()
         var got: [UInt8] = []
         while got.count < payload.count {
-            let d = try recvSome(p.server, mb)
+            let d = try nowaitRecv(p.server, mb, length: 0)
             #expect(!d.isEmpty)
             if d.isEmpty { break }
             got += d
@@ -78,7 +57,7 @@ struct FastPathTests {
         default: Issue.record("unexpected \(m)")
         }
         while got.count < 5 {
-            let d = try recvSome(p.server, mb)
+            let d = try nowaitRecv(p.server, mb, length: 0)
             if d.isEmpty { break }
             got += d
         }
@@ -92,7 +71,7 @@ struct FastPathTests {
         let mb = Mailbox()
         // A drained read first, so that the next receive goes straight to waiting.
         try p.client.send([7], timeout: .seconds(5))
-        #expect(try recvSome(p.server, mb) == [7])
+        #expect(try nowaitRecv(p.server, mb, length: 0) == [7])
         let first = try p.server.recv(nowait: mb)
         #expect(first.handle != nil)
         try p.client.send([8], timeout: .seconds(5))

@@ -87,6 +87,32 @@ func expectMessage(_ mailbox: Mailbox, _ handle: Handle?, sourceLocation: Source
     return try #require(mailbox.receive(handle: h, timeout: .seconds(5)), "no message for \(h)", sourceLocation: sourceLocation)
 }
 
+/// Receives via the nowait path until `length` bytes came (0: whatever comes first), following whichever model the backend has.
+func nowaitRecv(_ s: Socket, _ mailbox: Mailbox, length: Int) throws -> [UInt8] {
+    var data: [UInt8] = []
+    while true {
+        let want = length == 0 ? 0 : length - data.count
+        switch try s.recv(length: want, nowait: mailbox) {
+        case .done(let d): return data + d
+        case .select(let info, let partial):
+            #expect(s.ioBackend.model == .select)
+            data += partial ?? []
+            guard case .select(let ms, let h) = try expectMessage(mailbox, info.handle) else {
+                Issue.record("expected a select message"); return data
+            }
+            #expect(ms == s && h == info.handle)
+        case .completion(let info):
+            #expect(s.ioBackend.model == .completion)
+            let m = try expectMessage(mailbox, info.handle)
+            guard case .completion(let ms, _, .received(let d)) = m else {
+                Issue.record("expected a completion message with data, got \(m)"); return data
+            }
+            #expect(ms == s)
+            return data + d
+        }
+    }
+}
+
 /// Receives exactly `n` bytes with blocking calls.
 func recvAll(_ s: Socket, _ n: Int) throws -> [UInt8] {
     try s.recv(length: n, timeout: .seconds(10))
