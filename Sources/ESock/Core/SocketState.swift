@@ -28,6 +28,17 @@ struct SocketState {
     var readShut = false
     var writeShut = false
     var counters = SocketCounters()
+    /// Erlang's `{otp, rcvbuf}`: the buffer size of a recv, recvfrom or recvmsg called with
+    /// length (BufSz) 0 on a socket that is not a stream, and (the N of `{N, Size}`) how many
+    /// such reads one call may gather.
+    var recvBufferSize = 8192
+    var recvBufferCount = 1
+    /// Erlang's `{otp, rcvctrlbuf}`: the control buffer size of a recvmsg called with CtrlSz 0.
+    var recvControlBufferSize = 1024
+    /// Erlang's `{otp, sndctrlbuf}`: the largest control buffer a sendmsg may encode.
+    var sendControlBufferSize = 1024
+    /// Erlang's `{otp, iow}`: when set, a counter that wraps sends `counter_wrap` to the owner.
+    var iow = false
     /// False when the last receive on this stream drained the kernel's receive queue (it failed
     /// with EAGAIN, or returned less than it asked for) and no data is known to have come since.
     /// A receive then skips the direct attempt, which could only fail: on the select backend it
