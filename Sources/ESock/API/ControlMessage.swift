@@ -19,6 +19,7 @@ public struct ControlMessage: Sendable, Hashable {
 
     /// The bytes of a `msg_control` buffer holding `messages` (each `CMSG_SPACE`-aligned).
     static func encode(_ messages: [ControlMessage]) throws(SocketError) -> [UInt8] {
+        if messages.isEmpty { return [] }
         throw .invalid("control messages are not supported yet")
     }
 

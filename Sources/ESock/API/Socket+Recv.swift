@@ -35,13 +35,7 @@ extension Socket {
         } else {
             pending = try start(operation(handle ?? .make()))
         }
-        switch pending {
-        case .done(.bytes(let d)): return .done(d)
-        case .done: return .done([])
-        case .select(let info, .bytes(let d)?): return .select(info, partial: d)
-        case .select(let info, _): return .select(info, partial: nil)
-        case .completion(let info): return .completion(info)
-        }
+        return pending.map(\.bytes)
     }
 
     /// Receives, waiting at most `timeout` (Erlang: `recv/1,2,3,4`).

@@ -37,13 +37,7 @@ extension Socket {
             data.withUnsafeBytes { op.setOutgoing($0) }
             pending = try start(op)
         }
-        switch pending {
-        case .done(.bytes(let rest)): return .done(rest)
-        case .done: return .done([])
-        case .select(let info, .bytes(let rest)?): return .select(info, partial: rest)
-        case .select(let info, _): return .select(info, partial: nil)
-        case .completion(let info): return .completion(info)
-        }
+        return pending.map(\.bytes)
     }
 
     /// Sends all of `data`, waiting at most `timeout` (Erlang: `send/2,3,4`).
@@ -66,22 +60,30 @@ extension Socket {
     }
 }
 
-/// send: continues partial sends with the rest until all of the data went.
+/// send and sendto: continues partial sends with the rest until all of the data went.
 struct SendCall: SocketCall {
     let data: [UInt8]
     let flags: MessageFlags
+    /// sendto: where to send.
+    let destination: SocketAddress?
     var rest: [UInt8]
-    var tag: OperationTag { .send }
+    var tag: OperationTag { destination == nil ? .send : .sendto }
 
-    init(data: [UInt8], flags: MessageFlags) {
+    init(data: [UInt8], flags: MessageFlags, to destination: SocketAddress? = nil) {
         self.data = data
         self.flags = flags
+        self.destination = destination
         rest = data
     }
 
     mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) throws(SocketError) -> CallStep<[UInt8]> {
         let handle = Handle.make()
-        switch try socket.send(rest, flags: flags, nowait: mailbox, handle: handle) {
+        let pending = if let destination {
+            try socket.sendto(rest, to: destination, flags: flags, nowait: mailbox, handle: handle)
+        } else {
+            try socket.send(rest, flags: flags, nowait: mailbox, handle: handle)
+        }
+        switch pending {
         case .done(let r): return .done(r)
         case .select(_, let partial): rest = partial ?? rest
         case .completion: break
@@ -100,7 +102,8 @@ struct SendCall: SocketCall {
     /// A completion-backend operation holds the exact rest; a select-backend one holds no data
     /// (the call itself keeps the rest).
     func partial(at cancelled: Operation) -> SocketError.Partial? {
-        cancelled.outgoing == nil ? .rest(rest) : .rest(Array(cancelled.unsent))
+        if let message = cancelled.message { return .rest(Array(message.rest.joined())) }
+        return cancelled.outgoing == nil ? .rest(rest) : .rest(Array(cancelled.unsent))
     }
 
     func decorate(_ error: SocketError) -> SocketError {

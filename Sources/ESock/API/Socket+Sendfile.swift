@@ -20,12 +20,9 @@ extension Socket {
         op.fileOffset = offset
         op.fileRemaining = count == 0 ? nil : count
         state.withLock { $0.counters.sendfile &+= 1 }
-        switch try start(op) {
-        case .done(.count(let n)): return .done(n)
-        case .done: return .done(0)
-        case .select(let info, .count(let n)?): return .select(info, partial: n)
-        case .select(let info, _): return .select(info, partial: nil)
-        case .completion(let info): return .completion(info)
+        return try start(op).map { value in
+            if case .count(let n) = value { return n }
+            return 0
         }
     }
 

@@ -43,7 +43,12 @@ public enum CompletionStatus: Sendable, CustomStringConvertible {
     case connected
     /// recv: the data (Erlang: `{ok, Data}`). On a stream, empty data means the peer closed.
     case received([UInt8])
-    /// send: all data was accepted by the kernel (Erlang: `ok`).
+    /// recvfrom: the source address (nil when the kernel gave none) and the data
+    /// (Erlang: `{ok, {Source, Data}}`).
+    case receivedFrom(source: SocketAddress?, data: [UInt8])
+    /// recvmsg: the message (Erlang: `{ok, Msg}`).
+    case receivedMessage(Msg)
+    /// send, sendto, sendmsg: all data was accepted by the kernel (Erlang: `ok`).
     case sent
     /// sendfile: the transfer finished after this many bytes (Erlang: `{ok, BytesSent}`).
     case sentFile(Int)
@@ -55,6 +60,8 @@ public enum CompletionStatus: Sendable, CustomStringConvertible {
         case .accepted(let s): return "{ok, \(s)}"
         case .connected, .sent: return "ok"
         case .received(let d): return "{ok, <<\(d.count) bytes>>}"
+        case .receivedFrom(let s, let d): return "{ok, {\(s.map { "\($0)" } ?? "undefined"), <<\(d.count) bytes>>}}"
+        case .receivedMessage(let m): return "{ok, \(m)}"
         case .sentFile(let n): return "{ok, \(n)}"
         case .failed(let e): return "{error, \(e)}"
         }

@@ -170,11 +170,11 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         let fd = op.socket.fd
         let userData = UInt64(UInt(bitPattern: Unmanaged.passRetained(op).toOpaque()))
         let bufferSize = configuration.providedBufferSize
-        let useProvided = op.kind == .recv && op.length == 0 && bufferRing != nil
-        if op.kind == .recv {
+        let useProvided = op.kind == .recv && op.message == nil && op.length == 0 && bufferRing != nil
+        if op.kind == .recv && op.message == nil {
             op.armedLength = useProvided || op.length == 0 ? Int(bufferSize) : op.length - op.received.count
         }
-        if op.kind == .recv && !useProvided {
+        if op.kind == .recv && op.message == nil && !useProvided {
             // The kernel writes into the operation's own buffer, for exactly what is missing.
             let want = op.length > 0 ? op.length - op.received.count : Int(bufferSize)
             if op.buffer == nil || op.buffer!.count < want {
@@ -187,6 +187,12 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         // that it proceeds whether or not anyone waits for its message.
         submit(urgent: op.kind != .recv && op.kind != .accept) { sqe in
             switch op.kind {
+            case .recv where op.message != nil:
+                op.message!.prepareReceive()
+                io_uring_prep_recvmsg(sqe, fd, op.message!.header, UInt32(bitPattern: op.flags))
+            case .send where op.message != nil:
+                op.message!.prepareSend(iovMax: Syscall.iovMax)
+                io_uring_prep_sendmsg(sqe, fd, op.message!.header, UInt32(bitPattern: op.flags | ESOCK_MSG_NOSIGNAL))
             case .recv:
                 if useProvided {
                     io_uring_prep_recv(sqe, fd, nil, Int(bufferSize), op.flags)

@@ -61,6 +61,9 @@ final class Operation: @unchecked Sendable {
     @exclusivity(unchecked) var address: UnsafeMutablePointer<sockaddr_storage>?
     @exclusivity(unchecked) var addressLength: socklen_t = 0
 
+    // recvfrom, recvmsg, sendto, sendmsg: the msghdr and everything it points at.
+    @exclusivity(unchecked) var message: MessageIO?
+
     // recv (completion backend, length > 0): the kernel writes here.
     @exclusivity(unchecked) var buffer: UnsafeMutableRawBufferPointer?
 

@@ -18,6 +18,19 @@ extension Socket {
 
     private func attemptRecv(_ op: Operation, _ st: inout SocketState) -> Attempt {
         st.counters.readTries &+= 1
+        // A message a cancelled recvfrom or recvmsg received after all comes first.
+        if !st.messagesAhead.isEmpty {
+            let message = st.messagesAhead.removeFirst()
+            return .done(op.message == nil ? .bytes(message.data) : .message(message))
+        }
+        if let message = op.message {
+            if !st.readAhead.isEmpty {
+                let data = Array(st.readAhead.prefix(max(message.total, 1)))
+                st.readAhead.removeFirst(data.count)
+                return .done(.message(Msg(iov: [data])))
+            }
+            return receiveMessageNow(op, message, &st)
+        }
         // Data a cancelled completion-backend recv received after all comes first.
         if !st.readAhead.isEmpty {
             let take = op.length == 0 ? st.readAhead.count : min(st.readAhead.count, op.length - op.received.count)
@@ -86,8 +99,54 @@ extension Socket {
         }
     }
 
+    /// One recvmsg(2) call, non-blocking, into the operation's message memory (recvfrom and
+    /// recvmsg: one call gives one message, or what a stream has, as in Erlang).
+    private func receiveMessageNow(_ op: Operation, _ message: MessageIO, _ st: inout SocketState) -> Attempt {
+        message.prepareReceive()
+        return receivedMessage(message, result: Syscall.recvmsg(fd, message.header, op.flags), &st)
+    }
+
+    /// What a recvmsg that returned `result` (a byte count or -errno) comes to, on either backend.
+    func receivedMessage(_ message: MessageIO, result: Int, _ st: inout SocketState) -> Attempt {
+        if result == -Int(EAGAIN) { return .wait(partial: nil) }
+        if result < 0 {
+            st.counters.readFails &+= 1
+            return .failed(.posix(Int32(-result)))
+        }
+        if type == .stream {
+            // This call does not track whether it drained the stream: the next recv tries.
+            st.mayRead = true
+            if result == 0 && message.total > 0 { return .failed(.closed) }
+        }
+        st.counters.read(result)
+        return .done(.message(message.received(result)))
+    }
+
+    /// The sendmsg(2) loop, non-blocking, from the operation's message memory: a stream goes on
+    /// until everything went (in windows of at most IOV_MAX elements); another socket sends once.
+    /// `.done` carries the unsent rest of a non-stream message (normally none); `.wait` and
+    /// `.failed` what is left when part went.
+    func sendMessageNow(_ message: MessageIO, flags: Int32, _ st: inout SocketState) -> Attempt {
+        while !message.started || message.remaining > 0 {
+            message.prepareSend(iovMax: Syscall.iovMax)
+            let n = Syscall.sendmsg(fd, message.header, flags)
+            if n >= 0 {
+                message.advance(by: n)
+                st.counters.wrote(n)
+                if type != .stream { break }
+                continue
+            }
+            if n == -Int(EAGAIN) { return .wait(partial: message.sent > 0 ? .iov(message.rest) : nil) }
+            st.counters.writeFails &+= 1
+            let rest = message.sent > 0 ? SocketError.Partial.rest(Array(message.rest.joined())) : nil
+            return .failed(SocketError(.posix(.init(rawValue: Int32(-n))), partial: rest))
+        }
+        return .done(.iov(message.remaining == 0 ? [] : message.rest))
+    }
+
     private func attemptSend(_ op: Operation, _ st: inout SocketState) -> Attempt {
         st.counters.writeTries &+= 1
+        if let message = op.message { return sendMessageNow(message, flags: op.flags, &st) }
         guard let outgoing = op.outgoing else { return .done(.bytes([])) }
         return sendNow(UnsafeRawBufferPointer(outgoing), flags: op.flags, sent: &op.outgoingSent, &st)
     }

@@ -48,6 +48,16 @@ extension Socket {
         }
     }
 
+    /// Starts a recvfrom, recvmsg, sendto or sendmsg: an operation whose kernel call is
+    /// recvmsg(2)/sendmsg(2) on `message` (`IORING_OP_RECVMSG`/`SENDMSG` on the completion backend).
+    func startMessage(_ kind: Operation.Kind, _ tag: OperationTag, _ message: MessageIO, flags: MessageFlags,
+                      mailbox: Mailbox, handle: Handle?) throws(SocketError) -> Pending<OperationValue> {
+        let op = Operation(kind, tag: tag, handle: handle ?? .make(), mailbox: mailbox, socket: self)
+        op.flags = flags.rawValue
+        op.message = message
+        return try start(op)
+    }
+
     /// The fast path of a nowait recv or send. When no other caller's operation of `kind` is in
     /// the way, `direct` makes the kernel call at once, and an ``Operation`` is made (by `make`,
     /// given the handle and what already moved) only when the call must wait. Returns nil when
@@ -60,7 +70,7 @@ extension Socket {
             guard !st.closed else { throw .closed }
             let queue = st.queue(for: kind)
             guard queue.waiting.isEmpty else { return nil }
-            if kind == .recv && !st.readAhead.isEmpty { return nil }
+            if kind == .recv && !(st.readAhead.isEmpty && st.messagesAhead.isEmpty) { return nil }
             if let current = queue.current {
                 guard model == .select && current.mailbox === mailbox else { return nil }
                 ownCallAgain(queue, handle: handle)
@@ -144,6 +154,8 @@ extension Socket {
         case .none: return op.kind == .connect ? .connected : .sent
         case .bytes(let b): return op.kind == .recv ? .received(b) : .sent
         case .count(let n): return .sentFile(n)
+        case .message(let m): return op.tag == .recvfrom ? .receivedFrom(source: m.address, data: m.data) : .receivedMessage(m)
+        case .iov: return .sent
         }
     }
 
@@ -214,6 +226,16 @@ extension Socket {
     private func absorb(_ op: Operation, result: Int32, bytes: [UInt8]?, _ st: inout SocketState) {
         let moved = result > 0 || (op.kind == .accept && result >= 0)
         switch op.kind {
+        case .recv where op.message != nil:
+            // A datagram may be empty: a result of 0 is a message, except on a stream.
+            guard let message = op.message, result > 0 || (result == 0 && type != .stream) else { return }
+            let received = message.received(Int(result))
+            st.counters.read(Int(result))
+            if op.phase == .cancelling && !st.closed {
+                st.messagesAhead.append(received)
+            } else {
+                received.closeReceivedDescriptors()
+            }
         case .recv:
             if moved {
                 op.received += bytes ?? op.buffer.map { Array(UnsafeRawBufferPointer(rebasing: $0[0..<Int(result)])) } ?? []
@@ -228,6 +250,7 @@ extension Socket {
             if op.phase == .cancelling && !st.closed { st.acceptedAhead.append(result) } else { Syscall.close(result) }
         case .send:
             guard moved else { return }
+            op.message?.advance(by: Int(result))
             op.outgoingSent += Int(result)
             st.counters.wrote(Int(result))
         case .connect, .sendfile:
@@ -239,6 +262,19 @@ extension Socket {
     private func finish(_ op: Operation, result: Int32, bytes: [UInt8]?, _ st: inout SocketState) -> Attempt {
         if result == -EAGAIN || result == -ENOBUFS || result == -EINTR { return .wait(partial: nil) }
         switch op.kind {
+        case .recv where op.message != nil:
+            return receivedMessage(op.message!, result: Int(result), &st)
+        case .send where op.message != nil:
+            let message = op.message!
+            if result < 0 {
+                st.counters.writeFails &+= 1
+                let rest = message.sent > 0 ? SocketError.Partial.rest(Array(message.rest.joined())) : nil
+                return .failed(SocketError(.posix(.init(rawValue: -result)), partial: rest))
+            }
+            message.advance(by: Int(result))
+            st.counters.wrote(Int(result))
+            if message.remaining > 0 && type == .stream { return .wait(partial: nil) }
+            return .done(.iov(message.rest))
         case .recv:
             if result < 0 {
                 st.counters.readFails &+= 1
@@ -370,6 +406,8 @@ extension Socket {
             for fd in st.acceptedAhead { Syscall.close(fd) }
             st.acceptedAhead.removeAll()
             st.readAhead.removeAll()
+            for message in st.messagesAhead { message.closeReceivedDescriptors() }
+            st.messagesAhead.removeAll()
             guard st.inflight > 0 else { return nil }
             let latch = Latch(expecting: backend)
             st.drained = latch

@@ -52,6 +52,9 @@ struct SocketState {
     /// Completion backend: data a cancelled recv received after all (the cancel lost the race);
     /// the next recv returns it first, so nothing is lost.
     var readAhead: [UInt8] = []
+    /// Completion backend: messages a cancelled recvfrom or recvmsg received after all; the next
+    /// receive of any kind returns them first.
+    var messagesAhead: [Msg] = []
     /// Completion backend: connections a cancelled accept accepted after all.
     var acceptedAhead: [Int32] = []
     /// Completion backend: operations armed in the kernel whose last CQE has not arrived.
@@ -83,9 +86,45 @@ enum Attempt {
 }
 
 /// The value an operation finishes with.
-enum OperationValue {
+enum OperationValue: Sendable {
     case socket(Socket)
     case none
     case bytes([UInt8])
     case count(Int)
+    /// recvfrom, recvmsg: the message received (recvfrom uses its address and data).
+    case message(Msg)
+    /// sendmsg on the select backend: the part of the I/O vector not sent yet.
+    case iov([[UInt8]])
+}
+
+extension Pending<OperationValue> {
+    /// The answer a public call gives: the operation's value, and its partial value, as `convert`
+    /// turns them into the call's type.
+    func map<T: Sendable>(_ convert: (OperationValue) -> T) -> Pending<T> {
+        switch self {
+        case .done(let value): return .done(convert(value))
+        case .select(let info, let partial): return .select(info, partial: partial.map(convert))
+        case .completion(let info): return .completion(info)
+        }
+    }
+}
+
+extension OperationValue {
+    /// The bytes of a recv or send value; empty for any other value.
+    var bytes: [UInt8] {
+        if case .bytes(let b) = self { return b }
+        return []
+    }
+
+    /// The I/O vector of a sendmsg value; empty for any other value.
+    var iov: [[UInt8]] {
+        if case .iov(let v) = self { return v }
+        return []
+    }
+
+    /// The message of a recvfrom or recvmsg value; an empty one for any other value.
+    var message: Msg {
+        if case .message(let m) = self { return m }
+        return Msg(iov: [])
+    }
 }

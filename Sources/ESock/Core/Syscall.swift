@@ -26,6 +26,19 @@ enum Syscall {
         retrying { Glibc.send(fd, buf, len, flags | ESOCK_MSG_NOSIGNAL) }
     }
 
+    /// recvmsg(2).
+    static func recvmsg(_ fd: Int32, _ header: UnsafeMutablePointer<msghdr>, _ flags: Int32) -> Int {
+        retrying { Glibc.recvmsg(fd, header, flags) }
+    }
+
+    /// sendmsg(2), never raising SIGPIPE.
+    static func sendmsg(_ fd: Int32, _ header: UnsafePointer<msghdr>, _ flags: Int32) -> Int {
+        retrying { Glibc.sendmsg(fd, header, flags | ESOCK_MSG_NOSIGNAL) }
+    }
+
+    /// The largest I/O vector sendmsg(2) takes (sysconf `_SC_IOV_MAX`).
+    static let iovMax: Int = max(Int(sysconf(Int32(_SC_IOV_MAX))), 16)
+
     /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC.
     static func accept(_ fd: Int32) -> Int {
         retrying { Int(esock_accept4(fd, nil, nil)) }

@@ -1,0 +1,138 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The memory of a recvmsg(2) or sendmsg(2) call: the `msghdr`, the address, the I/O vector,
+/// the data and the control buffer, in memory that does not move. An ``Operation`` owns it, so on
+/// the completion backend it lives until the kernel's last completion for the operation (an
+/// `IORING_OP_RECVMSG`/`SENDMSG` SQE points at the header).
+///
+/// Guarded like the operation that owns it: by its socket's state lock.
+final class MessageIO {
+    /// The header to pass to the kernel; filled by ``prepareReceive()`` / ``prepareSend(iovMax:)``.
+    let header: UnsafeMutablePointer<msghdr>
+    private let name: UnsafeMutablePointer<sockaddr_storage>
+    /// Sending: the length of the encoded address; 0 when there is none.
+    private var nameLength: socklen_t = 0
+    private let iovecs: UnsafeMutablePointer<iovec>
+    private let iovCount: Int
+    private let data: UnsafeMutableRawBufferPointer
+    private let control: UnsafeMutableRawBufferPointer
+    private let controlSize: Int
+    /// Sending: the first element of the I/O vector not sent completely, and bytes sent so far.
+    private(set) var firstUnsent = 0
+    private(set) var sent = 0
+    /// Sending: whether a call was made (a message of zero bytes is sent once).
+    private(set) var started = false
+    /// The total number of data bytes (receiving: the buffer size).
+    let total: Int
+
+    private init(iovCount: Int, total: Int, controlSize: Int) {
+        header = .allocate(capacity: 1)
+        header.initialize(to: msghdr())
+        name = .allocate(capacity: 1)
+        name.initialize(to: sockaddr_storage())
+        self.iovCount = iovCount
+        iovecs = .allocate(capacity: max(iovCount, 1))
+        iovecs.initialize(repeating: iovec(), count: max(iovCount, 1))
+        self.total = total
+        data = .allocate(byteCount: max(total, 1), alignment: 16)
+        control = .allocate(byteCount: max(controlSize, 1), alignment: 16)
+        self.controlSize = controlSize
+    }
+
+    /// Memory to receive one message of at most `bufferSize` bytes with `controlSize` bytes of
+    /// control messages.
+    convenience init(receiving bufferSize: Int, controlSize: Int) {
+        self.init(iovCount: 1, total: bufferSize, controlSize: controlSize)
+        iovecs[0] = iovec(iov_base: data.baseAddress, iov_len: bufferSize)
+    }
+
+    /// A copy of `iov` to send to `address` with the encoded control messages `controlBytes`.
+    convenience init(sending iov: [[UInt8]], to address: SocketAddress?, control controlBytes: [UInt8]) throws(SocketError) {
+        let total = iov.reduce(0) { $0 + $1.count }
+        self.init(iovCount: iov.count, total: total, controlSize: controlBytes.count)
+        var offset = 0
+        for (i, element) in iov.enumerated() {
+            let base = data.baseAddress! + offset
+            element.withUnsafeBytes { if $0.count > 0 { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
+            iovecs[i] = iovec(iov_base: base, iov_len: element.count)
+            offset += element.count
+        }
+        if !controlBytes.isEmpty { control.copyBytes(from: controlBytes) }
+        if let address {
+            nameLength = try address.encode(into: &name.pointee)
+        }
+    }
+
+    deinit {
+        header.deallocate()
+        name.deallocate()
+        iovecs.deallocate()
+        data.deallocate()
+        control.deallocate()
+    }
+
+    // MARK: Receiving
+
+    /// Resets the header for a receive (the kernel overwrites the lengths and flags).
+    func prepareReceive() {
+        header.pointee = msghdr(
+            msg_name: UnsafeMutableRawPointer(name), msg_namelen: socklen_t(MemoryLayout<sockaddr_storage>.size),
+            msg_iov: iovecs, msg_iovlen: 1,
+            msg_control: controlSize > 0 ? control.baseAddress : nil, msg_controllen: controlSize,
+            msg_flags: 0)
+    }
+
+    /// The message a receive of `count` bytes left in the memory (`count` may exceed the buffer
+    /// when the caller asked for `MSG_TRUNC`: the datagram's real length).
+    func received(_ count: Int) -> Msg {
+        let h = header.pointee
+        let address: SocketAddress? = h.msg_namelen > 0 ? SocketAddress(storage: name.pointee, length: h.msg_namelen) : nil
+        let bytes = Array(UnsafeRawBufferPointer(start: data.baseAddress, count: min(count, total)))
+        let controlLength = min(h.msg_controllen, controlSize)
+        let messages = h.msg_control == nil || controlLength == 0 ? [] :
+            ControlMessage.decode(UnsafeRawBufferPointer(start: control.baseAddress, count: controlLength))
+        return Msg(address: address, iov: [bytes], control: messages, flags: MessageFlags(rawValue: h.msg_flags))
+    }
+
+    // MARK: Sending
+
+    /// Bytes not sent yet.
+    var remaining: Int { total - sent }
+
+    /// Sets the header for the next send: the unsent part of the I/O vector, at most `iovMax`
+    /// elements; the address; the control messages only with the first call (they go once).
+    func prepareSend(iovMax: Int) {
+        header.pointee = msghdr(
+            msg_name: nameLength > 0 ? UnsafeMutableRawPointer(name) : nil, msg_namelen: nameLength,
+            msg_iov: iovecs + firstUnsent, msg_iovlen: min(iovCount - firstUnsent, iovMax),
+            msg_control: !started && controlSize > 0 ? control.baseAddress : nil,
+            msg_controllen: !started ? controlSize : 0, msg_flags: 0)
+    }
+
+    /// Records that a send took `count` bytes: moves the I/O vector past them.
+    func advance(by count: Int) {
+        started = true
+        sent += count
+        var left = count
+        while left > 0 && firstUnsent < iovCount {
+            let length = iovecs[firstUnsent].iov_len
+            if left >= length {
+                left -= length
+                firstUnsent += 1
+            } else {
+                iovecs[firstUnsent].iov_base += left
+                iovecs[firstUnsent].iov_len -= left
+                left = 0
+            }
+        }
+        // Empty elements after the last byte sent are sent too.
+        while firstUnsent < iovCount && iovecs[firstUnsent].iov_len == 0 && sent == total { firstUnsent += 1 }
+    }
+
+    /// The unsent part of the I/O vector, as arrays (Erlang's RestData of sendmsg).
+    var rest: [[UInt8]] {
+        (firstUnsent..<iovCount).map { Array(UnsafeRawBufferPointer(start: iovecs[$0].iov_base, count: iovecs[$0].iov_len)) }
+    }
+}
