@@ -81,11 +81,13 @@ public final class Mailbox: @unchecked Sendable {
 
     /// Empties a mailbox whose user is done with it, and makes it forget the backend it expected.
     func resetForReuse() {
-        discardStale()
+        var removed: [SocketMessage] = []
         pthread_mutex_lock(mutex)
+        while queue.count > 0, let m = queue.removeFirst(where: { _ in true }) { removed.append(m) }
         core.driver = nil
         core.spansBackends = false
         pthread_mutex_unlock(mutex)
+        for case .completion(_, _, .accepted(let s)) in removed { try? s.close() }
     }
 
     /// Removes the waiting messages `matches` selects; closes the connections accepted for them.
@@ -147,13 +149,13 @@ public final class Mailbox: @unchecked Sendable {
 
     /// Waits asynchronously for the oldest message for which `matches` is true; nil if the task
     /// is cancelled first. While a task waits, the backends' background threads poll for it.
-    public func next(where matches: @escaping @Sendable (SocketMessage) -> Bool = { _ in true }) async -> SocketMessage? {
+    public nonisolated(nonsending) func next(where matches: @escaping @Sendable (SocketMessage) -> Bool = { _ in true }) async -> SocketMessage? {
         await next(where: matches, polledBy: nil)
     }
 
     /// ``next(where:)``, asking only `drivers`' background threads to poll (nil: every backend's).
-    func next(where matches: @escaping @Sendable (SocketMessage) -> Bool,
-              polledBy drivers: [any PollDriver]?) async -> SocketMessage? {
+    nonisolated(nonsending) func next(where matches: @escaping @Sendable (SocketMessage) -> Bool,
+                                      polledBy drivers: [any PollDriver]?) async -> SocketMessage? {
         pthread_mutex_lock(mutex)
         if let m = queue.removeFirst(where: matches) {
             pthread_mutex_unlock(mutex)

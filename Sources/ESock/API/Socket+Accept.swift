@@ -22,7 +22,7 @@ extension Socket {
     /// Accepts a connection, suspending the task until one comes (Erlang: `accept/2` with
     /// `nowait`, then the select or completion message; no thread is blocked). Cancelling the
     /// task cancels the accept (Erlang: `cancel/2`) and throws ``SocketError/Reason/cancelled``.
-    public func accept() async throws(SocketError) -> Socket {
+    public nonisolated(nonsending) func accept() async throws(SocketError) -> Socket {
         try await perform(AcceptCall())
     }
 }

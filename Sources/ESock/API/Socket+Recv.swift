@@ -52,7 +52,7 @@ extension Socket {
     ///
     /// `length` as in ``recv(length:flags:timeout:)``. Cancelling the task cancels the receive
     /// (Erlang: `cancel/2`) and throws ``SocketError/Reason/cancelled`` with any data that came.
-    public func recv(length: Int = 0, flags: MessageFlags = []) async throws(SocketError) -> [UInt8] {
+    public nonisolated(nonsending) func recv(length: Int = 0, flags: MessageFlags = []) async throws(SocketError) -> [UInt8] {
         try await perform(RecvCall(length: length, flags: flags))
     }
 }

@@ -25,7 +25,7 @@ extension Socket {
     /// Receives a message with its control messages, suspending the task until it arrives
     /// (Erlang: `recvmsg/5` with `nowait`, then the select or completion message). Cancelling the
     /// task cancels the receive and throws ``SocketError/Reason/cancelled``.
-    public func recvmsg(bufferSize: Int = 0, controlSize: Int = 0, flags: MessageFlags = []) async throws(SocketError) -> Msg {
+    public nonisolated(nonsending) func recvmsg(bufferSize: Int = 0, controlSize: Int = 0, flags: MessageFlags = []) async throws(SocketError) -> Msg {
         try await perform(recvmsgCall(bufferSize, controlSize, flags))
     }
 

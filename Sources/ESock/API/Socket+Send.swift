@@ -55,7 +55,7 @@ extension Socket {
     ///
     /// Cancelling the task cancels the send (Erlang: `cancel/2`) and throws
     /// ``SocketError/Reason/cancelled`` with the data not sent.
-    public func send(_ data: [UInt8], flags: MessageFlags = []) async throws(SocketError) {
+    public nonisolated(nonsending) func send(_ data: [UInt8], flags: MessageFlags = []) async throws(SocketError) {
         _ = try await perform(SendCall(data: data, flags: flags))
     }
 }

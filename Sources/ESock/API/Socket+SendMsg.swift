@@ -29,7 +29,7 @@ extension Socket {
     /// Sends a message, suspending the task until it went (Erlang: `sendmsg/4` with `nowait`,
     /// then the select or completion messages). Cancelling the task cancels the send and throws
     /// ``SocketError/Reason/cancelled`` with the data not sent.
-    public func sendmsg(_ msg: Msg, flags: MessageFlags = []) async throws(SocketError) {
+    public nonisolated(nonsending) func sendmsg(_ msg: Msg, flags: MessageFlags = []) async throws(SocketError) {
         _ = try await perform(SendMsgCall(msg: msg, flags: flags))
     }
 

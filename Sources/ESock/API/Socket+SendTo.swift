@@ -27,7 +27,7 @@ extension Socket {
     /// Sends `data` to `destination`, suspending the task until it went (Erlang: `sendto/5` with
     /// `nowait`, then the select or completion messages). Cancelling the task cancels the send and
     /// throws ``SocketError/Reason/cancelled`` with the data not sent.
-    public func sendto(_ data: [UInt8], to destination: SocketAddress, flags: MessageFlags = []) async throws(SocketError) {
+    public nonisolated(nonsending) func sendto(_ data: [UInt8], to destination: SocketAddress, flags: MessageFlags = []) async throws(SocketError) {
         _ = try await perform(SendCall(data: data, flags: flags, to: destination))
     }
 }

@@ -48,7 +48,7 @@ extension Socket {
     /// The asynchronous ``waitFor(_:_:in:until:cancelled:)``: suspends the task until the message
     /// about `handle`. When the task is cancelled first, the operation is cancelled and
     /// `cancelled` thrown, unless it finished in the meantime.
-    func awaitWakeup(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox,
+    nonisolated(nonsending) func awaitWakeup(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox,
                      cancelled: (Operation) -> SocketError.Partial?) async throws(SocketError) -> Wakeup {
         if let message = await mailbox.next(where: { $0.handle == handle }, polledBy: [backend]) {
             return try wakeup(message)

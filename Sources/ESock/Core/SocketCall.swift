@@ -1,17 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 
 /// The mailboxes of async calls, reused: a new one costs a mutex, a condition variable and a
 /// queue. One is given back only when its call is over (no operation of the call can deliver to
 /// it any more); it is emptied and forgets which backend it expected.
+/// Each thread keeps one at hand (no lock to take or give it back); the others wait in a pool.
 enum AsyncMailboxes {
     private static let pool = Mutex<[Mailbox]>([])
+    // nonisolated(unsafe): written once by the lazy initializer (which Swift runs exactly once,
+    // thread-safely), only read afterwards.
+    nonisolated(unsafe) private static var key: pthread_key_t = {
+        var k = pthread_key_t()
+        pthread_key_create(&k) { if let p = $0 { Unmanaged<Mailbox>.fromOpaque(p).release() } }
+        return k
+    }()
 
     static func take() -> Mailbox {
-        pool.withLock { $0.popLast() } ?? Mailbox()
+        if let p = pthread_getspecific(key) {
+            pthread_setspecific(key, nil)
+            return Unmanaged<Mailbox>.fromOpaque(p).takeRetainedValue()
+        }
+        return pool.withLock { $0.popLast() } ?? Mailbox()
     }
 
     static func give(_ mailbox: Mailbox) {
         mailbox.resetForReuse()
+        if pthread_getspecific(key) == nil {
+            pthread_setspecific(key, Unmanaged.passRetained(mailbox).toOpaque())
+            return
+        }
         pool.withLock { if $0.count < 256 { $0.append(mailbox) } }
     }
 }
@@ -72,7 +91,7 @@ extension Socket {
 
     /// Runs `call`, suspending the task; cancelling the task cancels the operation (Erlang's
     /// cancel/2) and throws ``SocketError/Reason/cancelled`` with what moved.
-    func perform<Call: SocketCall>(_ call: Call) async throws(SocketError) -> Call.Value {
+    nonisolated(nonsending) func perform<Call: SocketCall>(_ call: Call) async throws(SocketError) -> Call.Value {
         var call = call
         let mailbox = AsyncMailboxes.take()
         defer { AsyncMailboxes.give(mailbox) }
