@@ -258,14 +258,14 @@ struct DatagramTests {
         var ends: [Int32] = [0, 0]
         #expect(pipe(&ends) == 0)
         defer { close(ends[0]) }
-        let fdBytes = withUnsafeBytes(of: ends[1]) { Array($0) }
-        try a.sendmsg(Msg(address: bAddress, iov: [[1]], control: [ControlMessage(level: .socket, type: Int32(SCM_RIGHTS), data: fdBytes)]),
-                      timeout: .seconds(5))
+        try a.sendmsg(Msg(address: bAddress, iov: [[1]], control: [.rights([ends[1]])]), timeout: .seconds(5))
         close(ends[1])
         let msg = try b.recvmsg(timeout: .seconds(5))
         let rights = try control(msg, .socket, Int32(SCM_RIGHTS))
-        let received = int32(rights.data)
-        #expect(received >= 0 && received != ends[1] || received >= 0)
+        #expect(rights.name == "rights")
+        guard case .rights(let fds)? = rights.value, fds.count == 1 else { Issue.record("rights value: \(rights)"); return }
+        let received = fds[0]
+        #expect(received >= 0)
         var byte: UInt8 = 77
         #expect(write(received, &byte, 1) == 1)
         close(received)
@@ -286,8 +286,11 @@ struct DatagramTests {
         let msg = try b.recvmsg(timeout: .seconds(5))
         let creds = try control(msg, .socket, scmCredentials)
         #expect(int32(creds.data, at: 0) == getpid())
-        #expect(UInt32(bitPattern: int32(creds.data, at: 4)) == getuid())
-        #expect(UInt32(bitPattern: int32(creds.data, at: 8)) == getgid())
+        #expect(creds.value == .credentials(Credentials(pid: getpid(), uid: getuid(), gid: getgid())))
+        // Sent explicitly, the kernel checks them and passes them on.
+        let mine = Credentials(pid: getpid(), uid: getuid(), gid: getgid())
+        try a.sendmsg(Msg(address: bAddress, iov: [[2]], control: [.credentials(mine)]), timeout: .seconds(5))
+        #expect(try control(b.recvmsg(timeout: .seconds(5)), .socket, scmCredentials).value == .credentials(mine))
     }
 
     @Test("ip pktinfo, ttl and tos; ipv6 pktinfo, hoplimit and tclass", arguments: Backend.allCases)
@@ -306,6 +309,14 @@ struct DatagramTests {
         let info = try control(msg, .ip, IP_PKTINFO).data // in_pktinfo: ifindex, spec_dst, addr
         #expect(Array(info[8..<12]) == [127, 0, 0, 1])
         #expect(int32(info) == 1) // lo
+        #expect(try control(msg, .ip, IP_TTL).value == .ttl(42))
+        #expect(try control(msg, .ip, IP_TOS).value == .tos(.lowdelay))
+        #expect(try control(msg, .ip, IP_PKTINFO).value == .pktinfo(IPPacketInfo(ifindex: 1, specDst: .loopback, addr: .loopback)))
+        // The same values set per datagram by control messages sent with it.
+        try a.sendmsg(Msg(address: b.sockname(), iov: [[3]], control: [.ttl(33), .tos(.throughput)]), timeout: .seconds(5))
+        let perDatagram = try b.recvmsg(timeout: .seconds(5))
+        #expect(try control(perDatagram, .ip, IP_TTL).value == .ttl(33))
+        #expect(try control(perDatagram, .ip, IP_TOS).value == .tos(.throughput))
 
         let (c, d) = try udpPair(on: backend, .inet6)
         defer { try? c.close(); try? d.close() }
@@ -320,6 +331,14 @@ struct DatagramTests {
         #expect(int32(try control(msg6, .ipv6, IPV6_TCLASS).data) == 0x20)
         let info6 = try control(msg6, .ipv6, IPV6_PKTINFO).data // in6_pktinfo: addr, ifindex
         #expect(Array(info6[0..<16]) == IPv6Address.loopback.bytes)
+        #expect(try control(msg6, .ipv6, IPV6_HOPLIMIT).value == .hoplimit(7))
+        #expect(try control(msg6, .ipv6, IPV6_TCLASS).value == .tclass(0x20))
+        guard case .ipv6PacketInfo(let p6)? = try control(msg6, .ipv6, IPV6_PKTINFO).value else { Issue.record("no ipv6 pktinfo value"); return }
+        #expect(p6.addr == .loopback && p6.ifindex == 1)
+        try c.sendmsg(Msg(address: d.sockname(), iov: [[4]], control: [.hoplimit(9), .tclass(0x40)]), timeout: .seconds(5))
+        let perDatagram6 = try d.recvmsg(timeout: .seconds(5))
+        #expect(try control(perDatagram6, .ipv6, IPV6_HOPLIMIT).value == .hoplimit(9))
+        #expect(try control(perDatagram6, .ipv6, IPV6_TCLASS).value == .tclass(0x40))
     }
 
     @Test("a small control buffer is reported as ctrunc", arguments: Backend.allCases)
@@ -348,6 +367,7 @@ struct DatagramTests {
         try s.sendto([1, 2, 3], to: closed, timeout: .seconds(5))
         let msg = try s.recvmsg(flags: .errqueue, timeout: .seconds(5))
         #expect(msg.flags.contains(.errqueue))
+        #expect(msg.flags.names.contains("errqueue"))
         #expect(msg.data == [1, 2, 3])
         let err = try control(msg, .ip, IP_RECVERR).data
         // struct sock_extended_err: errno (u32), origin, type, code, pad (u8), info, data (u32),
@@ -355,6 +375,10 @@ struct DatagramTests {
         #expect(UInt32(bitPattern: int32(err)) == UInt32(ECONNREFUSED))
         #expect(err[4] == 2) // SO_EE_ORIGIN_ICMP
         #expect(err[5] == 3 && err[6] == 3) // destination unreachable, port unreachable
+        guard case .recverr(let e)? = try control(msg, .ip, IP_RECVERR).value else { Issue.record("no recverr value"); return }
+        #expect(e.error == .connectionRefused && e.origin == .icmp)
+        #expect(e.typeName == "dest_unreach" && e.codeName == "port_unreach")
+        #expect(e.offender == .inet(.loopback, port: 0))
     }
 
     @Test("raw ICMP socket (root): echo request and reply on loopback", arguments: Backend.allCases)

@@ -121,7 +121,10 @@ public enum SocketProtocol: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Message flags for send and receive calls: Erlang's `msg_flag()` list, or:ed together.
-public struct MessageFlags: OptionSet, Sendable, Hashable {
+///
+/// Received flags (``Msg/flags``) show as Erlang lists them: the known flags by name, and unknown
+/// bits, if any, as one integer last (``names``, ``unknown``, ``description``).
+public struct MessageFlags: OptionSet, Sendable, Hashable, CustomStringConvertible {
     public let rawValue: Int32
     public init(rawValue: Int32) { self.rawValue = rawValue }
 
@@ -135,6 +138,25 @@ public struct MessageFlags: OptionSet, Sendable, Hashable {
     public static let oob = MessageFlags(rawValue: Int32(MSG_OOB))
     public static let peek = MessageFlags(rawValue: Int32(MSG_PEEK))
     public static let trunc = MessageFlags(rawValue: Int32(MSG_TRUNC))
+
+    /// Every flag with a name, in Erlang's order.
+    public static let named: [(name: String, flag: MessageFlags)] = [
+        ("cmsg_cloexec", .cmsgCloexec), ("confirm", .confirm), ("ctrunc", .ctrunc), ("dontroute", .dontroute),
+        ("eor", .eor), ("errqueue", .errqueue), ("more", .more), ("oob", .oob), ("peek", .peek), ("trunc", .trunc),
+    ]
+
+    /// The names of the flags set (Erlang's `msg_flag()` atoms).
+    public var names: [String] { Self.named.filter { contains($0.flag) }.map(\.name) }
+
+    /// The bits set that have no name; 0 when there are none.
+    public var unknown: Int32 {
+        Self.named.reduce(rawValue) { $0 & ~$1.flag.rawValue }
+    }
+
+    /// Erlang's list form: `[trunc, ctrunc, 64]`.
+    public var description: String {
+        "[" + (names + (unknown == 0 ? [] : ["\(unknown)"])).joined(separator: ", ") + "]"
+    }
 }
 
 /// Which direction `shutdown` closes: Erlang's `read | write | read_write`.
