@@ -74,7 +74,9 @@ struct DatagramTests {
         try four.sendto([1, 2, 3], to: .loopback(port: port), timeout: .seconds(5))
         let (source, data) = try six.recvfrom(timeout: .seconds(5))
         #expect(data == [1, 2, 3])
-        let mapped = try #require(IPv6Address(bytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1]))
+        let mapped = IPv6Address(v4Mapped: .loopback)
+        #expect(mapped.bytes == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1])
+        #expect(mapped.v4Mapped == .loopback && IPv6Address.loopback.v4Mapped == nil)
         #expect(source == .inet6(mapped, port: try #require(four.sockname().port)))
         // And back: sending to the v4-mapped address reaches the IPv4 socket.
         try six.sendto([4], to: #require(source), timeout: .seconds(5))
@@ -300,6 +302,10 @@ struct DatagramTests {
         try setIntOption(b, Int32(IPPROTO_IP), IP_PKTINFO, 1)
         try setIntOption(b, Int32(IPPROTO_IP), IP_RECVTTL, 1)
         try setIntOption(b, Int32(IPPROTO_IP), IP_RECVTOS, 1)
+        try setIntOption(b, Int32(IPPROTO_IP), 20, 1) // IP_RECVORIGDSTADDR
+        try setIntOption(b, SOL_SOCKET, 29, 1)         // SO_TIMESTAMP
+        var before = timeval()
+        gettimeofday(&before, nil)
         try setIntOption(a, Int32(IPPROTO_IP), IP_TTL, 42)
         try setIntOption(a, Int32(IPPROTO_IP), IP_TOS, 0x10)
         try a.sendto([1], to: b.sockname(), timeout: .seconds(5))
@@ -310,6 +316,9 @@ struct DatagramTests {
         #expect(Array(info[8..<12]) == [127, 0, 0, 1])
         #expect(int32(info) == 1) // lo
         #expect(try control(msg, .ip, IP_TTL).value == .ttl(42))
+        #expect(try control(msg, .ip, 20).value == .origdstaddr(b.sockname()))
+        guard case .timestamp(let stamp)? = try control(msg, .socket, 29).value else { Issue.record("no timestamp"); return }
+        #expect(stamp.seconds >= Int64(before.tv_sec) && stamp.seconds <= Int64(before.tv_sec) + 60)
         #expect(try control(msg, .ip, IP_TOS).value == .tos(.lowdelay))
         #expect(try control(msg, .ip, IP_PKTINFO).value == .pktinfo(IPPacketInfo(ifindex: 1, specDst: .loopback, addr: .loopback)))
         // The same values set per datagram by control messages sent with it.
@@ -412,5 +421,38 @@ struct DatagramTests {
             return
         }
         Issue.record("no echo reply")
+    }
+}
+
+@Suite("Packet sockets (root)")
+struct PacketSocketTests {
+    @Test("a packet socket on lo sees a UDP datagram with its link-layer source", arguments: Backend.allCases)
+    func packetOnLoopback(backend: Backend) throws {
+        guard getuid() == 0 else {
+            print("packetOnLoopback: not root, packet sockets are not permitted; checking the error instead")
+            #expect(throws: SocketError.self) { try Socket.open(.packet, .dgram, .native(0x0800), backend: backend.instance()) }
+            return
+        }
+        // The protocol of a packet socket is in network order (htons(ETH_P_IP)).
+        let p = try Socket.open(.packet, .dgram, .native(Int32(UInt16(0x0800).bigEndian)), backend: backend.instance())
+        defer { try? p.close() }
+        try p.bind(.packet(PacketAddress(protocol: 0x0800, ifindex: 1)))
+        guard case .packet(let bound) = try p.sockname() else { Issue.record("sockname is not a packet address"); return }
+        #expect(bound.ifindex == 1 && bound.protocol == 0x0800 && bound.hardwareTypeName == "loopback")
+        let (a, b) = try udpPair(on: backend)
+        defer { try? a.close(); try? b.close() }
+        let marker = Array("esock-packet-\(getpid())-\(backend.rawValue)".utf8)
+        try a.sendto(marker, to: b.sockname(), timeout: .seconds(5))
+        // The socket sees all of lo's IPv4 traffic (other tests run alongside): look for ours.
+        for _ in 0..<10_000 {
+            let (source, frame) = try p.recvfrom(bufferSize: 65536, timeout: .seconds(5))
+            guard frame.count >= marker.count, Array(frame.suffix(marker.count)) == marker else { continue }
+            guard case .packet(let from)? = source else { Issue.record("source \(String(describing: source))"); return }
+            #expect(from.ifindex == 1 && from.protocol == 0x0800)
+            #expect(["host", "outgoing"].contains(from.packetTypeName ?? "?"))
+            #expect(frame[0] >> 4 == 4) // an IPv4 header: SOCK_DGRAM strips the link-layer header
+            return
+        }
+        Issue.record("our datagram never showed")
     }
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <netpacket/packet.h> // struct sockaddr_ll (Glibc's Swift module leaves it out)
 
 /// One epoll event, unpacked (struct epoll_event is packed on x86_64, which Swift imports badly).
 typedef struct esock_epoll_event {

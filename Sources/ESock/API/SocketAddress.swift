@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CESockShims
 
 /// An IPv4 address: Erlang's `in_addr()`, `{0..255, 0..255, 0..255, 0..255}`.
 public struct IPv4Address: Sendable, Hashable, CustomStringConvertible {
@@ -52,6 +53,18 @@ public struct IPv6Address: Sendable, Hashable, CustomStringConvertible {
         self.bytes = b
     }
 
+    /// The IPv4-mapped address `::ffff:a.b.c.d` of an IPv4 address (how a dual-stack IPv6
+    /// socket sees IPv4 peers).
+    public init(v4Mapped v4: IPv4Address) {
+        self.bytes = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, v4.a, v4.b, v4.c, v4.d]
+    }
+
+    /// The IPv4 address this IPv4-mapped address stands for; nil for any other address.
+    public var v4Mapped: IPv4Address? {
+        guard bytes[0..<10].allSatisfy({ $0 == 0 }), bytes[10] == 0xff, bytes[11] == 0xff else { return nil }
+        return IPv4Address(bytes[12], bytes[13], bytes[14], bytes[15])
+    }
+
     /// `::` (Erlang: `any`).
     public static let any = IPv6Address(0, 0, 0, 0, 0, 0, 0, 0)
     /// `::1` (Erlang: `loopback`).
@@ -72,6 +85,8 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
     /// Erlang's `sockaddr_un()`: a path without its terminating zero. A path whose first byte is
     /// zero is a Linux abstract address and is passed as it is, with no zero added or stripped.
     case local(path: [UInt8])
+    /// Erlang's `sockaddr_ll()`: a link-layer address of a packet socket (Linux).
+    case packet(PacketAddress)
     /// Erlang's `sockaddr_unspec()`.
     case unspec([UInt8])
     /// Erlang's `sockaddr_native()`: any other family, with the bytes after the family field.
@@ -98,6 +113,7 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
         case .inet: return .inet
         case .inet6: return .inet6
         case .local: return .local
+        case .packet: return .packet
         case .unspec: return .unspec
         case .native(let f, _): return Domain(rawValue: f)
         }
@@ -110,6 +126,7 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
         case .local(let path):
             if path.first == 0 { return "@" + String(decoding: path.dropFirst(), as: UTF8.self) }
             return String(decoding: path, as: UTF8.self)
+        case .packet(let p): return "\(p)"
         case .unspec(let b): return "unspec(\(b.count) bytes)"
         case .native(let f, let b): return "native(family \(f), \(b.count) bytes)"
         }
@@ -158,6 +175,18 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             withUnsafeMutableBytes(of: &storage) { dst in withUnsafeBytes(of: sun) { dst.copyMemory(from: $0) } }
             let base = MemoryLayout<sa_family_t>.size
             return socklen_t(base + path.count + (abstract ? 0 : 1))
+        case .packet(let p):
+            guard p.address.count <= 8 else { throw .invalid("a packet address has at most 8 bytes, not \(p.address.count)") }
+            var sll = sockaddr_ll()
+            sll.sll_family = UInt16(AF_PACKET)
+            sll.sll_protocol = p.protocol.bigEndian
+            sll.sll_ifindex = p.ifindex
+            sll.sll_hatype = p.hardwareType
+            sll.sll_pkttype = p.packetType
+            sll.sll_halen = UInt8(p.address.count)
+            withUnsafeMutableBytes(of: &sll.sll_addr) { $0.copyBytes(from: p.address) }
+            withUnsafeMutableBytes(of: &storage) { dst in withUnsafeBytes(of: sll) { dst.copyMemory(from: $0) } }
+            return socklen_t(MemoryLayout<sockaddr_ll>.size)
         case .unspec(let bytes), .native(_, let bytes):
             let family: Int32
             if case .native(let f, _) = self { family = f } else { family = AF_UNSPEC }
@@ -185,6 +214,13 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             let bytes = withUnsafeBytes(of: sin6.sin6_addr) { Array($0) }
             self = .inet6(IPv6Address(bytes: bytes) ?? .any, port: UInt16(bigEndian: sin6.sin6_port),
                           flowInfo: UInt32(bigEndian: sin6.sin6_flowinfo), scopeID: sin6.sin6_scope_id)
+        case AF_PACKET where len >= 12:
+            // The kernel gives the fixed 12 bytes and `sll_halen` bytes of address, not always
+            // the whole struct.
+            let sll = withUnsafeBytes(of: storage) { $0.loadUnaligned(as: sockaddr_ll.self) }
+            let hardware = withUnsafeBytes(of: sll.sll_addr) { Array($0.prefix(min(Int(sll.sll_halen), 8, len - 12))) }
+            self = .packet(PacketAddress(protocol: UInt16(bigEndian: sll.sll_protocol), ifindex: sll.sll_ifindex,
+                                         packetType: sll.sll_pkttype, hardwareType: sll.sll_hatype, address: hardware))
         case AF_UNIX:
             let base = MemoryLayout<sa_family_t>.size
             var path = withUnsafeBytes(of: storage) { Array($0[base..<max(base, min(len, $0.count))]) }

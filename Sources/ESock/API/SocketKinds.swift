@@ -5,6 +5,8 @@ import Glibc
 /// A protocol domain: Erlang's `domain()` (`AF_*`). Other families are given by number.
 public enum Domain: Sendable, Hashable, CustomStringConvertible {
     case inet, inet6, local, unspec
+    /// Linux packet sockets (`AF_PACKET`): Erlang's `packet`.
+    case packet
     /// Any other address family, by its number.
     case native(Int32)
 
@@ -14,12 +16,14 @@ public enum Domain: Sendable, Hashable, CustomStringConvertible {
         case .inet6: return AF_INET6
         case .local: return AF_UNIX
         case .unspec: return AF_UNSPEC
+        case .packet: return AF_PACKET
         case .native(let n): return n
         }
     }
 
     init(rawValue: Int32) {
         switch rawValue {
+        case AF_PACKET: self = .packet
         case AF_INET: self = .inet
         case AF_INET6: self = .inet6
         case AF_UNIX: self = .local
@@ -34,6 +38,7 @@ public enum Domain: Sendable, Hashable, CustomStringConvertible {
         case .inet6: return "inet6"
         case .local: return "local"
         case .unspec: return "unspec"
+        case .packet: return "packet"
         case .native(let n): return "\(n)"
         }
     }
