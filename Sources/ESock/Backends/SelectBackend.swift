@@ -117,7 +117,8 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
             let failed = mask & (ESOCK_EPOLLERR | ESOCK_EPOLLHUP) != 0
             socket.readiness(readable: failed || mask & (ESOCK_EPOLLIN | ESOCK_EPOLLRDHUP | ESOCK_EPOLLPRI) != 0,
                              writable: failed || mask & ESOCK_EPOLLOUT != 0,
-                             urgent: mask & ESOCK_EPOLLPRI != 0)
+                             urgent: mask & ESOCK_EPOLLPRI != 0,
+                             hangup: failed || mask & ESOCK_EPOLLRDHUP != 0)
         }
     }
 

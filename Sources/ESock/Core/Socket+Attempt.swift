@@ -61,7 +61,7 @@ extension Socket {
         let isStream = type == .stream
         let scratch = Scratch.buffer
         // Whether a short read means the receive queue is empty (see `SocketState.mayRead`).
-        let drains = isStream && flags & MessageFlags.peek.rawValue == 0 && !st.urgentSeen
+        let drains = isStream && flags & MessageFlags.peek.rawValue == 0 && !st.urgentSeen && !st.hangupSeen
         while true {
             let want = length == 0 ? Scratch.size : min(Scratch.size, length - received.count)
             let n = drains && !st.mayRead ? -Int(EAGAIN) : Syscall.recv(fd, scratch, want, flags)

@@ -163,10 +163,11 @@ extension Socket {
 
     /// The select backend saw the socket become readable and/or writable: every current operation
     /// waiting for that gets its select message.
-    func readiness(readable: Bool, writable: Bool, urgent: Bool = false) {
+    func readiness(readable: Bool, writable: Bool, urgent: Bool = false, hangup: Bool = false) {
         state.withLock { st in
             guard !st.closed else { return }
             if urgent { st.urgentSeen = true }
+            if hangup { st.hangupSeen = true }
             if readable {
                 st.mayRead = true
                 notify(st.acceptors)

@@ -49,6 +49,10 @@ struct SocketState {
     /// Select backend: urgent (out-of-band) data was signalled on this socket. A read can stop
     /// short at the urgent mark with data behind it, so a short read no longer means drained.
     var urgentSeen = false
+    /// Select backend: the peer closed or the socket failed (`EPOLLRDHUP`, `EPOLLHUP`,
+    /// `EPOLLERR`). The end of the stream, or the error, shows only to a read after the data, and
+    /// its edge may have come with the last data: a short read no longer means "wait".
+    var hangupSeen = false
     /// Completion backend: data a cancelled recv received after all (the cancel lost the race);
     /// the next recv returns it first, so nothing is lost.
     var readAhead: [UInt8] = []
