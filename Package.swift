@@ -47,9 +47,17 @@ let package = Package(
             path: "Sources/esock-fileserver",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Reliability checks that need a process of their own (Tests/ESockTests/ReliabilityTests.swift).
+        .target(name: "CESockStress", path: "Sources/CESockStress"),
+        .executableTarget(
+            name: "esock-stress",
+            dependencies: ["ESock", "CESockStress"],
+            path: "Sources/esock-stress",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         .testTarget(
             name: "ESockTests",
-            dependencies: ["ESock", "ESockExamples"],
+            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress"],
             path: "Tests/ESockTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
