@@ -22,7 +22,7 @@ public enum ESock {
         var useRegistry = true
     }
 
-    private static let defaults = Mutex(Defaults())
+    private static let defaults = Locked(Defaults())
 
     /// Makes the process's default backend `choice`. Call it before the first socket is opened
     /// on the default backend; afterwards it throws `invalid`. Without this call the default

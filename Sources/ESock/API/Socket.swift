@@ -26,7 +26,7 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
     /// How the socket was made: Erlang's `ctype` (`normal` for open/accept).
     public let ctype: String
     let backend: any IOBackendDriver
-    let state = Mutex(SocketState())
+    let state = Locked(SocketState())
 
     init(adopting fd: Int32, domain: Domain, type: SocketType, protocol proto: SocketProtocol,
          backend: any IOBackendDriver, ctype: String = "normal") throws(SocketError) {

@@ -20,11 +20,11 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     private let epfd: Int32
     private let wakeFD: Int32
     /// The open sockets on this backend, from attach to detach (strong: see ``Registry``).
-    private let sockets = Mutex<[UInt64: Socket]>([:])
+    private let sockets = Locked<[UInt64: Socket]>([:])
     private let stopping = Atomic<Bool>(false)
     private let events = Atomic<UInt64>(0)
     private let waits = Atomic<UInt64>(0)
-    private let stopped = Mutex<Bool>(false)
+    private let stopped = Locked<Bool>(false)
     private var thread: BackgroundThread?
     let gate: PollGate
     /// Runs tasks on this backend's own thread (see ``BackendExecutor``).

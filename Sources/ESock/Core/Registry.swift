@@ -8,7 +8,7 @@ import Synchronization
 final class Registry: Sendable {
     static let shared = Registry()
 
-    private let sockets = Mutex<[UInt64: Socket]>([:])
+    private let sockets = Locked<[UInt64: Socket]>([:])
 
     func insert(_ socket: Socket) {
         sockets.withLock { $0[socket.id] = socket }

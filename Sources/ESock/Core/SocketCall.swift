@@ -8,7 +8,7 @@ import Synchronization
 /// it any more); it is emptied and forgets which backend it expected.
 /// Each thread keeps one at hand (no lock to take or give it back); the others wait in a pool.
 enum AsyncMailboxes {
-    private static let pool = Mutex<[Mailbox]>([])
+    private static let pool = Locked<[Mailbox]>([])
     // nonisolated(unsafe): written once by the lazy initializer (which Swift runs exactly once,
     // thread-safely), only read afterwards.
     nonisolated(unsafe) private static var key: pthread_key_t = {
