@@ -46,12 +46,13 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// The configuration the backend runs with.
     public let configuration: Configuration
     private let ring: UnsafeMutablePointer<io_uring>
-    private let submitLock = Mutex<Void>(())
+    /// The ring, for its SQ side: only reached with this lock held.
+    private let submitLock: Locked<UnsafeMutablePointer<io_uring>>
     private let bufferGroup: UInt16 = 1
     private var bufferRing: UnsafeMutablePointer<io_uring_buf_ring>?
     private var bufferBase: UnsafeMutableRawPointer?
     private var thread: BackgroundThread?
-    private let stopped = Mutex<Bool>(false)
+    private let stopped = Locked<Bool>(false)
     private let submissions = Atomic<UInt64>(0)
     private let completions = Atomic<UInt64>(0)
     private let harvests = Atomic<UInt64>(0)
@@ -59,7 +60,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private let deferredSubmissions = Atomic<UInt64>(0)
     private let enters = Atomic<UInt64>(0)
     /// The open sockets on this backend, from attach to detach (strong: see ``Registry``).
-    private let sockets = Mutex<[UInt64: Socket]>([:])
+    private let sockets = Locked<[UInt64: Socket]>([:])
 
 
     private static let stopTag: UInt64 = 1
@@ -68,7 +69,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// Runs tasks on this backend's own thread (see ``BackendExecutor``).
     public let executor: BackendExecutor
     private let kicks = Atomic<UInt64>(0)
-    private let harvestCQEs = UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>.allocate(capacity: 256)
+    private let harvestCQEs: UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>
 
     /// Sets up an io_uring instance and its harvester thread. Throws the kernel's error when
     /// io_uring cannot start (EPERM when `kernel.io_uring_disabled` or a seccomp profile forbids
@@ -78,6 +79,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         gate = PollGate(callersLead: configuration.callersLead)
         ring = .allocate(capacity: 1)
         ring.initialize(to: io_uring())
+        submitLock = Locked(ring)
         var params = io_uring_params()
         params.flags = UInt32(IORING_SETUP_CQSIZE)
         params.cq_entries = configuration.completionEntries
@@ -86,6 +88,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             ring.deallocate()
             throw .posix(-rc)
         }
+        // Allocated only now: a failed init runs no deinit (found by AddressSanitizer's leak check).
+        harvestCQEs = .allocate(capacity: 256)
         if configuration.providedBuffers > 0 {
             let count = Int(configuration.providedBuffers), size = Int(configuration.providedBufferSize)
             let base = UnsafeMutableRawPointer.allocate(byteCount: count * size, alignment: 4096)
@@ -127,7 +131,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private func submit(urgent: Bool = false, _ prepare: (UnsafeMutablePointer<io_uring_sqe>) -> Void) {
         var busy = false
         while true {
-            let done: Bool = submitLock.withLock { _ in
+            let done: Bool = submitLock.withLock { ring in
                 var sqe = io_uring_get_sqe(ring)
                 if sqe == nil {
                     // The SQ ring is full of SQEs not submitted yet: hand them over now.
@@ -136,6 +140,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                 }
                 guard let sqe else { return false }
                 prepare(sqe)
+                // Release: whoever reaps this SQE's CQE loads the count with acquire first, so what
+                // this thread wrote before submitting happens-before the reaping, in a way
+                // ThreadSanitizer can see (the kernel's own ordering through the rings it cannot).
+                submissions.wrappingAdd(1, ordering: .releasing)
                 let ready = esock_sq_publish(ring)
                 if !urgent && gate.mayDefer {
                     deferredSubmissions.wrappingAdd(1, ordering: .relaxed)
@@ -144,10 +152,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                 }
                 return true
             }
-            if done {
-                submissions.wrappingAdd(1, ordering: .relaxed)
-                return
-            }
+            if done { return }
             // The kernel took none of the full SQ ring (its completion queue overflowed):
             // let the thread reaping CQEs make room.
             if !busy { busyRetries.wrappingAdd(1, ordering: .relaxed) }
@@ -243,7 +248,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// one reader at a time.
     func pollOnce(timeout: Duration?) {
         // The SQEs deferred since the last kernel wait go in with this one.
-        let ready = submitLock.withLock { _ in esock_sq_publish(ring) }
+        let ready = submitLock.withLock { ring in esock_sq_publish(ring) }
         if io_uring_cq_ready(ring) > 0 {
             enter(submitting: ready, waitingFor: 0)
         } else if let timeout {
@@ -258,6 +263,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         while true {
             let n = Int(io_uring_peek_batch_cqe(ring, harvestCQEs, 256))
             if n == 0 { return }
+            _ = submissions.load(ordering: .acquiring) // pairs with the release in submit()
             var batch: [(userData: UInt64, result: Int32, flags: UInt32)] = []
             batch.reserveCapacity(n)
             for i in 0..<n {
