@@ -1,5 +1,5 @@
 import CESockStress
-import ESock
+@testable import ESock
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -222,7 +222,7 @@ struct ReliabilityTests {
         defer { close(file); unlink(path) }
         let content = pattern(16 << 20)
         #expect(content.withUnsafeBytes { write(file, $0.baseAddress, $0.count) } == content.count)
-        let sent = Mutex<Int>(-1)
+        let sent = Locked<Int>(-1)
         let sender = onThread {
             // The write side is shut down however sendfile ends, so the reader sees the end.
             defer { try? p.client.shutdown(.write) }
@@ -265,7 +265,7 @@ struct ReliabilityTests {
     func connectUnreachable(backend: Backend) throws {
         // The socket is created on a thread that moved to a new network namespace; a socket stays
         // in the namespace it was created in.
-        let made = Mutex<Result<Socket, any Error>?>(nil)
+        let made = Locked<Result<Socket, any Error>?>(nil)
         let maker = onThread {
             let rc = esock_stress_unshare_net()
             guard rc == 0 else {

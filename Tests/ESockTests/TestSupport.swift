@@ -1,4 +1,4 @@
-import ESock
+@testable import ESock
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -26,7 +26,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         }
     }
 
-    private static let instances = Mutex<[Backend: any IOBackend]>([:])
+    private static let instances = Locked<[Backend: any IOBackend]>([:])
 
     /// One shared instance per kind for the whole test run.
     func instance() throws -> any IOBackend {
@@ -120,7 +120,7 @@ func recvAll(_ s: Socket, _ n: Int) throws -> [UInt8] {
 
 /// Runs `body` on a new thread; the returned function waits for it and rethrows its error.
 func onThread(_ body: @escaping @Sendable () throws -> Void) -> () throws -> Void {
-    let result = Mutex<Result<Void, any Error>?>(nil)
+    let result = Locked<Result<Void, any Error>?>(nil)
     let done = Latch()
     let t = Thread { result.withLock { $0 = Result { try body() } }; done.set() }
     t.start()
@@ -132,7 +132,7 @@ func onThread(_ body: @escaping @Sendable () throws -> Void) -> () throws -> Voi
 
 /// A one-shot event for tests.
 final class Latch: @unchecked Sendable {
-    private let m = Mutex<Bool>(false)
+    private let m = Locked<Bool>(false)
     func set() { m.withLock { $0 = true } }
     func wait() {
         while !m.withLock({ $0 }) { sched_yield() }
