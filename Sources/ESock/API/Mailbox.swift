@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// A thread-safe message queue: what an Erlang process's mailbox is to the `socket` module.
 ///
@@ -30,16 +31,44 @@ public final class Mailbox: @unchecked Sendable {
         let continuation: UnsafeContinuation<SocketMessage?, Never>
     }
 
+    /// The sockets this mailbox owns (it is their controlling process), held strongly; each
+    /// socket refers back to its owner weakly (see Socket+Owner.swift).
+    private let owned = Mutex<[UInt64: Socket]>([:])
+
     /// An empty mailbox.
     public init() {}
 
     /// A connection accepted for a message nobody received is closed with the mailbox, so that
-    /// it does not stay open with no one to use it.
+    /// it does not stay open with no one to use it. The sockets the mailbox owns are closed, as
+    /// when an Erlang process exits (their monitors get DOWN with reason `owner_ended`).
     deinit {
+        closeOwned()
         while let m = queue.removeFirst(where: { _ in true }) {
             if case .completion(_, _, .accepted(let s)) = m { try? s.close() }
         }
     }
+
+    /// The owner's end (Erlang: the controlling process exits): closes every socket this mailbox
+    /// owns; their monitors receive DOWN with reason ``DownReason/ownerEnded``. The mailbox
+    /// stays usable; sockets it comes to own afterwards are closed by the next `end()`.
+    public func end() { closeOwned() }
+
+    /// The open sockets this mailbox owns.
+    public var ownedSockets: [Socket] { owned.withLock { $0.values.sorted { $0.id < $1.id } } }
+
+    private func closeOwned() {
+        let sockets = owned.withLock { table in
+            defer { table.removeAll() }
+            return table.values.sorted { $0.id < $1.id }
+        }
+        for s in sockets { try? s.close(.ownerEnded) }
+    }
+
+    /// Records that this mailbox owns `socket`.
+    func adopt(_ socket: Socket) { owned.withLock { $0[socket.id] = socket } }
+
+    /// Forgets `socket` (closed, or given to another owner).
+    func release(_ socket: Socket) { _ = owned.withLock { $0.removeValue(forKey: socket.id) } }
 
     /// Records that an operation on `driver` will deliver here.
     func expect(_ driver: any PollDriver) { core.expect(driver) }

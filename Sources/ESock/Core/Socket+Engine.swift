@@ -351,7 +351,10 @@ extension Socket {
     /// message with reason `closed`. On the completion backend the operations in the kernel are
     /// cancelled and the descriptor is closed only after their last CQE, so no buffer is freed
     /// and no descriptor number reused while the kernel may still use them.
-    public func close() throws(SocketError) {
+    public func close() throws(SocketError) { try close(.closed) }
+
+    /// ``close()``, telling the monitors `reason` in their DOWN messages.
+    func close(_ reason: DownReason) throws(SocketError) {
         let drained = try state.withLock { (st: inout SocketState) throws(SocketError) -> Latch? in
             guard !st.closed else { throw .closed }
             st.closed = true
@@ -379,5 +382,6 @@ extension Socket {
         Registry.shared.remove(self)
         drained?.wait()
         Syscall.close(fd)
+        wentDown(reason)
     }
 }
