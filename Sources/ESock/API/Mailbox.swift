@@ -3,6 +3,8 @@ import Glibc
 #endif
 import Synchronization
 
+private let nextMailboxID = Atomic<UInt64>(1)
+
 /// A thread-safe message queue: what an Erlang process's mailbox is to the `socket` module.
 ///
 /// Every asynchronous (`nowait:`) call names the mailbox its select, completion and abort messages
@@ -12,8 +14,12 @@ import Synchronization
 /// Receive by blocking a thread (``receive(timeout:)``, selectively with
 /// ``receive(handle:timeout:)`` or ``receive(timeout:where:)``), without waiting (``poll()``), or
 /// asynchronously through ``messages`` or ``next(where:)``.
-// @unchecked Sendable: every mutable field is read and written with `core.mutex` held.
-public final class Mailbox: @unchecked Sendable {
+// @unchecked Sendable: every mutable field is read and written with `core.mutex` held (`owned`
+// is a Mutex of its own).
+public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
+    /// A number unique to this mailbox in this process (what a pid prints as in ``ESock/i(_:keys:)``).
+    public let id = nextMailboxID.wrappingAdd(1, ordering: .relaxed).oldValue
+
     /// The lock, condition and backend bookkeeping a blocked receiver uses.
     let core = BlockingWaiter()
     private var mutex: UnsafeMutablePointer<pthread_mutex_t> { core.mutex }
@@ -47,6 +53,8 @@ public final class Mailbox: @unchecked Sendable {
             if case .completion(_, _, .accepted(let s)) = m { try? s.close() }
         }
     }
+
+    public var description: String { "#Mailbox<\(id)>" }
 
     /// The owner's end (Erlang: the controlling process exits): closes every socket this mailbox
     /// owns; their monitors receive DOWN with reason ``DownReason/ownerEnded``. The mailbox

@@ -74,8 +74,7 @@ extension Socket {
             defer { o.useRegistry = on }
             return o.useRegistry != on && !o.down
         }
-        guard changed else { return }
-        if on { Registry.shared.insert(self) } else { Registry.shared.remove(self) }
+        if changed { Registry.shared.setListed(self, on) }
     }
 
     /// Marks the socket down and sends DOWN to every monitor; the socket leaves its owner. Called

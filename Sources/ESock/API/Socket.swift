@@ -31,7 +31,8 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
     let ownership = Mutex(Ownership())
 
     init(adopting fd: Int32, domain: Domain, type: SocketType, protocol proto: SocketProtocol,
-         backend: any IOBackendDriver, ctype: String = "normal", owner: Mailbox? = nil) throws(SocketError) {
+         backend: any IOBackendDriver, ctype: String = "normal", owner: Mailbox? = nil,
+         useRegistry: Bool? = nil) throws(SocketError) {
         self.id = nextSocketID.wrappingAdd(1, ordering: .relaxed).oldValue
         self.fd = fd
         self.domain = domain
@@ -46,13 +47,13 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
             Syscall.close(fd)
             throw error
         }
-        let registered = ESock.useRegistry
+        let registered = useRegistry ?? ESock.useRegistry
         ownership.withLock {
             $0.owner = owner
             $0.useRegistry = registered
         }
         owner?.adopt(self)
-        if registered { Registry.shared.insert(self) }
+        Registry.shared.opened(self, listed: registered)
     }
 
     /// Creates a socket (Erlang: `open(Domain, Type, Protocol)`) on `backend`, by default the
@@ -60,13 +61,17 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
     ///
     /// `owner` is the controlling process (Erlang: the process calling `open`): when it ends
     /// (``Mailbox/end()``, or its last reference goes) the socket is closed. Nil: the socket has
-    /// no owner and stays open until ``close()``.
+    /// no owner and stays open until ``close()``. `useRegistry` (Erlang: the `use_registry` open
+    /// option) puts the socket in the registry or keeps it out; nil: the global value
+    /// (``ESock/useRegistry(_:)``).
     public static func open(_ domain: Domain, _ type: SocketType, _ proto: SocketProtocol = .default,
-                            backend: (any IOBackend)? = nil, owner: Mailbox? = nil) throws(SocketError) -> Socket {
+                            backend: (any IOBackend)? = nil, owner: Mailbox? = nil,
+                            useRegistry: Bool? = nil) throws(SocketError) -> Socket {
         let driver = try driver(for: backend)
         let fd = esock_socket(domain.rawValue, type.rawValue, proto.rawValue)
         guard fd >= 0 else { throw .posix(errno) }
-        return try Socket(adopting: fd, domain: domain, type: type, protocol: proto, backend: driver, owner: owner)
+        return try Socket(adopting: fd, domain: domain, type: type, protocol: proto, backend: driver, owner: owner,
+                          useRegistry: useRegistry)
     }
 
     /// `backend`, or the default one, as ESock's driver.

@@ -4,7 +4,7 @@ public struct SocketInfo: Sendable, Hashable {
     public var type: SocketType
     public var `protocol`: SocketProtocol
     /// How the socket was made (Erlang: `ctype`): `normal` for open and accept, `fromfd` for
-    /// ``Socket/open(fd:dup:domain:type:protocol:backend:owner:)`` with `dup` true, and
+    /// ``Socket/open(fd:dup:domain:type:protocol:backend:owner:useRegistry:)`` with `dup` true, and
     /// `{fromfd, N}` (N the adopted descriptor) with `dup` false.
     public var ctype: String
     public var counters: SocketCounters

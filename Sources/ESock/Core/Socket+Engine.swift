@@ -379,7 +379,7 @@ extension Socket {
             return latch
         }
         backend.detach(self)
-        Registry.shared.remove(self)
+        Registry.shared.closed(self)
         drained?.wait()
         Syscall.close(fd)
         wentDown(reason)
