@@ -91,11 +91,13 @@ extension Socket {
         }
     }
 
-    /// Sends `counter_wrap` for `counter` (its Erlang name) to the owner when `{otp, iow}` is set
-    /// (Erlang: `{'$socket', Socket, counter_wrap, Counter}`). `iow` is the flag read under the
-    /// state lock where the counter wrapped.
-    func counterWrapped(_ counter: String, iow: Bool) {
+    /// Sends `counter_wrap` to the owner for each counter that wrapped between `before` and
+    /// `after`, when `{otp, iow}` (`iow`) is set (Erlang: `{'$socket', Socket, counter_wrap,
+    /// Counter}`). Call it where counters change, with the state lock held or not: it only posts.
+    func reportWraps(from before: SocketCounters, to after: SocketCounters, iow: Bool) {
         guard iow, let owner else { return }
-        owner.post(.counterWrap(socket: self, counter: counter))
+        for name in SocketCounters.wrapped(from: before, to: after) {
+            owner.post(.counterWrap(socket: self, counter: name))
+        }
     }
 }
