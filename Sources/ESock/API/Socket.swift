@@ -6,7 +6,7 @@ import Synchronization
 
 private let nextSocketID = Atomic<UInt64>(1)
 
-/// A socket: Erlang's `socket()`, created by ``open(_:_:_:backend:)`` or ``accept(timeout:)``.
+/// A socket: Erlang's `socket()`, created by ``open(_:_:_:backend:owner:useRegistry:)`` or ``accept(timeout:)``.
 ///
 /// A socket belongs to one ``IOBackend`` for its whole life. Its descriptor is non-blocking and
 /// close-on-exec. Every method may be called from any thread. As in Erlang, a socket stays open
