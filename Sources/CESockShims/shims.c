@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <poll.h>
 #include <sys/epoll.h>
 #include <sys/prctl.h>
@@ -69,6 +70,31 @@ int esock_set_nonblocking(int fd) {
     int fdfl = fcntl(fd, F_GETFD);
     if (fdfl < 0) return -1;
     return fcntl(fd, F_SETFD, fdfl | FD_CLOEXEC);
+}
+
+int esock_socket_in_netns(const char *netns_path, int domain, int type, int protocol) {
+    int target = open(netns_path, O_RDONLY | O_CLOEXEC);
+    if (target < 0) return -errno;
+    int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (home < 0) {
+        int e = errno;
+        close(target);
+        return -e;
+    }
+    int result;
+    if (setns(target, CLONE_NEWNET) < 0) {
+        result = -errno;
+    } else {
+        result = esock_socket(domain, type, protocol);
+        if (result < 0) result = -errno;
+        if (setns(home, CLONE_NEWNET) < 0) {
+            /* The thread cannot go home: it must not go on in the wrong namespace. */
+            abort();
+        }
+    }
+    close(target);
+    close(home);
+    return result;
 }
 
 void esock_sqe_set_flags(struct io_uring_sqe *sqe, uint8_t flags) { sqe->flags |= flags; }

@@ -366,7 +366,7 @@ struct AsyncSemanticsTests {
         }
         while byHandle.count > 0 {
             let m = try #require(mb.receive(timeout: .seconds(10)), "\(byHandle.count) receives never completed")
-            let index = byHandle.removeValue(forKey: m.handle)
+            let index = m.handle.flatMap { byHandle.removeValue(forKey: $0) }
             let i = try #require(index)
             switch m {
             case .select:

@@ -44,6 +44,10 @@ int esock_accept4(int fd, struct sockaddr *addr, socklen_t *len);
 ssize_t esock_sendfile(int out_fd, int in_fd, int64_t *offset, size_t count);
 /// Marks fd non-blocking and close-on-exec (for descriptors the library adopts).
 int esock_set_nonblocking(int fd);
+/// esock_socket(domain, type, protocol) inside the network namespace at netns_path (Linux
+/// setns(2) with CLONE_NEWNET on the calling thread, then back to the thread's namespace).
+/// Returns the descriptor, or -errno; on every error the thread is back in its own namespace.
+int esock_socket_in_netns(const char *netns_path, int domain, int type, int protocol);
 
 /// io_uring: sets the IOSQE_* flags of an SQE.
 struct io_uring_sqe;

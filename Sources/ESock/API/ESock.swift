@@ -19,10 +19,18 @@ public enum ESock {
     private struct Defaults {
         var backend: (any IOBackendDriver)?
         var fallbackReason: String?
-        var useRegistry = true
     }
 
     private static let defaults = Locked(Defaults())
+    private static let registryDefault = Atomic<Bool>(true)
+
+    /// Whether sockets opened from now on are put in the registry (Erlang: `use_registry/1`,
+    /// default true). A socket opened while it is false is not counted by ``numberOf()`` nor
+    /// listed by ``whichSockets()``, but stays open until ``Socket/close()``: its backend holds it.
+    public static func useRegistry(_ on: Bool) { registryDefault.store(on, ordering: .relaxed) }
+
+    /// The current global `use_registry` value (see ``useRegistry(_:)``).
+    public static var useRegistry: Bool { registryDefault.load(ordering: .relaxed) }
 
     /// Makes the process's default backend `choice`. Call it before the first socket is opened
     /// on the default backend; afterwards it throws `invalid`. Without this call the default
@@ -74,19 +82,23 @@ public enum ESock {
     /// The open sockets (Erlang: `which_sockets/0`).
     public static func whichSockets() -> [Socket] { Registry.shared.all }
 
-    /// The open sockets for which `filter` is true (Erlang: `which_sockets/1`).
+    /// The open sockets for which `filter` is true (Erlang: `which_sockets/1` with a fun).
     public static func whichSockets(where filter: (Socket) -> Bool) -> [Socket] { Registry.shared.all.filter(filter) }
+
+    /// The open registered sockets `filter` selects (Erlang: `which_sockets/1`), oldest first.
+    public static func whichSockets(_ filter: SocketFilter) -> [Socket] {
+        Registry.shared.all.filter(filter.matches).sorted { $0.id < $1.id }
+    }
 
     /// Library information (Erlang: `info/0`).
     public static func info() -> LibraryInfo {
-        let (backend, reason, useRegistry) = defaults.withLock { ($0.backend, $0.fallbackReason, $0.useRegistry) }
-        let sockets = Registry.shared.all
-        var counters: [String: UInt64] = ["num_sockets": UInt64(sockets.count)]
-        for s in sockets {
-            counters["num_\(s.domain)", default: 0] += 1
-            counters["num_\(s.type)", default: 0] += 1
-            counters["num_\(s.protocol)", default: 0] += 1
+        let (backend, reason) = defaults.withLock { ($0.backend, $0.fallbackReason) }
+        var counters: [String: UInt64] = ["num_cnt_bits": UInt64(UInt64.bitWidth)]
+        for name in ["num_sockets", "num_dinet", "num_dinet6", "num_dlocal", "num_tstream", "num_tdgram",
+                     "num_tseqpacket", "num_pip", "num_ptcp", "num_pudp", "num_psctp"] {
+            counters[name] = 0
         }
+        counters.merge(Registry.shared.kinds) { _, counted in counted }
         var backendInfo = backend?.info()
         if let reason { backendInfo?.settings["fallback"] = reason }
         return LibraryInfo(counters: counters, iovMax: Int(sysconf(Int32(_SC_IOV_MAX))),
@@ -96,11 +108,14 @@ public enum ESock {
 
 /// What ``ESock/info()`` returns: Erlang's `info()` map.
 public struct LibraryInfo: Sendable, Hashable {
-    /// Global counters: `num_sockets` and one `num_<domain|type|protocol>` per kind in use.
+    /// Global counters, as OTP names them: `num_sockets` (every open socket, in the registry or
+    /// not), `num_d<domain>` (`num_dinet`, `num_dinet6`, `num_dlocal`, ...), `num_t<type>`
+    /// (`num_tstream`, ...), `num_p<protocol>` (`num_ptcp`, `num_pudp`, ...; sockets opened with
+    /// the default protocol count in none), and `num_cnt_bits`, the width of the socket counters.
     public var counters: [String: UInt64]
     /// The largest I/O vector the platform allows.
     public var iovMax: Int
-    /// Whether sockets are registered (always true here: the registry holds them weakly).
+    /// The global `use_registry` value (see ``ESock/useRegistry(_:)``).
     public var useRegistry: Bool
     /// The default backend, once started (Erlang: `io_backend`).
     public var ioBackend: BackendInfo?

@@ -1,6 +1,9 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
+
+private let nextMailboxID = Atomic<UInt64>(1)
 
 /// A thread-safe message queue: what an Erlang process's mailbox is to the `socket` module.
 ///
@@ -11,8 +14,12 @@ import Glibc
 /// Receive by blocking a thread (``receive(timeout:)``, selectively with
 /// ``receive(handle:timeout:)`` or ``receive(timeout:where:)``), without waiting (``poll()``), or
 /// asynchronously through ``messages`` or ``next(where:)``.
-// @unchecked Sendable: every mutable field is read and written with `core.mutex` held.
-public final class Mailbox: @unchecked Sendable {
+// @unchecked Sendable: every mutable field is read and written with `core.mutex` held (`owned`
+// is a Mutex of its own).
+public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
+    /// A number unique to this mailbox in this process (what a pid prints as in ``ESock/i(_:keys:)``).
+    public let id = nextMailboxID.wrappingAdd(1, ordering: .relaxed).oldValue
+
     /// The lock, condition and backend bookkeeping a blocked receiver uses.
     let core = BlockingWaiter()
     private var mutex: UnsafeMutablePointer<pthread_mutex_t> { core.mutex }
@@ -30,16 +37,46 @@ public final class Mailbox: @unchecked Sendable {
         let continuation: UnsafeContinuation<SocketMessage?, Never>
     }
 
+    /// The sockets this mailbox owns (it is their controlling process), held strongly; each
+    /// socket refers back to its owner weakly (see Socket+Owner.swift).
+    private let owned = Locked<[UInt64: Socket]>([:])
+
     /// An empty mailbox.
     public init() {}
 
     /// A connection accepted for a message nobody received is closed with the mailbox, so that
-    /// it does not stay open with no one to use it.
+    /// it does not stay open with no one to use it. The sockets the mailbox owns are closed, as
+    /// when an Erlang process exits (their monitors get DOWN with reason `owner_ended`).
     deinit {
+        closeOwned()
         while let m = queue.removeFirst(where: { _ in true }) {
             if case .completion(_, _, .accepted(let s)) = m { try? s.close() }
         }
     }
+
+    public var description: String { "#Mailbox<\(id)>" }
+
+    /// The owner's end (Erlang: the controlling process exits): closes every socket this mailbox
+    /// owns; their monitors receive DOWN with reason ``DownReason/ownerEnded``. The mailbox
+    /// stays usable; sockets it comes to own afterwards are closed by the next `end()`.
+    public func end() { closeOwned() }
+
+    /// The open sockets this mailbox owns.
+    public var ownedSockets: [Socket] { owned.withLock { $0.values.sorted { $0.id < $1.id } } }
+
+    private func closeOwned() {
+        let sockets = owned.withLock { table in
+            defer { table.removeAll() }
+            return table.values.sorted { $0.id < $1.id }
+        }
+        for s in sockets { try? s.close(.ownerEnded) }
+    }
+
+    /// Records that this mailbox owns `socket`.
+    func adopt(_ socket: Socket) { owned.withLock { $0[socket.id] = socket } }
+
+    /// Forgets `socket` (closed, or given to another owner).
+    func release(_ socket: Socket) { _ = owned.withLock { $0.removeValue(forKey: socket.id) } }
 
     /// Records that an operation on `driver` will deliver here.
     func expect(_ driver: any PollDriver) { core.expect(driver) }

@@ -3,7 +3,9 @@ extension Socket {
     ///
     /// Returns `.done` with the new socket, or `.select` / `.completion` when no connection is
     /// pending: a select message then says "call again", a completion message carries the
-    /// accepted socket (``CompletionStatus/accepted(_:)``).
+    /// accepted socket (``CompletionStatus/accepted(_:)``). An accepted socket belongs to the
+    /// listener's owner (``owner``) and is registered as the listener is; hand it to another
+    /// owner with ``setControllingProcess(_:by:)``.
     public func accept(nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<Socket> {
         let op = Operation(.accept, tag: .accept, handle: handle ?? .make(), mailbox: mailbox, socket: self)
         switch try start(op) {

@@ -6,7 +6,7 @@ import Synchronization
 
 private let nextSocketID = Atomic<UInt64>(1)
 
-/// A socket: Erlang's `socket()`, created by ``open(_:_:_:backend:)`` or ``accept(timeout:)``.
+/// A socket: Erlang's `socket()`, created by ``open(_:_:_:backend:owner:useRegistry:)`` or ``accept(timeout:)``.
 ///
 /// A socket belongs to one ``IOBackend`` for its whole life. Its descriptor is non-blocking and
 /// close-on-exec. Every method may be called from any thread. As in Erlang, a socket stays open
@@ -27,9 +27,12 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
     public let ctype: String
     let backend: any IOBackendDriver
     let state = Locked(SocketState())
+    /// The owner, the monitors and the registry flag (see Socket+Owner.swift).
+    let ownership = Locked(Ownership())
 
     init(adopting fd: Int32, domain: Domain, type: SocketType, protocol proto: SocketProtocol,
-         backend: any IOBackendDriver, ctype: String = "normal") throws(SocketError) {
+         backend: any IOBackendDriver, ctype: String = "normal", owner: Mailbox? = nil,
+         useRegistry: Bool? = nil) throws(SocketError) {
         self.id = nextSocketID.wrappingAdd(1, ordering: .relaxed).oldValue
         self.fd = fd
         self.domain = domain
@@ -44,21 +47,41 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
             Syscall.close(fd)
             throw error
         }
-        Registry.shared.insert(self)
+        let registered = useRegistry ?? ESock.useRegistry
+        ownership.withLock {
+            $0.owner = owner
+            $0.useRegistry = registered
+        }
+        owner?.adopt(self)
+        Registry.shared.opened(self, listed: registered)
     }
 
     /// Creates a socket (Erlang: `open(Domain, Type, Protocol)`) on `backend`, by default the
     /// process's default backend (see ``ESock/defaultBackend()``).
+    ///
+    /// `owner` is the controlling process (Erlang: the process calling `open`): when it ends
+    /// (``Mailbox/end()``, or its last reference goes) the socket is closed. Nil: the socket has
+    /// no owner and stays open until ``close()``. `useRegistry` (Erlang: the `use_registry` open
+    /// option) puts the socket in the registry or keeps it out; nil: the global value
+    /// (``ESock/useRegistry(_:)``).
     public static func open(_ domain: Domain, _ type: SocketType, _ proto: SocketProtocol = .default,
-                            backend: (any IOBackend)? = nil) throws(SocketError) -> Socket {
+                            backend: (any IOBackend)? = nil, owner: Mailbox? = nil,
+                            useRegistry: Bool? = nil) throws(SocketError) -> Socket {
+        let driver = try driver(for: backend)
+        let fd = esock_socket(domain.rawValue, type.rawValue, proto.rawValue)
+        guard fd >= 0 else { throw .posix(errno) }
+        return try Socket(adopting: fd, domain: domain, type: type, protocol: proto, backend: driver, owner: owner,
+                          useRegistry: useRegistry)
+    }
+
+    /// `backend`, or the default one, as ESock's driver.
+    static func driver(for backend: (any IOBackend)?) throws(SocketError) -> any IOBackendDriver {
         let chosen: any IOBackend
         if let backend { chosen = backend } else { chosen = try ESock.defaultBackend() }
         guard let driver = chosen as? any IOBackendDriver else {
             throw .invalid("backend \(chosen.name) is not one of ESock's backends")
         }
-        let fd = esock_socket(domain.rawValue, type.rawValue, proto.rawValue)
-        guard fd >= 0 else { throw .posix(errno) }
-        return try Socket(adopting: fd, domain: domain, type: type, protocol: proto, backend: driver)
+        return driver
     }
 
     /// The backend this socket runs on.

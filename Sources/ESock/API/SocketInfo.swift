@@ -3,7 +3,9 @@ public struct SocketInfo: Sendable, Hashable {
     public var domain: Domain
     public var type: SocketType
     public var `protocol`: SocketProtocol
-    /// How the socket was made (Erlang: `ctype`, `normal` for open and accept).
+    /// How the socket was made (Erlang: `ctype`): `normal` for open and accept, `fromfd` for
+    /// ``Socket/open(fd:dup:domain:type:protocol:backend:owner:useRegistry:)`` with `dup` true, and
+    /// `{fromfd, N}` (N the adopted descriptor) with `dup` false.
     public var ctype: String
     public var counters: SocketCounters
     /// Receive operations in progress or queued.
@@ -22,12 +24,30 @@ public struct SocketInfo: Sendable, Hashable {
     public var wstates: [String]
     /// The name of the backend the socket runs on.
     public var backend: String
+    /// The controlling process (Erlang: `owner`); nil when the socket has none.
+    public var owner: Mailbox?
+    /// Whether the socket is in the registry (Erlang: `use_registry` in `info/1`'s `otp` options).
+    public var useRegistry: Bool
+
+    public static func == (a: SocketInfo, b: SocketInfo) -> Bool {
+        a.domain == b.domain && a.type == b.type && a.protocol == b.protocol && a.ctype == b.ctype
+            && a.counters == b.counters && a.numReaders == b.numReaders && a.numWriters == b.numWriters
+            && a.numAcceptors == b.numAcceptors && a.readable == b.readable && a.writable == b.writable
+            && a.rstates == b.rstates && a.wstates == b.wstates && a.backend == b.backend
+            && a.owner === b.owner && a.useRegistry == b.useRegistry
+    }
+
+    public func hash(into h: inout Hasher) {
+        h.combine(domain); h.combine(type); h.combine(`protocol`); h.combine(ctype); h.combine(counters)
+        h.combine(backend); h.combine(owner.map(ObjectIdentifier.init))
+    }
 }
 
 extension Socket {
     /// The socket's current state (Erlang: `info/1`).
     public func info() -> SocketInfo {
-        state.withLock { st in
+        let (owner, registered) = ownership.withLock { ($0.owner, $0.useRegistry) }
+        return state.withLock { st in
             var r: [String] = [], w: [String] = []
             if st.closed { r.append("closed"); w.append("closed") }
             if st.isListening { r.append("listening") }
@@ -41,7 +61,7 @@ extension Socket {
                               counters: st.counters, numReaders: st.readers.count, numWriters: st.writers.count,
                               numAcceptors: st.acceptors.count, readable: !st.closed && !st.readShut,
                               writable: !st.closed && !st.writeShut, rstates: r, wstates: w,
-                              backend: backend.name)
+                              backend: backend.name, owner: owner, useRegistry: registered)
         }
     }
 }

@@ -11,11 +11,20 @@ public enum SocketMessage: Sendable, CustomStringConvertible {
     /// the same caller replaced it (``SocketError/Reason/cancelled``)
     /// (Erlang: `{'$socket', Socket, abort, {Handle, Reason}}`).
     case abort(socket: Socket, handle: Handle, reason: SocketError)
+    /// A monitored socket went down (Erlang: `{'DOWN', MonitorRef, socket, Socket, Info}`), sent
+    /// to the mailbox that called ``Socket/monitor(_:)``.
+    case down(socket: Socket, monitor: MonitorRef, reason: DownReason)
+    /// A counter of a socket with `{otp, iow}` set wrapped to zero (Erlang:
+    /// `{'$socket', Socket, counter_wrap, Counter}`), sent to the socket's owner; `counter` is
+    /// the counter's Erlang name (`read_byte`, ...).
+    case counterWrap(socket: Socket, counter: String)
 
-    /// The handle of the operation the message is about.
-    public var handle: Handle {
+    /// The handle of the operation the message is about; nil for ``down(socket:monitor:reason:)``
+    /// and ``counterWrap(socket:counter:)``, which are about no operation.
+    public var handle: Handle? {
         switch self {
         case .select(_, let h), .completion(_, let h, _), .abort(_, let h, _): return h
+        case .down, .counterWrap: return nil
         }
     }
 
@@ -23,6 +32,7 @@ public enum SocketMessage: Sendable, CustomStringConvertible {
     public var socket: Socket {
         switch self {
         case .select(let s, _), .completion(let s, _, _), .abort(let s, _, _): return s
+        case .down(let s, _, _), .counterWrap(let s, _): return s
         }
     }
 
@@ -31,6 +41,8 @@ public enum SocketMessage: Sendable, CustomStringConvertible {
         case .select(let s, let h): return "{'$socket', \(s), select, \(h)}"
         case .completion(let s, let h, let st): return "{'$socket', \(s), completion, {\(h), \(st)}}"
         case .abort(let s, let h, let r): return "{'$socket', \(s), abort, {\(h), \(r.reason)}}"
+        case .down(let s, let m, let r): return "{'DOWN', \(m), socket, \(s), \(r)}"
+        case .counterWrap(let s, let c): return "{'$socket', \(s), counter_wrap, \(c)}"
         }
     }
 }

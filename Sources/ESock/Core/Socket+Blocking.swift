@@ -77,6 +77,8 @@ extension Socket {
         case .select: return .retry
         case .completion(_, _, let status): return .completed(status)
         case .abort(_, _, let reason): throw reason
+        // Never selected: a blocking call receives only messages about its own handle.
+        case .down, .counterWrap: return .retry
         }
     }
 }

@@ -336,7 +336,10 @@ extension Socket {
     /// Wraps an accepted descriptor into a socket on this socket's backend.
     func adoptAccepted(_ fd: Int32, _ st: inout SocketState) -> Attempt {
         do throws(SocketError) {
-            let s = try Socket(adopting: fd, domain: domain, type: type, protocol: self.protocol, backend: backend)
+            // The new socket belongs to the listener's owner and is registered as the listener is
+            // (OTP: the accepting process owns it; hand it over with setControllingProcess).
+            let s = try Socket(adopting: fd, domain: domain, type: type, protocol: self.protocol, backend: backend,
+                               owner: owner, useRegistry: useRegistry)
             st.counters.accSuccess &+= 1
             return .done(.socket(s))
         } catch {
@@ -388,7 +391,10 @@ extension Socket {
     /// message with reason `closed`. On the completion backend the operations in the kernel are
     /// cancelled and the descriptor is closed only after their last CQE, so no buffer is freed
     /// and no descriptor number reused while the kernel may still use them.
-    public func close() throws(SocketError) {
+    public func close() throws(SocketError) { try close(.closed) }
+
+    /// ``close()``, telling the monitors `reason` in their DOWN messages.
+    func close(_ reason: DownReason) throws(SocketError) {
         let drained = try state.withLock { (st: inout SocketState) throws(SocketError) -> Latch? in
             guard !st.closed else { throw .closed }
             st.closed = true
@@ -415,8 +421,9 @@ extension Socket {
             return latch
         }
         backend.detach(self)
-        Registry.shared.remove(self)
+        Registry.shared.closed(self)
         drained?.wait()
         Syscall.close(fd)
+        wentDown(reason)
     }
 }

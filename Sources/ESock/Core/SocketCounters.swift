@@ -26,6 +26,14 @@ public struct SocketCounters: Sendable, Hashable {
         ]
     }
 
+    /// The Erlang names of the counters that wrapped (went below their old value) between `old`
+    /// and `new`: what `{otp, iow}` reports with `counter_wrap` messages. The `*_max` counters
+    /// never wrap.
+    static func wrapped(from old: SocketCounters, to new: SocketCounters) -> [String] {
+        let before = old.asDictionary
+        return new.asDictionary.filter { name, value in value < before[name, default: 0] }.keys.sorted()
+    }
+
     mutating func read(_ n: Int) {
         readPkg &+= 1
         readByte &+= UInt64(n)
