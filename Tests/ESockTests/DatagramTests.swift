@@ -390,6 +390,27 @@ struct DatagramTests {
         #expect(e.offender == .inet(.loopback, port: 0))
     }
 
+    @Test("recverr on IPv6: an ICMPv6 port unreachable on ::1", arguments: Backend.allCases)
+    func recverr6(backend: Backend) throws {
+        let probe = try Socket.open(.inet6, .dgram, .udp, backend: backend.instance())
+        try probe.bind(.inet6(.loopback, port: 0))
+        let closed = try probe.sockname()
+        try probe.close()
+        let s = try Socket.open(.inet6, .dgram, .udp, backend: backend.instance())
+        defer { try? s.close() }
+        try setIntOption(s, Int32(IPPROTO_IPV6), 25, 1) // IPV6_RECVERR
+        try s.bind(.inet6(.loopback, port: 0))
+        try s.sendto([4, 5], to: closed, timeout: .seconds(5))
+        let msg = try s.recvmsg(flags: .errqueue, timeout: .seconds(5))
+        #expect(msg.data == [4, 5])
+        let err = try control(msg, .ipv6, 25)
+        #expect(err.name == "recverr")
+        guard case .recverr(let e)? = err.value else { Issue.record("no recverr value in \(err)"); return }
+        #expect(e.error == .connectionRefused && e.origin == .icmp6)
+        #expect(e.typeName == "dest_unreach" && e.codeName == "port_unreach")
+        #expect(e.offender == .inet6(.loopback, port: 0))
+    }
+
     @Test("raw ICMP socket (root): echo request and reply on loopback", arguments: Backend.allCases)
     func rawICMP(backend: Backend) throws {
         guard getuid() == 0 else {
