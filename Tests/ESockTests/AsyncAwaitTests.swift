@@ -17,7 +17,7 @@ func eventually(_ what: Comment, _ condition: () throws -> Bool, sourceLocation:
     }
 }
 
-@Suite("async/await calls", .timeLimit(.minutes(1)))
+@Suite("async/await calls", .leakChecked, .timeLimit(.minutes(1)))
 struct AsyncAwaitTests {
     @Test(arguments: Backend.allCases)
     func echoOverAsyncCalls(backend: Backend) async throws {

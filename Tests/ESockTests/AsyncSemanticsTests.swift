@@ -6,7 +6,7 @@ import Glibc
 
 /// The nowait calls and their messages, on each backend's model: select answers `.select` and
 /// later sends "call again"; completion answers `.completion` and later sends the result.
-@Suite("Asynchronous calls: select, completion and abort messages")
+@Suite("Asynchronous calls: select, completion and abort messages", .leakChecked)
 struct AsyncSemanticsTests {
     @Test("recv nowait answers by the backend's model, then the data arrives", arguments: Backend.allCases)
     func recvNowait(backend: Backend) throws {

@@ -9,7 +9,7 @@ func decodeControl(_ bytes: [UInt8]) -> [ControlMessage] {
     bytes.withUnsafeBytes { ControlMessage.decode($0) }
 }
 
-@Suite("Control messages, message flags and addresses: encoding and decoding")
+@Suite("Control messages, message flags and addresses: encoding and decoding", .leakChecked)
 struct ControlMessageCodecTests {
     @Test("every constructor survives encode and decode with its value")
     func roundTrips() throws {

@@ -41,7 +41,7 @@ func int32(_ bytes: [UInt8], at offset: Int = 0) -> Int32 {
     bytes.withUnsafeBytes { $0.loadUnaligned(fromByteOffset: offset, as: Int32.self) }
 }
 
-@Suite("Datagrams and messages: recvfrom, sendto, recvmsg, sendmsg")
+@Suite("Datagrams and messages: recvfrom, sendto, recvmsg, sendmsg", .leakChecked)
 struct DatagramTests {
     @Test("UDP echo over IPv4 and IPv6 with sendto/recvfrom", arguments: Backend.allCases)
     func udpEcho(backend: Backend) throws {
@@ -445,7 +445,7 @@ struct DatagramTests {
     }
 }
 
-@Suite("Packet sockets (root)")
+@Suite("Packet sockets (root)", .leakChecked)
 struct PacketSocketTests {
     @Test("a packet socket on lo sees a UDP datagram with its link-layer source", arguments: Backend.allCases)
     func packetOnLoopback(backend: Backend) throws {

@@ -46,7 +46,7 @@ func readWholeFile(_ path: String) -> [UInt8]? {
     return out
 }
 
-@Suite("examples: async echo server and sendfile file server", .timeLimit(.minutes(2)))
+@Suite("examples: async echo server and sendfile file server", .leakChecked, .timeLimit(.minutes(2)))
 struct ExamplesTests {
     @Test(arguments: Backend.allCases)
     func curlDownloadsWhatTheFileServerSends(backend: Backend) async throws {

@@ -7,7 +7,7 @@ import Glibc
 
 /// The shortcuts the hot paths take, checked for what they must never change: a receive after a
 /// drained read, urgent data, receives submitted lazily, and sockets living until close.
-@Suite("Fast paths: drained reads, lazy submission, socket lifetime")
+@Suite("Fast paths: drained reads, lazy submission, socket lifetime", .leakChecked)
 struct FastPathTests {
     @Test("data sent after a draining read arrives (500 rounds against a sending thread)", arguments: Backend.allCases)
     func dataAfterDrainedRead(backend: Backend) throws {

@@ -1,7 +1,7 @@
 import ESock
 import Testing
 
-@Suite("Library-wide functions")
+@Suite("Library-wide functions", .leakChecked)
 struct LibraryTests {
     @Test("backend info names the backend and its model", arguments: Backend.allCases)
     func backendInfo(backend: Backend) throws {
@@ -41,7 +41,7 @@ struct LibraryTests {
     }
 }
 
-@Suite("Socket info")
+@Suite("Socket info", .leakChecked)
 struct SocketInfoTests {
     @Test("info(socket) reports kind, queues and states", arguments: Backend.allCases)
     func socketInfo(backend: Backend) throws {

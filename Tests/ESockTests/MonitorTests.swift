@@ -1,7 +1,7 @@
 import ESock
 import Testing
 
-@Suite struct MonitorTests {
+@Suite(.leakChecked) struct MonitorTests {
     @Test(arguments: Backend.allCases)
     func everyMonitorGetsItsOwnDownOnClose(_ backend: Backend) throws {
         let s = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())

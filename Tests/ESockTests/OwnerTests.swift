@@ -1,7 +1,7 @@
 import ESock
 import Testing
 
-@Suite struct OwnerTests {
+@Suite(.leakChecked) struct OwnerTests {
     @Test(arguments: Backend.allCases)
     func openRecordsOwnerAndEndClosesOwnedSockets(_ backend: Backend) throws {
         let owner = Mailbox()

@@ -6,7 +6,7 @@ import Glibc
 
 /// Tests run in parallel in one process: every check looks only at the test's own sockets,
 /// selected by their owner mailbox.
-@Suite struct RegistryTests {
+@Suite(.leakChecked) struct RegistryTests {
     @Test(arguments: Backend.allCases)
     func whichSocketsFilters(_ backend: Backend) throws {
         let mine = Mailbox()

@@ -60,7 +60,7 @@ func waitUntil(_ what: String, _ condition: () -> Bool, sourceLocation: SourceLo
     }
 }
 
-@Suite("Reliability: leaks, load, faults, io_uring unavailable")
+@Suite("Reliability: leaks, load, faults, io_uring unavailable", .leakChecked)
 struct ReliabilityTests {
     @Test("10,000 open/connect/echo/close cycles leave no descriptor and no registered socket behind", arguments: Backend.allCases)
     func noLeaks(backend: Backend) throws {

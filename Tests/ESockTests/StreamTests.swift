@@ -4,7 +4,7 @@ import Testing
 import Glibc
 #endif
 
-@Suite("Stream sockets, blocking calls")
+@Suite("Stream sockets, blocking calls", .leakChecked)
 struct StreamTests {
     @Test("open, bind, listen, sockname, peername, close", arguments: Backend.allCases)
     func lifecycle(backend: Backend) throws {
