@@ -12,34 +12,36 @@ final class Registry: Sendable {
 
     private struct Table {
         var listed: [UInt64: Socket] = [:]
-        /// Open sockets per `info/0` counter name (`num_sockets`, `num_dinet`, `num_tstream`, ...).
-        var kinds: [String: UInt64] = [:]
+        /// Open sockets, listed or not, in all and per kind (for `info/0`'s counters; their
+        /// names are made only when asked for, not on every open and close).
+        var open = 0
+        var domains: [Domain: Int] = [:]
+        var types: [SocketType: Int] = [:]
+        var protocols: [SocketProtocol: Int] = [:]
+
+        mutating func count(_ s: Socket, _ delta: Int) {
+            open += delta
+            domains[s.domain, default: 0] += delta
+            types[s.type, default: 0] += delta
+            // Sockets opened with the default protocol count in no protocol counter.
+            if s.protocol != .default { protocols[s.protocol, default: 0] += delta }
+        }
     }
 
     private let table = Locked(Table())
 
-    /// The `info/0` counters a socket counts in: `num_sockets`, `num_d<domain>`, `num_t<type>`
-    /// and `num_p<protocol>` (the protocol one only for a named protocol).
-    static func counterNames(_ s: Socket) -> [String] {
-        var names = ["num_sockets", "num_d\(s.domain)", "num_t\(s.type)"]
-        if s.protocol != .default { names.append("num_p\(s.protocol)") }
-        return names
-    }
-
     /// Counts a new socket, and lists it when `listed`.
     func opened(_ socket: Socket, listed: Bool) {
-        let names = Self.counterNames(socket)
         table.withLock { t in
-            for n in names { t.kinds[n, default: 0] += 1 }
+            t.count(socket, 1)
             if listed { t.listed[socket.id] = socket }
         }
     }
 
     /// Forgets a closed socket.
     func closed(_ socket: Socket) {
-        let names = Self.counterNames(socket)
         table.withLock { t in
-            for n in names { t.kinds[n, default: 1] -= 1 }
+            t.count(socket, -1)
             t.listed.removeValue(forKey: socket.id)
         }
     }
@@ -59,6 +61,15 @@ final class Registry: Sendable {
     /// The number of open listed sockets.
     var count: Int { table.withLock { $0.listed.count } }
 
-    /// The open sockets per counter name, listed or not.
-    var kinds: [String: UInt64] { table.withLock { $0.kinds } }
+    /// The open sockets per `info/0` counter name, listed or not: `num_sockets`,
+    /// `num_d<domain>`, `num_t<type>` and `num_p<protocol>`.
+    var kinds: [String: UInt64] {
+        table.withLock { t in
+            var out: [String: UInt64] = ["num_sockets": UInt64(t.open)]
+            for (d, n) in t.domains where n > 0 { out["num_d\(d)"] = UInt64(n) }
+            for (k, n) in t.types where n > 0 { out["num_t\(k)"] = UInt64(n) }
+            for (p, n) in t.protocols where n > 0 { out["num_p\(p)"] = UInt64(n) }
+            return out
+        }
+    }
 }
