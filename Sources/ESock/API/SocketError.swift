@@ -60,7 +60,7 @@ public struct SocketError: Error, Sendable, Hashable, CustomStringConvertible {
         case cancelled
         /// A connect is already in progress on this socket (Erlang: `already`).
         case already
-        /// This backend does not offer the operation (Erlang: `notsup`).
+        /// This platform or backend does not offer the operation or option (Erlang: `notsup`).
         case notSupported
 
         public var description: String {
@@ -104,6 +104,8 @@ public struct SocketError: Error, Sendable, Hashable, CustomStringConvertible {
     public static let timeout = SocketError(.timeout)
     /// An invalid-argument error naming the argument.
     public static func invalid(_ what: String) -> SocketError { SocketError(.invalid(what)) }
+    /// The error of a feature this platform does not have (Erlang: `notsup`).
+    public static let notSupported = SocketError(.notSupported)
 
     /// The errno, when the kernel reported the error.
     public var errno: Errno? {

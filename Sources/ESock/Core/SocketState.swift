@@ -39,6 +39,10 @@ struct SocketState {
     var sendControlBufferSize = 1024
     /// Erlang's `{otp, iow}`: when set, a counter that wraps sends `counter_wrap` to the owner.
     var iow = false
+    /// Erlang's `{otp, debug}`: when set, operations are traced to standard error.
+    var debug = false
+    /// Erlang's `{otp, meta}`: a value kept for the user.
+    var meta: OptionValue = .undefined
     /// False when the last receive on this stream drained the kernel's receive queue (it failed
     /// with EAGAIN, or returned less than it asked for) and no data is known to have come since.
     /// A receive then skips the direct attempt, which could only fail: on the select backend it

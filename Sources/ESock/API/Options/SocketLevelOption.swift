@@ -1,0 +1,49 @@
+/// The options of protocol level `socket` (`SOL_SOCKET`, C names `SO_*`): Erlang's
+/// `{socket, Opt}` options. The raw value is Erlang's name. Options that Linux lacks
+/// (`acceptfilter`, `bsp_state`, `exclusiveaddruse`, `maxdg`, `max_msg_size`, `setfib`) are
+/// listed, as the seed lists them, and answer ``SocketError/Reason/notSupported``.
+public enum SocketLevelOption: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
+    case acceptconn, acceptfilter, bindtodevice, broadcast, bspState = "bsp_state", busyPoll = "busy_poll"
+    case debug, domain, dontroute, error, exclusiveaddruse, keepalive, linger, mark, maxdg
+    case maxMsgSize = "max_msg_size", oobinline, passcred, peekOff = "peek_off", peercred, priority
+    case `protocol`, rcvbuf, rcvbufforce, rcvlowat, rcvtimeo, reuseaddr, reuseport, rxqOvfl = "rxq_ovfl"
+    case setfib, sndbuf, sndbufforce, sndlowat, sndtimeo, timestamp, type
+
+    public var description: String { rawValue }
+
+    var spec: OptionSpec {
+        switch self {
+        case .acceptconn: return OptionSpec(30, .bool, .getOnly)
+        case .acceptfilter, .bspState, .exclusiveaddruse, .maxdg, .maxMsgSize, .setfib: return OptionSpec(nil, .int)
+        case .bindtodevice: return OptionSpec(25, .string)
+        case .broadcast: return OptionSpec(6, .bool)
+        case .busyPoll: return OptionSpec(46, .int)
+        case .debug: return OptionSpec(1, .int)
+        case .domain: return OptionSpec(39, .domain, .getOnly)
+        case .dontroute: return OptionSpec(5, .bool)
+        case .error: return OptionSpec(4, .int, .getOnly)
+        case .keepalive: return OptionSpec(9, .bool)
+        case .linger: return OptionSpec(13, .linger)
+        case .mark: return OptionSpec(36, .int)
+        case .oobinline: return OptionSpec(10, .bool)
+        case .passcred: return OptionSpec(16, .bool)
+        case .peekOff: return OptionSpec(42, .int)
+        case .peercred: return OptionSpec(17, .credentials, .getOnly)
+        case .priority: return OptionSpec(12, .int)
+        case .protocol: return OptionSpec(38, .protocol, .getOnly)
+        case .rcvbuf: return OptionSpec(8, .int)
+        case .rcvbufforce: return OptionSpec(33, .int)
+        case .rcvlowat: return OptionSpec(18, .int)
+        case .rcvtimeo: return OptionSpec(20, .timeval)
+        case .reuseaddr: return OptionSpec(2, .bool)
+        case .reuseport: return OptionSpec(15, .bool)
+        case .rxqOvfl: return OptionSpec(40, .bool)
+        case .sndbuf: return OptionSpec(7, .int)
+        case .sndbufforce: return OptionSpec(32, .int)
+        case .sndlowat: return OptionSpec(19, .int)
+        case .sndtimeo: return OptionSpec(21, .timeval)
+        case .timestamp: return OptionSpec(29, .bool)
+        case .type: return OptionSpec(3, .type, .getOnly)
+        }
+    }
+}
