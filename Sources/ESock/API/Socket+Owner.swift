@@ -91,13 +91,13 @@ extension Socket {
         }
     }
 
-    /// Sends `counter_wrap` to the owner for each counter that wrapped between `before` and
-    /// `after`, when `{otp, iow}` (`iow`) is set (Erlang: `{'$socket', Socket, counter_wrap,
-    /// Counter}`). Call it where counters change, with the state lock held or not: it only posts.
-    func reportWraps(from before: SocketCounters, to after: SocketCounters, iow: Bool) {
-        guard iow, let owner else { return }
-        for name in SocketCounters.wrapped(from: before, to: after) {
-            owner.post(.counterWrap(socket: self, counter: name))
-        }
+    /// Sends `counter_wrap` to the owner for each counter that wrapped, when `{otp, iow}` is set
+    /// (Erlang: `{'$socket', Socket, counter_wrap, Counter}`), and clears the record of wraps.
+    /// Called with the state lock held, by the paths that count, only when a counter wrapped
+    /// (the lock order state, then ownership, then mailbox is the one every path keeps).
+    func reportWraps(_ st: inout SocketState) {
+        let names = st.counters.takeWraps()
+        guard st.iow, let owner = ownership.withLock({ $0.owner }) else { return }
+        for name in names { owner.post(.counterWrap(socket: self, counter: name)) }
     }
 }

@@ -19,7 +19,7 @@ extension Socket {
         }
         var received: [UInt8] = []
         let direct = try startDirect(.recv, mailbox: mailbox, handle: handle, { st in
-            st.counters.readTries &+= 1
+            st.counters.add(.readTries)
             let result = receiveNow(length: length, flags: flags.rawValue, received: &received, &st)
             if case .wait = result, !received.isEmpty { return .wait(partial: .bytes(received)) }
             return result

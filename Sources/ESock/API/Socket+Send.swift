@@ -18,7 +18,7 @@ extension Socket {
             var sent = 0
             return Result { () throws(SocketError) -> Pending<OperationValue>? in
                 try startDirect(.send, mailbox: mailbox, handle: handle, { st in
-                    st.counters.writeTries &+= 1
+                    st.counters.add(.writeTries)
                     return sendNow(bytes, flags: flags.rawValue, sent: &sent, &st)
                 }, make: { handle, _ in
                     let op = operation(handle)

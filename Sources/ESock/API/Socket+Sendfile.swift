@@ -19,7 +19,10 @@ extension Socket {
         op.fileDescriptor = file
         op.fileOffset = offset
         op.fileRemaining = count == 0 ? nil : count
-        state.withLock { $0.counters.sendfile &+= 1 }
+        state.withLock { st in
+            st.counters.add(.sendfile)
+            if _slowPath(st.counters.wrapped != 0) { reportWraps(&st) }
+        }
         return try start(op).map { value in
             if case .count(let n) = value { return n }
             return 0

@@ -17,7 +17,7 @@ extension Socket {
     }
 
     private func attemptRecv(_ op: Operation, _ st: inout SocketState) -> Attempt {
-        st.counters.readTries &+= 1
+        st.counters.add(.readTries)
         // A message a cancelled recvfrom or recvmsg received after all comes first.
         if !st.messagesAhead.isEmpty {
             let message = st.messagesAhead.removeFirst()
@@ -92,7 +92,7 @@ extension Socket {
                 if drains { st.mayRead = false }
                 return .wait(partial: nil)
             }
-            st.counters.readFails &+= 1
+            st.counters.add(.readFails)
             let data = received
             received = []
             return .failed(SocketError(.posix(.init(rawValue: Int32(-n))), partial: data.isEmpty ? nil : .received(data)))
@@ -110,7 +110,7 @@ extension Socket {
     func receivedMessage(_ message: MessageIO, result: Int, _ st: inout SocketState) -> Attempt {
         if result == -Int(EAGAIN) { return .wait(partial: nil) }
         if result < 0 {
-            st.counters.readFails &+= 1
+            st.counters.add(.readFails)
             return .failed(.posix(Int32(-result)))
         }
         if type == .stream {
@@ -137,7 +137,7 @@ extension Socket {
                 continue
             }
             if n == -Int(EAGAIN) { return .wait(partial: message.sent > 0 ? .iov(message.rest) : nil) }
-            st.counters.writeFails &+= 1
+            st.counters.add(.writeFails)
             let rest = message.sent > 0 ? SocketError.Partial.rest(Array(message.rest.joined())) : nil
             return .failed(SocketError(.posix(.init(rawValue: Int32(-n))), partial: rest))
         }
@@ -145,7 +145,7 @@ extension Socket {
     }
 
     private func attemptSend(_ op: Operation, _ st: inout SocketState) -> Attempt {
-        st.counters.writeTries &+= 1
+        st.counters.add(.writeTries)
         if let message = op.message { return sendMessageNow(message, flags: op.flags, &st) }
         guard let outgoing = op.outgoing else { return .done(.bytes([])) }
         return sendNow(UnsafeRawBufferPointer(outgoing), flags: op.flags, sent: &op.outgoingSent, &st)
@@ -166,19 +166,19 @@ extension Socket {
             if n == -Int(EAGAIN) {
                 return .wait(partial: sent > 0 ? .bytes(Array(bytes[sent...])) : nil)
             }
-            st.counters.writeFails &+= 1
+            st.counters.add(.writeFails)
             return .failed(SocketError(.posix(.init(rawValue: Int32(-n))), partial: sent > 0 ? .rest(Array(bytes[sent...])) : nil))
         }
         return .done(.bytes(sent == bytes.count ? [] : Array(bytes[sent...])))
     }
 
     private func attemptAccept(_ op: Operation, _ st: inout SocketState) -> Attempt {
-        st.counters.accTries &+= 1
+        st.counters.add(.accTries)
         if !st.acceptedAhead.isEmpty { return adoptAccepted(st.acceptedAhead.removeFirst(), &st) }
         let n = Syscall.accept(fd)
         if n >= 0 { return adoptAccepted(Int32(n), &st) }
         if n == -Int(EAGAIN) { return .wait(partial: nil) }
-        st.counters.accFails &+= 1
+        st.counters.add(.accFails)
         return .failed(.posix(Int32(-n)))
     }
 
@@ -213,7 +213,7 @@ extension Socket {
     }
 
     private func attemptSendfile(_ op: Operation, _ st: inout SocketState) -> Attempt {
-        st.counters.sendfileTries &+= 1
+        st.counters.add(.sendfileTries)
         let startSent = op.fileSent
         while true {
             let chunk = min(op.fileRemaining ?? (1 << 30), 1 << 30)
@@ -231,7 +231,7 @@ extension Socket {
                 let moved = op.fileSent - startSent
                 return .wait(partial: moved > 0 ? .count(op.fileSent) : nil)
             }
-            st.counters.sendfileFails &+= 1
+            st.counters.add(.sendfileFails)
             return .failed(SocketError(.posix(.init(rawValue: Int32(-n))), partial: op.fileSent > 0 ? .sent(op.fileSent) : nil))
         }
     }

@@ -13,6 +13,7 @@ extension Socket {
     func start(_ op: Operation) throws(SocketError) -> (Pending<OperationValue>) {
         let model = backend.model
         return try state.withLock { (st: inout SocketState) throws(SocketError) -> Pending<OperationValue> in
+            defer { if _slowPath(st.counters.wrapped != 0) { reportWraps(&st) } }
             guard !st.closed else { throw .closed }
             let queue = st.queue(for: op.kind)
             if op.kind == .connect, let current = queue.current, current.mailbox !== op.mailbox {
@@ -35,7 +36,9 @@ extension Socket {
                     return model == .select ? .select(op.selectInfo, partial: nil) : .completion(op.completionInfo)
                 }
             }
-            switch attempt(op, &st) {
+            let outcome = attempt(op, &st)
+            if _slowPath(st.debug) { trace("\(op.kind) \(op.handle): \(outcome.summary)") }
+            switch outcome {
             case .done(let value):
                 advance(queue, &st)
                 return .done(value)
@@ -67,6 +70,7 @@ extension Socket {
                      make: (Handle, OperationValue?) -> Operation) throws(SocketError) -> Pending<OperationValue>? {
         let model = backend.model
         return try state.withLock { (st: inout SocketState) throws(SocketError) -> Pending<OperationValue>? in
+            defer { if _slowPath(st.counters.wrapped != 0) { reportWraps(&st) } }
             guard !st.closed else { throw .closed }
             let queue = st.queue(for: kind)
             guard queue.waiting.isEmpty else { return nil }
@@ -75,7 +79,9 @@ extension Socket {
                 guard model == .select && current.mailbox === mailbox else { return nil }
                 ownCallAgain(queue, handle: handle)
             }
-            switch direct(&st) {
+            let outcome = direct(&st)
+            if _slowPath(st.debug) { trace("\(kind) (direct): \(outcome.summary)") }
+            switch outcome {
             case .done(let value): return .done(value)
             case .failed(let error): throw error
             case .wait(let partial):
@@ -110,10 +116,10 @@ extension Socket {
 
     private func countWait(_ op: Operation, _ st: inout SocketState) {
         switch op.kind {
-        case .accept: st.counters.accWaits &+= 1
-        case .recv: st.counters.readWaits &+= 1
-        case .send: st.counters.writeWaits &+= 1
-        case .sendfile: st.counters.sendfileWaits &+= 1
+        case .accept: st.counters.add(.accWaits)
+        case .recv: st.counters.add(.readWaits)
+        case .send: st.counters.add(.writeWaits)
+        case .sendfile: st.counters.add(.sendfileWaits)
         case .connect: break
         }
     }
@@ -194,6 +200,8 @@ extension Socket {
     /// the data of a recv that used a provided buffer.
     func kernelCompleted(_ op: Operation, result: Int32, bytes: [UInt8]?) {
         state.withLock { st in
+            defer { if _slowPath(st.counters.wrapped != 0) { reportWraps(&st) } }
+            if _slowPath(st.debug) { trace("\(op.kind) \(op.handle): kernel completed with \(result)") }
             st.inflight -= 1
             let queue = st.queue(for: op.kind)
             switch op.phase {
@@ -268,7 +276,7 @@ extension Socket {
         case .send where op.message != nil:
             let message = op.message!
             if result < 0 {
-                st.counters.writeFails &+= 1
+                st.counters.add(.writeFails)
                 let rest = message.sent > 0 ? SocketError.Partial.rest(Array(message.rest.joined())) : nil
                 return .failed(SocketError(.posix(.init(rawValue: -result)), partial: rest))
             }
@@ -278,7 +286,7 @@ extension Socket {
             return .done(.iov(message.rest))
         case .recv:
             if result < 0 {
-                st.counters.readFails &+= 1
+                st.counters.add(.readFails)
                 let partial: SocketError.Partial? = op.received.isEmpty ? nil : .received(op.received)
                 return .failed(SocketError(.posix(.init(rawValue: -result)), partial: partial))
             }
@@ -303,7 +311,7 @@ extension Socket {
             return .done(.bytes(data))
         case .send:
             if result < 0 {
-                st.counters.writeFails &+= 1
+                st.counters.add(.writeFails)
                 return .failed(SocketError(.posix(.init(rawValue: -result)), partial: .rest(Array(op.unsent))))
             }
             op.outgoingSent += Int(result)
@@ -312,7 +320,7 @@ extension Socket {
             return .done(.none)
         case .accept:
             if result < 0 {
-                st.counters.accFails &+= 1
+                st.counters.add(.accFails)
                 return .failed(.posix(-result))
             }
             return adoptAccepted(result, &st)
@@ -322,7 +330,7 @@ extension Socket {
         case .sendfile:
             // The CQE of a poll for writability: go on sending.
             if result < 0 {
-                st.counters.sendfileFails &+= 1
+                st.counters.add(.sendfileFails)
                 return .failed(SocketError(.posix(.init(rawValue: -result)), partial: .sent(op.fileSent)))
             }
             switch attempt(op, &st) {
@@ -340,10 +348,10 @@ extension Socket {
             // (OTP: the accepting process owns it; hand it over with setControllingProcess).
             let s = try Socket(adopting: fd, domain: domain, type: type, protocol: self.protocol, backend: backend,
                                owner: owner, useRegistry: useRegistry)
-            st.counters.accSuccess &+= 1
+            st.counters.add(.accSuccess)
             return .done(.socket(s))
         } catch {
-            st.counters.accFails &+= 1
+            st.counters.add(.accFails)
             return .failed(error)
         }
     }
@@ -398,6 +406,7 @@ extension Socket {
         let drained = try state.withLock { (st: inout SocketState) throws(SocketError) -> Latch? in
             guard !st.closed else { throw .closed }
             st.closed = true
+            if _slowPath(st.debug) { trace("close (\(reason)) with \(st.allQueues.map(\.count).reduce(0, +)) operations") }
             for queue in st.allQueues {
                 for op in queue.all {
                     if op.phase == .cancelling { continue }

@@ -26,29 +26,109 @@ public struct SocketCounters: Sendable, Hashable {
         ]
     }
 
-    /// The Erlang names of the counters that wrapped (went below their old value) between `old`
-    /// and `new`: what `{otp, iow}` reports with `counter_wrap` messages. The `*_max` counters
-    /// never wrap.
-    static func wrapped(from old: SocketCounters, to new: SocketCounters) -> [String] {
-        let before = old.asDictionary
-        return new.asDictionary.filter { name, value in value < before[name, default: 0] }.keys.sorted()
+    /// Equal counters have equal values (the record of wraps not yet reported is not compared).
+    public static func == (a: SocketCounters, b: SocketCounters) -> Bool { a.asDictionary == b.asDictionary }
+
+    /// Hashes the values.
+    public func hash(into h: inout Hasher) {
+        for (name, value) in asDictionary.sorted(by: { $0.key < $1.key }) {
+            h.combine(name)
+            h.combine(value)
+        }
+    }
+
+    /// A counter that can wrap (the `*_max` ones cannot: they only keep a maximum).
+    enum Counter: Int, CaseIterable {
+        case readByte, readFails, readPkg, readTries, readWaits
+        case writeByte, writeFails, writePkg, writeTries, writeWaits
+        case sendfile, sendfileByte, sendfileFails, sendfilePkg, sendfileTries, sendfileWaits
+        case accSuccess, accFails, accTries, accWaits
+
+        /// Erlang's name (`read_byte`, ...).
+        var name: String {
+            switch self {
+            case .readByte: return "read_byte"
+            case .readFails: return "read_fails"
+            case .readPkg: return "read_pkg"
+            case .readTries: return "read_tries"
+            case .readWaits: return "read_waits"
+            case .writeByte: return "write_byte"
+            case .writeFails: return "write_fails"
+            case .writePkg: return "write_pkg"
+            case .writeTries: return "write_tries"
+            case .writeWaits: return "write_waits"
+            case .sendfile: return "sendfile"
+            case .sendfileByte: return "sendfile_byte"
+            case .sendfileFails: return "sendfile_fails"
+            case .sendfilePkg: return "sendfile_pkg"
+            case .sendfileTries: return "sendfile_tries"
+            case .sendfileWaits: return "sendfile_waits"
+            case .accSuccess: return "acc_success"
+            case .accFails: return "acc_fails"
+            case .accTries: return "acc_tries"
+            case .accWaits: return "acc_waits"
+            }
+        }
+    }
+
+    /// The counters that wrapped since ``takeWraps()`` last ran, one bit per ``Counter``: what
+    /// `{otp, iow}` reports.
+    private(set) var wrapped: UInt32 = 0
+
+    /// Adds `n` to `counter`, wrapping at 2^64 and noting the wrap.
+    @inline(__always)
+    mutating func add(_ counter: Counter, _ n: UInt64 = 1) {
+        func bump(_ value: inout UInt64) {
+            let (sum, overflow) = value.addingReportingOverflow(n)
+            value = sum
+            if _slowPath(overflow) { wrapped |= 1 << UInt32(counter.rawValue) }
+        }
+        switch counter {
+        case .readByte: bump(&readByte)
+        case .readFails: bump(&readFails)
+        case .readPkg: bump(&readPkg)
+        case .readTries: bump(&readTries)
+        case .readWaits: bump(&readWaits)
+        case .writeByte: bump(&writeByte)
+        case .writeFails: bump(&writeFails)
+        case .writePkg: bump(&writePkg)
+        case .writeTries: bump(&writeTries)
+        case .writeWaits: bump(&writeWaits)
+        case .sendfile: bump(&sendfile)
+        case .sendfileByte: bump(&sendfileByte)
+        case .sendfileFails: bump(&sendfileFails)
+        case .sendfilePkg: bump(&sendfilePkg)
+        case .sendfileTries: bump(&sendfileTries)
+        case .sendfileWaits: bump(&sendfileWaits)
+        case .accSuccess: bump(&accSuccess)
+        case .accFails: bump(&accFails)
+        case .accTries: bump(&accTries)
+        case .accWaits: bump(&accWaits)
+        }
+    }
+
+    /// The names of the counters that wrapped since the last call, in ``Counter`` order; clears
+    /// the record.
+    mutating func takeWraps() -> [String] {
+        defer { wrapped = 0 }
+        return Counter.allCases.filter { wrapped & (1 << UInt32($0.rawValue)) != 0 }.map(\.name)
     }
 
     mutating func read(_ n: Int) {
-        readPkg &+= 1
-        readByte &+= UInt64(n)
+        add(.readPkg)
+        add(.readByte, UInt64(n))
         readPkgMax = max(readPkgMax, UInt64(n))
     }
 
     mutating func wrote(_ n: Int) {
-        writePkg &+= 1
-        writeByte &+= UInt64(n)
+        add(.writePkg)
+        add(.writeByte, UInt64(n))
         writePkgMax = max(writePkgMax, UInt64(n))
     }
 
     mutating func sentFile(_ n: Int) {
-        sendfilePkg &+= 1
-        sendfileByte &+= UInt64(n)
+        add(.sendfilePkg)
+        add(.sendfileByte, UInt64(n))
         sendfilePkgMax = max(sendfilePkgMax, UInt64(n))
     }
 }

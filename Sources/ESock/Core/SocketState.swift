@@ -91,6 +91,15 @@ enum Attempt {
     case wait(partial: OperationValue?)
     /// Failed.
     case failed(SocketError)
+
+    /// A short account for `{otp, debug}` traces (not the data).
+    var summary: String {
+        switch self {
+        case .done: return "done"
+        case .wait(let partial): return partial == nil ? "wait" : "wait, part moved"
+        case .failed(let error): return "failed: \(error)"
+        }
+    }
 }
 
 /// The value an operation finishes with.
