@@ -7,6 +7,7 @@ public struct HardwareAddress: Sendable, Hashable, CustomStringConvertible {
     /// otherwise the whole 14-byte `sa_data` the kernel gave (it does not report the length).
     public var bytes: [UInt8]
 
+    /// A hardware address of device type `family` (ARPHRD).
     public init(family: UInt16, bytes: [UInt8]) {
         self.family = family
         self.bytes = bytes
@@ -36,6 +37,7 @@ public struct HardwareAddress: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// `ether 02:00:00:00:00:01`.
     public var description: String {
         "\(familyName) " + bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined(separator: ":")
     }

@@ -6,10 +6,12 @@ public struct InterfaceAddress: Sendable, Hashable, CustomStringConvertible {
     /// The address (port 0).
     public var address: SocketAddress
 
+    /// An entry for interface `name` with `address`.
     public init(name: String, address: SocketAddress) {
         self.name = name
         self.address = address
     }
 
+    /// `lo: 127.0.0.1:0`.
     public var description: String { "\(name): \(address)" }
 }

@@ -9,9 +9,12 @@ public enum InterfaceKey: Sendable, Hashable, CustomStringConvertible, Expressib
     /// An interface index (if_nametoindex), not negative.
     case index(Int32)
 
+    /// A ``name(_:)``.
     public init(stringLiteral value: String) { self = .name(value) }
+    /// An ``index(_:)``.
     public init(integerLiteral value: Int32) { self = .index(value) }
 
+    /// The name in quotes, or `index N`.
     public var description: String {
         switch self {
         case .name(let n): return "\"\(n)\""

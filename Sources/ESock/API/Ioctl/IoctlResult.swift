@@ -34,6 +34,7 @@ public enum IoctlResult: Sendable, Hashable, CustomStringConvertible {
     /// The flags of `.flags`, else nil.
     public var flags: InterfaceFlags? { if case .flags(let v) = self { return v }; return nil }
 
+    /// The value's own description.
     public var description: String {
         switch self {
         case .interfaces(let v): return "\(v)"

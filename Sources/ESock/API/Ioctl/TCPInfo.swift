@@ -8,21 +8,35 @@ public struct TCPInfo: Sendable, Hashable, CustomStringConvertible {
     public var state: UInt8
     /// The congestion-avoidance state (`TCP_CA_Open` = 0, ...).
     public var caState: UInt8
+    /// `tcpi_retransmits`.
     public var retransmits: UInt8
+    /// `tcpi_probes`.
     public var probes: UInt8
+    /// `tcpi_backoff`.
     public var backoff: UInt8
     /// `TCPI_OPT_*` bits (timestamps, sack, wscale, ecn, ...).
     public var options: UInt8
+    /// `tcpi_snd_wscale`.
     public var sndWscale: UInt8
+    /// `tcpi_rcv_wscale`.
     public var rcvWscale: UInt8
+    /// `tcpi_rto`.
     public var rto: UInt32
+    /// `tcpi_ato`.
     public var ato: UInt32
+    /// `tcpi_snd_mss`.
     public var sndMss: UInt32
+    /// `tcpi_rcv_mss`.
     public var rcvMss: UInt32
+    /// `tcpi_unacked`.
     public var unacked: UInt32
+    /// `tcpi_sacked`.
     public var sacked: UInt32
+    /// `tcpi_lost`.
     public var lost: UInt32
+    /// `tcpi_retrans`.
     public var retrans: UInt32
+    /// `tcpi_fackets`.
     public var fackets: UInt32
     /// Milliseconds since the last data sent.
     public var lastDataSent: UInt32
@@ -32,26 +46,41 @@ public struct TCPInfo: Sendable, Hashable, CustomStringConvertible {
     public var lastDataRecv: UInt32
     /// Milliseconds since the last ACK received.
     public var lastAckRecv: UInt32
+    /// `tcpi_pmtu`.
     public var pmtu: UInt32
+    /// `tcpi_rcv_ssthresh`.
     public var rcvSsthresh: UInt32
     /// Smoothed round-trip time.
     public var rtt: UInt32
+    /// `tcpi_rttvar`.
     public var rttvar: UInt32
+    /// `tcpi_snd_ssthresh`.
     public var sndSsthresh: UInt32
+    /// `tcpi_snd_cwnd`.
     public var sndCwnd: UInt32
+    /// `tcpi_advmss`.
     public var advmss: UInt32
+    /// `tcpi_reordering`.
     public var reordering: UInt32
+    /// `tcpi_rcv_rtt`.
     public var rcvRtt: UInt32
+    /// `tcpi_rcv_space`.
     public var rcvSpace: UInt32
+    /// `tcpi_total_retrans`.
     public var totalRetrans: UInt32
     /// Bytes per second (Linux 4.0 on).
     public var pacingRate: UInt64?
+    /// `tcpi_bytes_acked`.
     public var bytesAcked: UInt64?
+    /// `tcpi_bytes_received`.
     public var bytesReceived: UInt64?
+    /// `tcpi_segs_out`.
     public var segsOut: UInt32?
+    /// `tcpi_segs_in`.
     public var segsIn: UInt32?
     /// Bytes written but not yet sent.
     public var notsentBytes: UInt32?
+    /// `tcpi_min_rtt`.
     public var minRtt: UInt32?
 
     /// The size of the base structure (up to `tcpi_total_retrans`).
@@ -103,6 +132,7 @@ public struct TCPInfo: Sendable, Hashable, CustomStringConvertible {
         return names.indices.contains(i) ? names[i] : String(state)
     }
 
+    /// The state and a few of the numbers.
     public var description: String {
         "TCPInfo(state: \(stateName), rtt: \(rtt)us, snd_cwnd: \(sndCwnd), unacked: \(unacked), total_retrans: \(totalRetrans))"
     }
