@@ -1,7 +1,7 @@
 /// An interface's active flag word (`gifflags`, SIOCGIFFLAGS): Erlang's list of
 /// `ioctl_device_flag() | integer()`.
 ///
-/// Bits without a name are kept in ``rawValue`` (Erlang lists them as integers). SIOCGIFFLAGS
+/// Bits without a name are kept in ``rawValue`` (Erlang lists them as an integer). SIOCGIFFLAGS
 /// gives the low 16 bits only, so ``lowerUp``, ``dormant`` and ``echo`` never appear in what it
 /// reports on Linux (netlink has them).
 public struct InterfaceFlags: OptionSet, Sendable, Hashable, CustomStringConvertible {
@@ -55,21 +55,16 @@ public struct InterfaceFlags: OptionSet, Sendable, Hashable, CustomStringConvert
     /// The named flags that are set, in bit order.
     public var flags: [InterfaceFlag] { InterfaceFlag.allCases.filter { rawValue & $0.bit != 0 } }
 
-    /// The set bits that have no name (Erlang lists each as an integer).
+    /// The set bits that have no name (Erlang lists them as one integer).
     public var unknownBits: UInt32 {
         InterfaceFlag.allCases.reduce(rawValue) { $0 & ~$1.bit }
     }
 
-    /// The Erlang spelling: the atoms of the named flags, then each unknown bit as a number.
+    /// The Erlang spelling: the atoms of the named flags, then the unknown bits as one number
+    /// (as ``MessageFlags`` spells received flags).
     public var names: [String] {
-        var out = flags.map(\.rawValue)
-        var rest = unknownBits
-        while rest != 0 {
-            let bit = rest & (~rest &+ 1)
-            out.append(String(bit))
-            rest &= ~bit
-        }
-        return out
+        let unknown = unknownBits
+        return flags.map(\.rawValue) + (unknown == 0 ? [] : [String(unknown)])
     }
 
     /// The Erlang spelling: `[up, loopback, running]`.
