@@ -319,6 +319,9 @@ private func isInvalid(_ body: () throws -> Void) -> Bool {
         #expect(!ESock.isSupported(option: .socket(.acceptfilter)) && !ESock.isSupported(option: .tcp(.nopush)))
         #expect(ESock.supports(options: .tcp).map(\.option) == TCPOption.allCases.map(SocketOption.tcp))
         #expect(ESock.supports(options: nil).count == OTPOption.allCases.count)
+        #expect(all.ioctlRequests.count == IoctlRequest.allCases.count)
+        #expect(all.ioctlRequests["gifmtu"] == true && all.ioctlRequests["rcvall"] == false)
+        #expect(ESock.isSupported(ioctlRequest: .nread) && !ESock.isSupported(ioctlRequest: .nspace))
     }
 }
 

@@ -135,4 +135,5 @@ private let errnoNames: [Int32: String] = [
     ENOTCONN: "enotconn", ETIMEDOUT: "etimedout", ECONNREFUSED: "econnrefused",
     EHOSTUNREACH: "ehostunreach", EALREADY: "ealready", EINPROGRESS: "einprogress",
     ECANCELED: "ecanceled", ENAMETOOLONG: "enametoolong", ESOCKTNOSUPPORT: "esocktnosupport",
+    ENODEV: "enodev", ENXIO: "enxio",
 ]

@@ -11,7 +11,7 @@ extension ESock {
             messageFlags: Dictionary(uniqueKeysWithValues: MessageFlags.named.map { ($0.name, true) }),
             protocols: Dictionary(knownProtocols.map { ($0, true) }, uniquingKeysWith: { a, _ in a }),
             options: Dictionary(uniqueKeysWithValues: SocketOption.allCases.map { ($0, isSupported(option: $0)) }),
-            ioctlRequests: [:])
+            ioctlRequests: Dictionary(uniqueKeysWithValues: IoctlRequest.allCases.map { ($0.rawValue, $0.isSupported) }))
     }
 
     /// Whether the platform has `feature` (Erlang: `is_supported/1`).
@@ -45,6 +45,9 @@ extension ESock {
     public static func isSupported(messageFlag name: String) -> Bool {
         MessageFlags.named.contains { $0.name == name }
     }
+
+    /// Whether `request` works on this platform (Erlang: `is_supported(ioctl_requests, Request)`).
+    public static func isSupported(ioctlRequest request: IoctlRequest) -> Bool { request.isSupported }
 
     /// Whether this system knows the protocol `name` (Erlang: `is_supported(protocols, Name)`).
     public static func isSupported(protocol name: String) -> Bool { knownProtocols.contains(name) }
