@@ -2,15 +2,74 @@
 /// options. The raw value is Erlang's name. Options Linux lacks (`dontfrag`, `recvdstaddr`,
 /// `recvif`, `sndsrcaddr`: BSD's) answer ``SocketError/Reason/notSupported``.
 public enum IPOption: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    case addMembership = "add_membership", addSourceMembership = "add_source_membership"
-    case blockSource = "block_source", dontfrag, dropMembership = "drop_membership"
-    case dropSourceMembership = "drop_source_membership", freebind, hdrincl, minttl, msfilter, mtu
-    case mtuDiscover = "mtu_discover", multicastAll = "multicast_all", multicastIf = "multicast_if"
-    case multicastLoop = "multicast_loop", multicastTTL = "multicast_ttl", nodefrag, options, pktinfo
-    case recvdstaddr, recverr, recvif, recvopts, recvorigdstaddr, recvtos, recvttl, retopts
-    case routerAlert = "router_alert", sndsrcaddr, tos, transparent, ttl
+    /// `IP_ADD_MEMBERSHIP`: `.ipMreq`, set only.
+    case addMembership = "add_membership"
+    /// `IP_ADD_SOURCE_MEMBERSHIP`: `.ipMreqSource`, set only.
+    case addSourceMembership = "add_source_membership"
+    /// `IP_BLOCK_SOURCE`: `.ipMreqSource`, set only.
+    case blockSource = "block_source"
+    /// Not a Linux option (`notSupported`).
+    case dontfrag
+    /// `IP_DROP_MEMBERSHIP`: `.ipMreq`, set only.
+    case dropMembership = "drop_membership"
+    /// `IP_DROP_SOURCE_MEMBERSHIP`: `.ipMreqSource`, set only.
+    case dropSourceMembership = "drop_source_membership"
+    /// `IP_FREEBIND`: boolean.
+    case freebind
+    /// `IP_HDRINCL`: boolean.
+    case hdrincl
+    /// `IP_MINTTL`: integer.
+    case minttl
+    /// `IP_MSFILTER`: `.ipMsfilter`, set only.
+    case msfilter
+    /// `IP_MTU`: integer, get only.
+    case mtu
+    /// `IP_MTU_DISCOVER`: `.pmtudisc` or an integer.
+    case mtuDiscover = "mtu_discover"
+    /// `IP_MULTICAST_ALL`: boolean.
+    case multicastAll = "multicast_all"
+    /// `IP_MULTICAST_IF`: an IPv4 address (`.ipv4`).
+    case multicastIf = "multicast_if"
+    /// `IP_MULTICAST_LOOP`: boolean.
+    case multicastLoop = "multicast_loop"
+    /// `IP_MULTICAST_TTL`: integer.
+    case multicastTTL = "multicast_ttl"
+    /// `IP_NODEFRAG`: boolean.
+    case nodefrag
+    /// `IP_OPTIONS`: the C structure as `.bytes`.
+    case options
+    /// `IP_PKTINFO`: boolean.
+    case pktinfo
+    /// Not a Linux option (`notSupported`).
+    case recvdstaddr
+    /// `IP_RECVERR`: boolean.
+    case recverr
+    /// Not a Linux option (`notSupported`).
+    case recvif
+    /// `IP_RECVOPTS`: boolean.
+    case recvopts
+    /// `IP_RECVORIGDSTADDR`: boolean.
+    case recvorigdstaddr
+    /// `IP_RECVTOS`: boolean.
+    case recvtos
+    /// `IP_RECVTTL`: boolean.
+    case recvttl
+    /// `IP_RETOPTS`: boolean.
+    case retopts
+    /// `IP_ROUTER_ALERT`: integer.
+    case routerAlert = "router_alert"
+    /// Not a Linux option (`notSupported`).
+    case sndsrcaddr
+    /// `IP_TOS`: `.tos` or an integer.
+    case tos
+    /// `IP_TRANSPARENT`: boolean.
+    case transparent
+    /// `IP_TTL`: integer.
+    case ttl
+    /// `IP_UNBLOCK_SOURCE`: `.ipMreqSource`, set only.
     case unblockSource = "unblock_source"
 
+    /// Erlang's name.
     public var description: String { rawValue }
 
     var spec: OptionSpec {

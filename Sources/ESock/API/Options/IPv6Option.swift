@@ -6,15 +6,76 @@
 /// `tclass` takes an integer (the traffic class, -1 for the route's default), as Linux's
 /// `IPV6_TCLASS` does, where the seed's table says boolean.
 public enum IPv6Option: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    case addrform, addMembership = "add_membership", authhdr, authLevel = "auth_level", checksum
-    case dropMembership = "drop_membership", dstopts, espTransLevel = "esp_trans_level"
-    case espNetworkLevel = "esp_network_level", faith, flowinfo, hopopts, ipcompLevel = "ipcomp_level"
-    case joinGroup = "join_group", leaveGroup = "leave_group", mtu, mtuDiscover = "mtu_discover"
-    case multicastHops = "multicast_hops", multicastIf = "multicast_if", multicastLoop = "multicast_loop"
-    case portrange, pktoptions, recverr, recvhoplimit, hoplimit, recvpktinfo, pktinfo, recvtclass
-    case routerAlert = "router_alert", rthdr, tclass, unicastHops = "unicast_hops"
-    case useMinMTU = "use_min_mtu", v6only
+    /// `IPV6_ADDRFORM`: a domain (`.domain`), set only.
+    case addrform
+    /// `IPV6_ADD_MEMBERSHIP`: `.ipv6Mreq`, set only.
+    case addMembership = "add_membership"
+    /// `IPV6_AUTHHDR`: boolean.
+    case authhdr
+    /// Not a Linux option (`notSupported`).
+    case authLevel = "auth_level"
+    /// `IPV6_CHECKSUM`: integer.
+    case checksum
+    /// `IPV6_DROP_MEMBERSHIP`: `.ipv6Mreq`, set only.
+    case dropMembership = "drop_membership"
+    /// `IPV6_DSTOPTS`: boolean.
+    case dstopts
+    /// Not a Linux option (`notSupported`).
+    case espTransLevel = "esp_trans_level"
+    /// Not a Linux option (`notSupported`).
+    case espNetworkLevel = "esp_network_level"
+    /// Not a Linux option (`notSupported`).
+    case faith
+    /// `IPV6_FLOWINFO`: boolean.
+    case flowinfo
+    /// `IPV6_HOPOPTS`: boolean.
+    case hopopts
+    /// Not a Linux option (`notSupported`).
+    case ipcompLevel = "ipcomp_level"
+    /// `IPV6_JOIN_GROUP`: `.ipv6Mreq`, set only.
+    case joinGroup = "join_group"
+    /// `IPV6_LEAVE_GROUP`: `.ipv6Mreq`, set only.
+    case leaveGroup = "leave_group"
+    /// `IPV6_MTU`: integer.
+    case mtu
+    /// `IPV6_MTU_DISCOVER`: `.pmtudisc` or an integer.
+    case mtuDiscover = "mtu_discover"
+    /// `IPV6_MULTICAST_HOPS`: `.hops` (nil: the default).
+    case multicastHops = "multicast_hops"
+    /// `IPV6_MULTICAST_IF`: integer.
+    case multicastIf = "multicast_if"
+    /// `IPV6_MULTICAST_LOOP`: boolean.
+    case multicastLoop = "multicast_loop"
+    /// Not a Linux option (`notSupported`).
+    case portrange
+    /// Not a Linux option (`notSupported`).
+    case pktoptions
+    /// `IPV6_RECVERR`: boolean.
+    case recverr
+    /// `IPV6_RECVHOPLIMIT`: boolean.
+    case recvhoplimit
+    /// `IPV6_HOPLIMIT`: boolean.
+    case hoplimit
+    /// `IPV6_RECVPKTINFO`: boolean.
+    case recvpktinfo
+    /// `IPV6_PKTINFO`: boolean.
+    case pktinfo
+    /// `IPV6_RECVTCLASS`: boolean.
+    case recvtclass
+    /// `IPV6_ROUTER_ALERT`: integer.
+    case routerAlert = "router_alert"
+    /// `IPV6_RTHDR`: boolean.
+    case rthdr
+    /// `IPV6_TCLASS`: integer.
+    case tclass
+    /// `IPV6_UNICAST_HOPS`: `.hops` (nil: the default).
+    case unicastHops = "unicast_hops"
+    /// Not a Linux option (`notSupported`).
+    case useMinMTU = "use_min_mtu"
+    /// `IPV6_V6ONLY`: boolean.
+    case v6only
 
+    /// Erlang's name.
     public var description: String { rawValue }
 
     var spec: OptionSpec {

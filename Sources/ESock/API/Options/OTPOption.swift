@@ -26,5 +26,6 @@ public enum OTPOption: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// ``OptionValue/domain(_:)``, get only: the domain the socket was opened with.
     case domain
 
+    /// Erlang's name.
     public var description: String { rawValue }
 }

@@ -7,18 +7,72 @@
 /// ``ESock/isSupported(_:)``); `auth_asconf`, `explicit_eor` and `use_ext_recvinfo` are not
 /// Linux options.
 public enum SCTPOption: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    case adaptionLayer = "adaption_layer", associnfo, authActiveKey = "auth_active_key"
-    case authAsconf = "auth_asconf", authChunk = "auth_chunk", authKey = "auth_key"
-    case authDeleteKey = "auth_delete_key", autoclose, context, defaultSendParams = "default_send_params"
-    case delayedAckTime = "delayed_ack_time", disableFragments = "disable_fragments"
-    case hmacIdent = "hmac_ident", events, explicitEor = "explicit_eor"
-    case fragmentInterleave = "fragment_interleave", getPeerAddrInfo = "get_peer_addr_info", initmsg
-    case iWantMappedV4Addr = "i_want_mapped_v4_addr", localAuthChunks = "local_auth_chunks", maxseg
-    case maxburst, nodelay, partialDeliveryPoint = "partial_delivery_point"
-    case peerAddrParams = "peer_addr_params", peerAuthChunks = "peer_auth_chunks"
-    case primaryAddr = "primary_addr", resetStreams = "reset_streams", rtoinfo
-    case setPeerPrimaryAddr = "set_peer_primary_addr", status, useExtRecvinfo = "use_ext_recvinfo"
+    /// `SCTP_ADAPTATION_LAYER`: the C structure as `.bytes`.
+    case adaptionLayer = "adaption_layer"
+    /// `SCTP_ASSOCINFO`: the C structure as `.bytes`.
+    case associnfo
+    /// `SCTP_AUTH_ACTIVE_KEY`: the C structure as `.bytes`.
+    case authActiveKey = "auth_active_key"
+    /// Not a Linux option (`notSupported`).
+    case authAsconf = "auth_asconf"
+    /// `SCTP_AUTH_CHUNK`: the C structure as `.bytes`, set only.
+    case authChunk = "auth_chunk"
+    /// `SCTP_AUTH_KEY`: the C structure as `.bytes`, set only.
+    case authKey = "auth_key"
+    /// `SCTP_AUTH_DELETE_KEY`: the C structure as `.bytes`, set only.
+    case authDeleteKey = "auth_delete_key"
+    /// `SCTP_AUTOCLOSE`: integer.
+    case autoclose
+    /// `SCTP_CONTEXT`: the C structure as `.bytes`.
+    case context
+    /// `SCTP_DEFAULT_SEND_PARAM`: the C structure as `.bytes`.
+    case defaultSendParams = "default_send_params"
+    /// `SCTP_DELAYED_ACK_TIME`: the C structure as `.bytes`.
+    case delayedAckTime = "delayed_ack_time"
+    /// `SCTP_DISABLE_FRAGMENTS`: boolean.
+    case disableFragments = "disable_fragments"
+    /// `SCTP_HMAC_IDENT`: the C structure as `.bytes`.
+    case hmacIdent = "hmac_ident"
+    /// `SCTP_EVENTS`: the C structure as `.bytes`, set only.
+    case events
+    /// Not a Linux option (`notSupported`).
+    case explicitEor = "explicit_eor"
+    /// `SCTP_FRAGMENT_INTERLEAVE`: integer.
+    case fragmentInterleave = "fragment_interleave"
+    /// `SCTP_GET_PEER_ADDR_INFO`: the C structure as `.bytes`, get only.
+    case getPeerAddrInfo = "get_peer_addr_info"
+    /// `SCTP_INITMSG`: the C structure as `.bytes`.
+    case initmsg
+    /// `SCTP_I_WANT_MAPPED_V4_ADDR`: boolean.
+    case iWantMappedV4Addr = "i_want_mapped_v4_addr"
+    /// `SCTP_LOCAL_AUTH_CHUNKS`: the C structure as `.bytes`, get only.
+    case localAuthChunks = "local_auth_chunks"
+    /// `SCTP_MAXSEG`: integer.
+    case maxseg
+    /// `SCTP_MAX_BURST`: integer.
+    case maxburst
+    /// `SCTP_NODELAY`: boolean.
+    case nodelay
+    /// `SCTP_PARTIAL_DELIVERY_POINT`: integer.
+    case partialDeliveryPoint = "partial_delivery_point"
+    /// `SCTP_PEER_ADDR_PARAMS`: the C structure as `.bytes`.
+    case peerAddrParams = "peer_addr_params"
+    /// `SCTP_PEER_AUTH_CHUNKS`: the C structure as `.bytes`, get only.
+    case peerAuthChunks = "peer_auth_chunks"
+    /// `SCTP_PRIMARY_ADDR`: the C structure as `.bytes`.
+    case primaryAddr = "primary_addr"
+    /// `SCTP_RESET_STREAMS`: the C structure as `.bytes`, set only.
+    case resetStreams = "reset_streams"
+    /// `SCTP_RTOINFO`: the C structure as `.bytes`.
+    case rtoinfo
+    /// `SCTP_SET_PEER_PRIMARY_ADDR`: the C structure as `.bytes`, set only.
+    case setPeerPrimaryAddr = "set_peer_primary_addr"
+    /// `SCTP_STATUS`: the C structure as `.bytes`, get only.
+    case status
+    /// Not a Linux option (`notSupported`).
+    case useExtRecvinfo = "use_ext_recvinfo"
 
+    /// Erlang's name.
     public var description: String { rawValue }
 
     var spec: OptionSpec {

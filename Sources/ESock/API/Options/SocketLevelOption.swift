@@ -3,12 +3,80 @@
 /// (`acceptfilter`, `bsp_state`, `exclusiveaddruse`, `maxdg`, `max_msg_size`, `setfib`) are
 /// listed, as the seed lists them, and answer ``SocketError/Reason/notSupported``.
 public enum SocketLevelOption: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    case acceptconn, acceptfilter, bindtodevice, broadcast, bspState = "bsp_state", busyPoll = "busy_poll"
-    case debug, domain, dontroute, error, exclusiveaddruse, keepalive, linger, mark, maxdg
-    case maxMsgSize = "max_msg_size", oobinline, passcred, peekOff = "peek_off", peercred, priority
-    case `protocol`, rcvbuf, rcvbufforce, rcvlowat, rcvtimeo, reuseaddr, reuseport, rxqOvfl = "rxq_ovfl"
-    case setfib, sndbuf, sndbufforce, sndlowat, sndtimeo, timestamp, type
+    /// `SO_ACCEPTCONN`: boolean, get only.
+    case acceptconn
+    /// Not a Linux option (`notSupported`).
+    case acceptfilter
+    /// `SO_BINDTODEVICE`: a name (`.string`).
+    case bindtodevice
+    /// `SO_BROADCAST`: boolean.
+    case broadcast
+    /// Not a Linux option (`notSupported`).
+    case bspState = "bsp_state"
+    /// `SO_BUSY_POLL`: integer.
+    case busyPoll = "busy_poll"
+    /// `SO_DEBUG`: integer.
+    case debug
+    /// `SO_DOMAIN`: a domain (`.domain`), get only.
+    case domain
+    /// `SO_DONTROUTE`: boolean.
+    case dontroute
+    /// `SO_ERROR`: integer, get only.
+    case error
+    /// Not a Linux option (`notSupported`).
+    case exclusiveaddruse
+    /// `SO_KEEPALIVE`: boolean.
+    case keepalive
+    /// `SO_LINGER`: `.linger`.
+    case linger
+    /// `SO_MARK`: integer.
+    case mark
+    /// Not a Linux option (`notSupported`).
+    case maxdg
+    /// Not a Linux option (`notSupported`).
+    case maxMsgSize = "max_msg_size"
+    /// `SO_OOBINLINE`: boolean.
+    case oobinline
+    /// `SO_PASSCRED`: boolean.
+    case passcred
+    /// `SO_PEEK_OFF`: integer.
+    case peekOff = "peek_off"
+    /// `SO_PEERCRED`: `.credentials` (`struct ucred`), get only.
+    case peercred
+    /// `SO_PRIORITY`: integer.
+    case priority
+    /// `SO_PROTOCOL`: a protocol (`.protocol`), get only.
+    case `protocol`
+    /// `SO_RCVBUF`: integer.
+    case rcvbuf
+    /// `SO_RCVBUFFORCE`: integer.
+    case rcvbufforce
+    /// `SO_RCVLOWAT`: integer.
+    case rcvlowat
+    /// `SO_RCVTIMEO`: `.timeval`.
+    case rcvtimeo
+    /// `SO_REUSEADDR`: boolean.
+    case reuseaddr
+    /// `SO_REUSEPORT`: boolean.
+    case reuseport
+    /// `SO_RXQ_OVFL`: boolean.
+    case rxqOvfl = "rxq_ovfl"
+    /// Not a Linux option (`notSupported`).
+    case setfib
+    /// `SO_SNDBUF`: integer.
+    case sndbuf
+    /// `SO_SNDBUFFORCE`: integer.
+    case sndbufforce
+    /// `SO_SNDLOWAT`: integer.
+    case sndlowat
+    /// `SO_SNDTIMEO`: `.timeval`.
+    case sndtimeo
+    /// `SO_TIMESTAMP`: boolean.
+    case timestamp
+    /// `SO_TYPE`: a socket type (`.type`), get only.
+    case type
 
+    /// Erlang's name.
     public var description: String { rawValue }
 
     var spec: OptionSpec {

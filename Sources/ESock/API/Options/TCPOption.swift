@@ -3,9 +3,34 @@
 /// ``SocketError/Reason/notSupported`` on Linux; `md5sig` takes the native
 /// `struct tcp_md5sig` bytes.
 public enum TCPOption: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    case congestion, cork, info, keepcnt, keepidle, keepintvl, maxseg, md5sig, nodelay, noopt, nopush
-    case syncnt, userTimeout = "user_timeout"
+    /// `TCP_CONGESTION`: a name (`.string`).
+    case congestion
+    /// `TCP_CORK`: boolean.
+    case cork
+    /// `TCP_INFO`: `.tcpInfo`, get only.
+    case info
+    /// `TCP_KEEPCNT`: integer.
+    case keepcnt
+    /// `TCP_KEEPIDLE`: integer.
+    case keepidle
+    /// `TCP_KEEPINTVL`: integer.
+    case keepintvl
+    /// `TCP_MAXSEG`: integer.
+    case maxseg
+    /// `TCP_MD5SIG`: the C structure as `.bytes`, set only.
+    case md5sig
+    /// `TCP_NODELAY`: boolean.
+    case nodelay
+    /// Not a Linux option (`notSupported`).
+    case noopt
+    /// Not a Linux option (`notSupported`).
+    case nopush
+    /// `TCP_SYNCNT`: integer.
+    case syncnt
+    /// `TCP_USER_TIMEOUT`: integer.
+    case userTimeout = "user_timeout"
 
+    /// Erlang's name.
     public var description: String { rawValue }
 
     var spec: OptionSpec {

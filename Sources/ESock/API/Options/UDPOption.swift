@@ -3,6 +3,7 @@ public enum UDPOption: String, Sendable, Hashable, CaseIterable, CustomStringCon
     /// `UDP_CORK`: boolean.
     case cork
 
+    /// Erlang's name.
     public var description: String { rawValue }
 
     var spec: OptionSpec { OptionSpec(1, .bool) }
