@@ -1,6 +1,8 @@
 /// A socket option's value: the value types of Erlang's `getopt/2,3` and `setopt/3,4`.
 public enum OptionValue: Sendable, Hashable, CustomStringConvertible {
+    /// Erlang's `boolean()`: a C `int` 0 or 1.
     case bool(Bool)
+    /// Erlang's `integer()`: a C `int`.
     case int(Int)
     /// A name (`{socket, bindtodevice}`, `{tcp, congestion}`).
     case string(String)
@@ -27,9 +29,11 @@ public enum OptionValue: Sendable, Hashable, CustomStringConvertible {
     case ipMsfilter(multiaddr: IPv4Address, interface: IPv4Address, include: Bool, sources: [IPv4Address])
     /// `{ipv6, add_membership | drop_membership | join_group | leave_group}`: `struct ipv6_mreq`.
     case ipv6Mreq(multiaddr: IPv6Address, interface: UInt32)
-    /// `{socket, domain | type | protocol}` (get only).
+    /// `{socket, domain}` (get only), `{ipv6, addrform}` (set only), `{otp, domain}`.
     case domain(Domain)
+    /// `{socket, type}` (get only).
     case type(SocketType)
+    /// `{socket, protocol}` (get only).
     case `protocol`(SocketProtocol)
     /// `{socket, peercred}` (get only).
     case credentials(Credentials)

@@ -4,12 +4,19 @@
 /// Options the kernel knows but ESock has no name for are reached with
 /// ``Socket/getoptNative(level:option:as:)`` and ``Socket/setoptNative(level:option:_:)``.
 public enum SocketOption: Sendable, Hashable, CustomStringConvertible {
+    /// `{otp, Opt}`: ESock's own settings.
     case otp(OTPOption)
+    /// `{socket, Opt}`: level `SOL_SOCKET`.
     case socket(SocketLevelOption)
+    /// `{ip, Opt}`: level `IPPROTO_IP`.
     case ip(IPOption)
+    /// `{ipv6, Opt}`: level `IPPROTO_IPV6`.
     case ipv6(IPv6Option)
+    /// `{tcp, Opt}`: level `IPPROTO_TCP`.
     case tcp(TCPOption)
+    /// `{udp, Opt}`: level `IPPROTO_UDP`.
     case udp(UDPOption)
+    /// `{sctp, Opt}`: level `IPPROTO_SCTP`.
     case sctp(SCTPOption)
 
     /// Every option the seed lists, level by level (`otp` first).
