@@ -220,11 +220,11 @@ private func isInvalid(_ body: () throws -> Void) -> Bool {
             #expect(try s.getopt(.otp(option)) == .bool(true))
             try s.setopt(.otp(option), .bool(false))
         }
-        #expect(try s.getopt(.otp(.rcvbuf)) == .int(8192))
+        #expect(try s.getopt(.otp(.rcvbuf)) == .int(65536))
         try s.setopt(.otp(.rcvbuf), .bufferSizes(count: 4, size: 2048))
         #expect(try s.getopt(.otp(.rcvbuf)) == .bufferSizes(count: 4, size: 2048))
         try s.setopt(.otp(.rcvbuf), .size(nil))
-        #expect(try s.getopt(.otp(.rcvbuf)) == .int(8192))
+        #expect(try s.getopt(.otp(.rcvbuf)) == .int(65536))
         #expect(isInvalid { try s.setopt(.otp(.rcvbuf), .int(0)) })
         #expect(isInvalid { try s.setopt(.otp(.rcvbuf), .bufferSizes(count: 0, size: 10)) })
         try s.setopt(.otp(.rcvctrlbuf), .int(4096))
@@ -261,6 +261,34 @@ private func isInvalid(_ body: () throws -> Void) -> Bool {
         _ = try b.sendto(pattern(100), to: a.sockname(), timeout: .seconds(5))
         let (_, data) = try a.recvfrom(timeout: .seconds(5))
         #expect(data == Array(pattern(100).prefix(16)))
+    }
+
+    @Test("{otp, rcvbuf} on a stream: a read of length 0 takes at most the size, gathering up to N full reads",
+          arguments: Backend.allCases)
+    func otpReceiveBufferOnStreams(_ backend: Backend) throws {
+        let pair = try connectedPair(on: backend)
+        defer { pair.closeAll() }
+        /// Sends `data` and waits (poll(2), no sleep) until the server has all of it queued.
+        func arrive(_ data: [UInt8]) throws {
+            _ = try pair.client.send(data, timeout: .seconds(5))
+            var p = pollfd(fd: pair.server.fd, events: Int16(POLLIN), revents: 0)
+            for _ in 0..<100 {
+                guard poll(&p, 1, 50) >= 0 else { break }
+                if case .int(let n) = try pair.server.ioctl(.nread), n >= data.count { return }
+            }
+            Issue.record("the data did not arrive")
+        }
+        try pair.server.setopt(.otp(.rcvbuf), .int(16))
+        try arrive(pattern(100))
+        #expect(try pair.server.recv(timeout: .seconds(5)) == Array(pattern(100)[0..<16]))
+        // Four reads of 16 bytes gathered in one call, then what is left (20 bytes) in the next.
+        try pair.server.setopt(.otp(.rcvbuf), .bufferSizes(count: 4, size: 16))
+        #expect(try pair.server.recv(timeout: .seconds(5)) == Array(pattern(100)[16..<80]))
+        #expect(try pair.server.recv(timeout: .seconds(5)) == Array(pattern(100)[80..<100]))
+        // Back to the default: everything waiting comes at once.
+        try pair.server.setopt(.otp(.rcvbuf), .size(nil))
+        try arrive(pattern(3000, seed: 7))
+        #expect(try pair.server.recv(timeout: .seconds(5)) == pattern(3000, seed: 7))
     }
 
     @Test("native options: by number, as integer, boolean or bytes", arguments: Backend.allCases)

@@ -71,8 +71,8 @@ extension Socket {
             switch value {
             case .bufferSizes(let n, let s):
                 guard n > 0, n <= 1 << 16 else { throw wrong() }
-                (count, size) = (n, try positive(.size(s), default: 8192))
-            default: (count, size) = (1, try positive(value, default: 8192))
+                (count, size) = (n, try positive(.size(s), default: SocketState.defaultRecvBufferSize))
+            default: (count, size) = (1, try positive(value, default: SocketState.defaultRecvBufferSize))
             }
             state.withLock { ($0.recvBufferCount, $0.recvBufferSize) = (count, size) }
         case .rcvctrlbuf:

@@ -3,7 +3,7 @@ extension Socket {
     /// (Erlang: `recvfrom(Socket, BufSz, Flags, nowait | Handle)`; C: recvmsg(2), on the completion
     /// backend `IORING_OP_RECVMSG`).
     ///
-    /// `bufferSize` 0 uses the socket's default (Erlang's `{otp, rcvbuf}`, 8192 bytes); a longer
+    /// `bufferSize` 0 uses the socket's default (Erlang's `{otp, rcvbuf}`, 65536 bytes); a longer
     /// datagram is truncated to it (recvmsg reports that: ``MessageFlags/trunc``). `source` is nil
     /// when the kernel gives no address (a connected stream). Returns `.done` at once, or
     /// `.select` (call again after the select message) or `.completion` (the message carries

@@ -176,12 +176,14 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         let userData = UInt64(UInt(bitPattern: Unmanaged.passRetained(op).toOpaque()))
         let bufferSize = configuration.providedBufferSize
         let useProvided = op.kind == .recv && op.message == nil && op.length == 0 && bufferRing != nil
+        // A receive of length 0 takes at most a buffer, and at most `{otp, rcvbuf}`.
+        let anyLength = min(Int(bufferSize), state.recvBufferSize)
         if op.kind == .recv && op.message == nil {
-            op.armedLength = useProvided || op.length == 0 ? Int(bufferSize) : op.length - op.received.count
+            op.armedLength = op.length == 0 ? anyLength : op.length - op.received.count
         }
         if op.kind == .recv && op.message == nil && !useProvided {
             // The kernel writes into the operation's own buffer, for exactly what is missing.
-            let want = op.length > 0 ? op.length - op.received.count : Int(bufferSize)
+            let want = op.length > 0 ? op.length - op.received.count : anyLength
             if op.buffer == nil || op.buffer!.count < want {
                 op.buffer?.deallocate()
                 op.buffer = .allocate(byteCount: want, alignment: 16)
@@ -200,10 +202,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                 io_uring_prep_sendmsg(sqe, fd, op.message!.header, UInt32(bitPattern: op.flags | ESOCK_MSG_NOSIGNAL))
             case .recv:
                 if useProvided {
-                    io_uring_prep_recv(sqe, fd, nil, Int(bufferSize), op.flags)
+                    io_uring_prep_recv(sqe, fd, nil, anyLength, op.flags)
                     esock_sqe_set_buf_group(sqe, bufferGroup)
                 } else {
-                    let want = op.length > 0 ? op.length - op.received.count : Int(bufferSize)
+                    let want = op.length > 0 ? op.length - op.received.count : anyLength
                     let waitAll = op.length > 0 && op.socket.type == .stream ? ESOCK_MSG_WAITALL : 0
                     io_uring_prep_recv(sqe, fd, op.buffer!.baseAddress, want, op.flags | waitAll)
                 }

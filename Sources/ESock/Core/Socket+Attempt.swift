@@ -53,18 +53,22 @@ extension Socket {
         return result
     }
 
-    /// The receive loop of recv(2) calls, non-blocking: `length` 0 takes what one call gives; on
-    /// a stream, `length` N calls until N bytes came. Appends to `received`; `.done` hands all of
-    /// it over, `.wait` leaves what came in `received`. Skips the call when the last one drained
-    /// the socket (see `SocketState.mayRead`).
+    /// The receive loop of recv(2) calls, non-blocking: `length` 0 takes what one call gives, at
+    /// most `{otp, rcvbuf}` bytes (on a stream, up to its count of such calls while each fills
+    /// its buffer); on a stream, `length` N calls until N bytes came. Appends to `received`;
+    /// `.done` hands all of it over, `.wait` leaves what came in `received`. Skips the call when
+    /// the last one drained the socket (see `SocketState.mayRead`).
     func receiveNow(length: Int, flags: Int32, received: inout [UInt8], _ st: inout SocketState) -> Attempt {
         let isStream = type == .stream
         let scratch = Scratch.buffer
         // Whether a short read means the receive queue is empty (see `SocketState.mayRead`).
         let drains = isStream && flags & MessageFlags.peek.rawValue == 0 && !st.urgentSeen && !st.hangupSeen
+        let chunk = min(Scratch.size, st.recvBufferSize)
+        var reads = 0
         while true {
-            let want = length == 0 ? Scratch.size : min(Scratch.size, length - received.count)
+            let want = length == 0 ? chunk : min(Scratch.size, length - received.count)
             let n = drains && !st.mayRead ? -Int(EAGAIN) : Syscall.recv(fd, scratch, want, flags)
+            reads += 1
             if n > 0 {
                 st.counters.read(n)
                 if drains && n < want { st.mayRead = false }
@@ -75,7 +79,9 @@ extension Socket {
                 } else {
                     received += UnsafeRawBufferPointer(start: scratch, count: n)
                 }
-                if length == 0 || !isStream || received.count == length {
+                // A stream read of length 0 that filled its buffer reads again, up to the count.
+                let gatherMore = length == 0 && isStream && n == want && reads < st.recvBufferCount
+                if (length == 0 && !gatherMore) || !isStream || received.count == length {
                     let data = received
                     received = []
                     return .done(.bytes(data))
@@ -85,11 +91,17 @@ extension Socket {
             if n == 0 {
                 let data = received
                 received = []
-                if !isStream { return .done(.bytes(data)) }
+                if !isStream || (length == 0 && !data.isEmpty) { return .done(.bytes(data)) }
                 return .failed(SocketError(.closed, partial: data.isEmpty ? nil : .received(data)))
             }
             if n == -Int(EAGAIN) {
                 if drains { st.mayRead = false }
+                // Gathering reads of length 0: what came is the answer.
+                if length == 0 && !received.isEmpty {
+                    let data = received
+                    received = []
+                    return .done(.bytes(data))
+                }
                 return .wait(partial: nil)
             }
             st.counters.add(.readFails)

@@ -28,11 +28,14 @@ struct SocketState {
     var readShut = false
     var writeShut = false
     var counters = SocketCounters()
-    /// Erlang's `{otp, rcvbuf}`: the buffer size of a recv, recvfrom or recvmsg called with
-    /// length (BufSz) 0 on a socket that is not a stream, and (the N of `{N, Size}`) how many
-    /// such reads one call may gather.
-    var recvBufferSize = 8192
+    /// Erlang's `{otp, rcvbuf}`: the most a recv called with length 0, or a recvfrom or recvmsg
+    /// called with buffer size 0, reads in one read; and (the N of `{N, Size}`) how many full
+    /// reads in a row a stream recv of length 0 may gather before it returns. ESock's default is
+    /// 64 KiB (OTP's is 8 KiB): the largest datagram, and what a stream read took before the
+    /// option existed.
+    var recvBufferSize = SocketState.defaultRecvBufferSize
     var recvBufferCount = 1
+    static let defaultRecvBufferSize = 65536
     /// Erlang's `{otp, rcvctrlbuf}`: the control buffer size of a recvmsg called with CtrlSz 0.
     var recvControlBufferSize = 1024
     /// Erlang's `{otp, sndctrlbuf}`: the largest control buffer a sendmsg may encode.

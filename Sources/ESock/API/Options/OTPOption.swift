@@ -9,8 +9,9 @@ public enum OTPOption: String, Sendable, Hashable, CaseIterable, CustomStringCon
     case iow
     /// The owner mailbox (``OptionValue/mailbox(_:)``); only the owner may set it (`by:`).
     case controllingProcess = "controlling_process"
-    /// The buffer size of a receive asked for 0 bytes: ``OptionValue/int(_:)``,
-    /// ``OptionValue/size(_:)`` (nil: the default, 8192) or ``OptionValue/bufferSizes(count:size:)``.
+    /// The most a receive asked for 0 bytes reads at once: ``OptionValue/int(_:)``,
+    /// ``OptionValue/size(_:)`` (nil: the default, 65536) or ``OptionValue/bufferSizes(count:size:)``
+    /// (a stream recv of length 0 gathers up to `count` full reads).
     case rcvbuf
     /// The control buffer size of a `recvmsg` asked for 0 (``OptionValue/int(_:)`` or
     /// ``OptionValue/size(_:)``, nil: the default, 1024).
