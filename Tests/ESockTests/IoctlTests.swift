@@ -4,16 +4,6 @@ import Testing
 import Glibc
 #endif
 
-/// Runs a program to its end; its exit status, or -1 when it could not start.
-private func runIoctlHelper(_ argv: [String]) -> Int32 {
-    var pid = pid_t()
-    var cArgs = argv.map { strdup($0) } + [nil]
-    defer { for p in cArgs { free(p) } }
-    guard posix_spawnp(&pid, argv[0], nil, nil, &cArgs, environ) == 0 else { return -1 }
-    var status: Int32 = 0
-    guard waitpid(pid, &status, 0) == pid else { return -1 }
-    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
-}
 
 /// Waits (at most five seconds) until `events` are pending on `fd`; true when they are.
 private func waitFor(_ fd: Int32, _ events: Int16) -> Bool {
@@ -133,12 +123,12 @@ private func expectInvalid(_ what: Comment, sourceLocation: SourceLocation = #_s
     @Test(arguments: Backend.allCases)
     func setsInterfaceParametersInANamespace(_ backend: Backend) throws {
         let name = "esock-ioctl-\(getpid())-\(backend.rawValue)"
-        guard geteuid() == 0, runIoctlHelper(["ip", "netns", "add", name]) == 0 else {
+        guard let namespace = TestNamespace(name) else {
             print("IoctlTests: cannot create network namespace \(name) (needs root and ip(8)); sif* cases not run")
             return
         }
-        defer { _ = runIoctlHelper(["ip", "netns", "delete", name]) }
-        let s = try Socket.open(.inet, .dgram, .udp, netns: "/var/run/netns/\(name)", backend: backend.instance())
+        defer { namespace.delete() }
+        let s = try Socket.open(.inet, .dgram, .udp, netns: namespace.path, backend: backend.instance())
         defer { try? s.close() }
         // A new namespace's loopback is down and has no address.
         #expect(try s.ioctl(.gifflags, interface: "lo").flags?.contains(.up) == false)

@@ -163,3 +163,29 @@ func openDescriptorCount() -> Int {
     while readdir(dir) != nil { n += 1 }
     return n - 3 // ".", ".." and the directory's own descriptor
 }
+
+/// Runs a program to its end; its exit status, or -1 when it could not start.
+func runProgram(_ argv: [String]) -> Int32 {
+    var pid = pid_t()
+    var cArgs = argv.map { strdup($0) } + [nil]
+    defer { for p in cArgs { free(p) } }
+    guard posix_spawnp(&pid, argv[0], nil, nil, &cArgs, environ) == 0 else { return -1 }
+    var status: Int32 = 0
+    guard waitpid(pid, &status, 0) == pid else { return -1 }
+    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+}
+
+/// A network namespace made for one test (`ip netns add`); `delete()` removes it. Nil when this
+/// process cannot make one (not root, or no ip(8)).
+struct TestNamespace {
+    let name: String
+    /// The path `Socket.open(..., netns:)` takes.
+    var path: String { "/var/run/netns/\(name)" }
+
+    init?(_ name: String) {
+        guard geteuid() == 0, runProgram(["ip", "netns", "add", name]) == 0 else { return nil }
+        self.name = name
+    }
+
+    func delete() { _ = runProgram(["ip", "netns", "delete", name]) }
+}
