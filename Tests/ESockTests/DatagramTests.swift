@@ -463,10 +463,30 @@ struct PacketSocketTests {
         let (a, b) = try udpPair(on: backend)
         defer { try? a.close(); try? b.close() }
         let marker = Array("esock-packet-\(getpid())-\(backend.rawValue)".utf8)
-        try a.sendto(marker, to: b.sockname(), timeout: .seconds(5))
-        // The socket sees all of lo's IPv4 traffic (other tests run alongside): look for ours.
+        // The socket sees all of lo's IPv4 traffic, and other tests run alongside: a large buffer
+        // so that ours is not dropped in a burst, and the datagram sent again (at most 5 times)
+        // when a receive finds nothing for 2 s, in case a burst dropped it anyway.
+        try p.setopt(.socket(.rcvbufforce), .int(8 << 20))
+        var sent = 0
         for _ in 0..<10_000 {
-            let (source, frame) = try p.recvfrom(bufferSize: 65536, timeout: .seconds(5))
+            if sent == 0 {
+                try a.sendto(marker, to: b.sockname(), timeout: .seconds(5))
+                sent += 1
+            }
+            let source: SocketAddress?, frame: [UInt8]
+            do {
+                (source, frame) = try p.recvfrom(bufferSize: 65536, timeout: .seconds(2))
+            } catch {
+                guard error.reason == .timeout, sent < 5 else {
+                    // PACKET_STATISTICS (level SOL_PACKET 263, option 6): packets seen and dropped.
+                    let stats = try? p.getoptNative(level: .native(263), option: 6, as: .size(8))
+                    Issue.record("\(error) after \(sent) sends; packet statistics \(String(describing: stats))")
+                    return
+                }
+                try a.sendto(marker, to: b.sockname(), timeout: .seconds(5))
+                sent += 1
+                continue
+            }
             guard frame.count >= marker.count, Array(frame.suffix(marker.count)) == marker else { continue }
             guard case .packet(let from)? = source else { Issue.record("source \(String(describing: source))"); return }
             #expect(from.ifindex == 1 && from.protocol == 0x0800)
