@@ -33,8 +33,22 @@ public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
 
     private struct AsyncWaiter {
         let id: UInt64
-        let matches: @Sendable (SocketMessage) -> Bool
+        let selection: Selection
         let continuation: UnsafeContinuation<SocketMessage?, Never>
+    }
+
+    /// Which messages a waiter takes: those about one operation (what every async socket call
+    /// waits for: no closure to allocate per wait), or those a predicate accepts.
+    enum Selection: Sendable {
+        case handle(Handle)
+        case predicate(@Sendable (SocketMessage) -> Bool)
+
+        func matches(_ message: SocketMessage) -> Bool {
+            switch self {
+            case .handle(let h): return message.handle == h
+            case .predicate(let p): return p(message)
+            }
+        }
     }
 
     /// The sockets this mailbox owns (it is their controlling process), held strongly; each
@@ -92,7 +106,7 @@ public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
     /// never calls back into a socket.
     func post(_ message: SocketMessage) {
         pthread_mutex_lock(mutex)
-        if !asyncWaiters.isEmpty, let i = asyncWaiters.firstIndex(where: { $0.matches(message) }) {
+        if !asyncWaiters.isEmpty, let i = asyncWaiters.firstIndex(where: { $0.selection.matches(message) }) {
             let waiter = asyncWaiters.remove(at: i)
             pthread_mutex_unlock(mutex)
             waiter.continuation.resume(returning: message)
@@ -187,23 +201,28 @@ public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
     /// Waits asynchronously for the oldest message for which `matches` is true; nil if the task
     /// is cancelled first. While a task waits, the backends' background threads poll for it.
     public nonisolated(nonsending) func next(where matches: @escaping @Sendable (SocketMessage) -> Bool = { _ in true }) async -> SocketMessage? {
-        await next(where: matches, polledBy: nil)
+        await next(.predicate(matches), polledBy: nil)
     }
 
-    /// ``next(where:)``, asking only `drivers`' background threads to poll (nil: every backend's).
-    nonisolated(nonsending) func next(where matches: @escaping @Sendable (SocketMessage) -> Bool,
-                                      polledBy drivers: [any PollDriver]?) async -> SocketMessage? {
+    /// ``next(where:)`` for `selection`, asking only `driver`'s background thread to poll (nil:
+    /// every backend's).
+    nonisolated(nonsending) func next(_ selection: Selection, polledBy driver: (any PollDriver)?) async -> SocketMessage? {
         pthread_mutex_lock(mutex)
-        if let m = queue.removeFirst(where: matches) {
+        if let m = queue.removeFirst(where: { selection.matches($0) }) {
             pthread_mutex_unlock(mutex)
             return m
         }
         nextWaiterID += 1
         let id = nextWaiterID
         pthread_mutex_unlock(mutex)
-        let drivers = drivers ?? Drivers.all
-        for d in drivers { _ = d.gate.demandBackground(1) }
-        defer { for d in drivers { _ = d.gate.demandBackground(-1) } }
+        // One driver, or every backend's (the same list on the way out as on the way in).
+        let others = driver == nil ? Drivers.all : []
+        _ = driver?.gate.demandBackground(1)
+        for d in others { _ = d.gate.demandBackground(1) }
+        defer {
+            _ = driver?.gate.demandBackground(-1)
+            for d in others { _ = d.gate.demandBackground(-1) }
+        }
         return await withTaskCancellationHandler {
             // Unsafe (no checking wrapper to allocate): each path below resumes it exactly once,
             // either here or, after it was stored, by `post` or the cancel handler, which both
@@ -211,14 +230,14 @@ public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
             await withUnsafeContinuation { (c: UnsafeContinuation<SocketMessage?, Never>) in
                 pthread_mutex_lock(mutex)
                 // A message may have arrived, or the task been cancelled, since the first look.
-                if let m = queue.removeFirst(where: matches) {
+                if let m = queue.removeFirst(where: { selection.matches($0) }) {
                     pthread_mutex_unlock(mutex)
                     c.resume(returning: m)
                 } else if Task.isCancelled {
                     pthread_mutex_unlock(mutex)
                     c.resume(returning: nil)
                 } else {
-                    asyncWaiters.append(AsyncWaiter(id: id, matches: matches, continuation: c))
+                    asyncWaiters.append(AsyncWaiter(id: id, selection: selection, continuation: c))
                     pthread_mutex_unlock(mutex)
                 }
             }

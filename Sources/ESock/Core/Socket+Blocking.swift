@@ -50,7 +50,7 @@ extension Socket {
     /// `cancelled` thrown, unless it finished in the meantime.
     nonisolated(nonsending) func awaitWakeup(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox,
                      cancelled: (Operation) -> SocketError.Partial?) async throws(SocketError) -> Wakeup {
-        if let message = await mailbox.next(where: { $0.handle == handle }, polledBy: [backend]) {
+        if let message = await mailbox.next(.handle(handle), polledBy: backend) {
             return try wakeup(message)
         }
         return try giveUp(handle, tag, in: mailbox, as: .cancelled, cancelled: cancelled)
