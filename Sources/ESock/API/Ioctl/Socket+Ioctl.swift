@@ -22,7 +22,11 @@ extension Socket {
         case .nread: return .int(Int(try intIoctl(UInt(FIONREAD))))
         case .nwrite: return .int(Int(try intIoctl(UInt(TIOCOUTQ))))
         case .atmark: return .bool(try intIoctl(UInt(SIOCATMARK)) != 0)
-        case .tcpInfo: return .tcpInfo(try tcpInfo())
+        case .tcpInfo:
+            // The same getsockopt(IPPROTO_TCP, TCP_INFO) as `{tcp, info}`, which always decodes
+            // to a TCPInfo or throws.
+            guard case .tcpInfo(let info) = try getopt(.tcp(.info)) else { throw .invalid("tcp_info") }
+            return .tcpInfo(info)
         default: throw SocketError(.notSupported)
         }
     }
@@ -252,17 +256,5 @@ extension Socket {
             return out
         }
         throw .posix(EAGAIN)
-    }
-
-    /// getsockopt(IPPROTO_TCP, TCP_INFO).
-    private func tcpInfo() throws(SocketError) -> TCPInfo {
-        var buffer = [UInt8](repeating: 0, count: 512)
-        var len = socklen_t(buffer.count)
-        let rc = buffer.withUnsafeMutableBytes { getsockopt(fd, Int32(IPPROTO_TCP), TCP_INFO, $0.baseAddress, &len) }
-        if rc < 0 { throw .posix(errno) }
-        guard let info = TCPInfo(bytes: Array(buffer.prefix(Int(len)))) else {
-            throw .invalid("tcp_info: the kernel gave \(len) bytes, fewer than struct tcp_info's \(TCPInfo.baseSize)")
-        }
-        return info
     }
 }
