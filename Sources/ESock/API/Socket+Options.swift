@@ -76,10 +76,10 @@ extension Socket {
             }
             state.withLock { ($0.recvBufferCount, $0.recvBufferSize) = (count, size) }
         case .rcvctrlbuf:
-            let size = try positive(value, default: 1024)
+            let size = try positive(value, default: SocketState.defaultControlBufferSize)
             state.withLock { $0.recvControlBufferSize = size }
         case .sndctrlbuf:
-            let size = try positive(value, default: 1024)
+            let size = try positive(value, default: SocketState.defaultControlBufferSize)
             state.withLock { $0.sendControlBufferSize = size }
         case .meta:
             state.withLock { $0.meta = value }
@@ -93,12 +93,9 @@ extension Socket {
     public func getoptNative(level: SocketLevel, option: Int32, as spec: NativeValueSpec) throws(SocketError) -> OptionValue {
         try checkOpen()
         switch spec {
-        case .integer:
-            return try OptionCodec.decode(getsockopt(level: level.rawValue, option: option, capacity: 4), as: .int,
-                                          for: "{\(level), \(option)}")
-        case .boolean:
-            return try OptionCodec.decode(getsockopt(level: level.rawValue, option: option, capacity: 4), as: .bool,
-                                          for: "{\(level), \(option)}")
+        case .integer, .boolean:
+            return try OptionCodec.decode(getsockopt(level: level.rawValue, option: option, capacity: 4),
+                                          as: spec == .integer ? .int : .bool, for: "{\(level), \(option)}")
         case .size(let n):
             guard n >= 0, n <= 1 << 20 else { throw .invalid("value size \(n)") }
             return .bytes(try getsockopt(level: level.rawValue, option: option, capacity: n))

@@ -19,10 +19,8 @@ extension Socket {
         op.fileDescriptor = file
         op.fileOffset = offset
         op.fileRemaining = count == 0 ? nil : count
-        state.withLock { st in
-            st.counters.add(.sendfile)
-            if _slowPath(st.counters.wrapped != 0) { reportWraps(&st) }
-        }
+        // A wrap of this counter is reported by `start`, which takes the lock next.
+        state.withLock { $0.counters.add(.sendfile) }
         return try start(op).map { value in
             if case .count(let n) = value { return n }
             return 0

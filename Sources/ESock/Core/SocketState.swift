@@ -37,9 +37,10 @@ struct SocketState {
     var recvBufferCount = 1
     static let defaultRecvBufferSize = 65536
     /// Erlang's `{otp, rcvctrlbuf}`: the control buffer size of a recvmsg called with CtrlSz 0.
-    var recvControlBufferSize = 1024
+    var recvControlBufferSize = SocketState.defaultControlBufferSize
     /// Erlang's `{otp, sndctrlbuf}`: the largest control buffer a sendmsg may encode.
-    var sendControlBufferSize = 1024
+    var sendControlBufferSize = SocketState.defaultControlBufferSize
+    static let defaultControlBufferSize = 1024
     /// Erlang's `{otp, iow}`: when set, a counter that wraps sends `counter_wrap` to the owner.
     var iow = false
     /// Erlang's `{otp, debug}`: when set, operations are traced to standard error.
