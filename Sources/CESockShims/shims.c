@@ -112,6 +112,7 @@ const int32_t ESOCK_MSG_NOSIGNAL = MSG_NOSIGNAL;
 const uint8_t ESOCK_IOSQE_BUFFER_SELECT = IOSQE_BUFFER_SELECT;
 const uint32_t ESOCK_CQE_F_BUFFER = IORING_CQE_F_BUFFER;
 const uint32_t ESOCK_CQE_BUFFER_SHIFT = IORING_CQE_BUFFER_SHIFT;
+const uint32_t ESOCK_CQE_F_MORE = IORING_CQE_F_MORE;
 
 struct io_uring_buf_ring *esock_buf_ring_setup(struct io_uring *ring, unsigned entries, int group,
                                                unsigned char *base, unsigned size) {
@@ -144,23 +145,6 @@ void esock_buf_ring_free(struct io_uring *ring, struct io_uring_buf_ring *br, un
     (void)entries;
     io_uring_unregister_buf_ring(ring, group);
     free(br);
-}
-
-unsigned esock_sq_publish(struct io_uring *ring) {
-    struct io_uring_sq *sq = &ring->sq;
-    unsigned prepared = sq->sqe_tail;
-    if (sq->sqe_head != prepared) {
-        sq->sqe_head = prepared;
-        /* The release store orders the SQE contents before the tail the kernel reads. */
-        __atomic_store_n(sq->ktail, prepared, __ATOMIC_RELEASE);
-    }
-    return prepared - __atomic_load_n(sq->khead, __ATOMIC_ACQUIRE);
-}
-
-int esock_uring_enter(struct io_uring *ring, unsigned to_submit, unsigned min_complete) {
-    unsigned flags = min_complete > 0 ? IORING_ENTER_GETEVENTS : 0;
-    long rc = syscall(__NR_io_uring_enter, ring->ring_fd, to_submit, min_complete, flags, NULL, 0);
-    return rc < 0 ? -errno : (int)rc;
 }
 
 void esock_sqe_set_buf_group(struct io_uring_sqe *sqe, unsigned short group) {

@@ -6,7 +6,7 @@
 //                                             (the client ends run in a child: `esock-stress clients`)
 //   esock-stress seccomp                      io_uring_setup denied: auto falls back to select, completion fails clearly
 //
-// <backend>: select, completion, select-thread, completion-thread. Prints one line of key=value
+// <backend>: select, completion, select-thread, completion-plain. Prints one line of key=value
 // results and exits 0 when the check holds, 1 when it does not, 2 on bad arguments.
 #if canImport(Glibc)
 import Glibc
@@ -32,9 +32,9 @@ func makeBackend(_ name: String) throws(SocketError) -> any IOBackend {
     case "select": return try SelectBackend()
     case "select-thread": return try SelectBackend(callersLead: false)
     case "completion": return try CompletionBackend()
-    case "completion-thread":
+    case "completion-plain":
         var c = CompletionBackend.Configuration()
-        c.callersLead = false
+        c.deferTaskRun = false
         return try CompletionBackend(configuration: c)
     default: print("unknown backend \(name)"); exit(2)
     }

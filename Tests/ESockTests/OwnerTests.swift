@@ -66,8 +66,10 @@ import Testing
         #expect(throws: SocketError.closed) { try s.close() }
     }
 
+    /// An owner ends only explicitly: dropping every reference of one's own to it closes
+    /// nothing (no deinit does I/O); its sockets keep it, and `end()` closes them.
     @Test(arguments: Backend.allCases)
-    func droppingTheOwnerClosesItsSockets(_ backend: Backend) throws {
+    func anOwnerEndsOnlyWhenItIsEnded(_ backend: Backend) throws {
         let watcher = Mailbox()
         var s: Socket?
         do {
@@ -76,10 +78,13 @@ import Testing
             _ = s?.monitor(watcher)
         }
         let socket = try #require(s)
+        #expect(watcher.receive(timeout: .zero) == nil)
+        #expect(ESock.whichSockets().contains(socket))
+        let owner = try #require(socket.owner)
+        owner.end()
         let m = try #require(watcher.receive(timeout: .seconds(5)))
         guard case .down(let ds, _, let reason) = m else { Issue.record("expected DOWN, got \(m)"); return }
         #expect(ds == socket && reason == .ownerEnded)
-        #expect(socket.owner == nil)
         #expect(throws: SocketError.closed) { try socket.close() }
     }
 }

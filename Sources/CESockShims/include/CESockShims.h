@@ -66,6 +66,8 @@ extern const int32_t ESOCK_MSG_NOSIGNAL;
 extern const uint8_t ESOCK_IOSQE_BUFFER_SELECT;
 extern const uint32_t ESOCK_CQE_F_BUFFER;
 extern const uint32_t ESOCK_CQE_BUFFER_SHIFT;
+/// IORING_CQE_F_MORE: the request posts more CQEs (a multishot request's last CQE lacks it).
+extern const uint32_t ESOCK_CQE_F_MORE;
 
 struct io_uring;
 struct io_uring_buf_ring;
@@ -79,13 +81,6 @@ void esock_buf_ring_recycle(struct io_uring_buf_ring *br, unsigned entries, unsi
                             unsigned size, unsigned short bid);
 /// Unregisters and frees a ring made by esock_buf_ring_setup.
 void esock_buf_ring_free(struct io_uring *ring, struct io_uring_buf_ring *br, unsigned entries, int group);
-/// Publishes the SQEs prepared since the last call (moves the SQ ring's tail the kernel reads)
-/// without entering the kernel; returns how many SQEs the kernel has not consumed yet. Call
-/// under the lock that serializes SQE preparation.
-unsigned esock_sq_publish(struct io_uring *ring);
-/// io_uring_enter(2) on `ring`: submits up to `to_submit` published SQEs and, with
-/// `min_complete` > 0, waits for that many CQEs. Returns the number submitted or -errno.
-int esock_uring_enter(struct io_uring *ring, unsigned to_submit, unsigned min_complete);
 /// Selects buffer group `group` for a recv SQE.
 void esock_sqe_set_buf_group(struct io_uring_sqe *sqe, unsigned short group);
 

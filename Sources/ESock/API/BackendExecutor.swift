@@ -27,6 +27,6 @@ public final class BackendExecutor: TaskExecutor, @unchecked Sendable {
 
     /// Queues `job` for the backend's thread (Swift's `TaskExecutor` requirement).
     public func enqueue(_ job: consuming ExecutorJob) {
-        if gate.enqueue(UnownedJob(job)) { driver.kick() }
+        driver.jobQueued(pollerBusy: gate.enqueue(UnownedJob(job)))
     }
 }

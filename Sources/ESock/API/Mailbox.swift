@@ -13,9 +13,14 @@ private let nextMailboxID = Atomic<UInt64>(1)
 ///
 /// Receive by blocking a thread (``receive(timeout:)``, selectively with
 /// ``receive(handle:timeout:)`` or ``receive(timeout:where:)``), without waiting (``poll()``), or
-/// asynchronously through ``messages`` or ``next(where:)``.
+/// asynchronously through ``messages`` or ``next(where:)``. A selective receive's predicate runs
+/// on the receiving thread with no lock held, so it may use any socket or mailbox.
+///
+/// A mailbox that owns sockets (it is their controlling process, see
+/// ``Socket/open(_:_:_:backend:owner:useRegistry:)``) ends when you call ``end()``, which closes
+/// them; until then its sockets keep it, as the registry keeps them, whether or not you do.
 // @unchecked Sendable: every mutable field is read and written with `core.mutex` held (`owned`
-// is a Mutex of its own).
+// is a lock of its own).
 public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
     /// A number unique to this mailbox in this process (what a pid prints as in ``ESock/i(_:keys:)``).
     public let id = nextMailboxID.wrappingAdd(1, ordering: .relaxed).oldValue
@@ -24,67 +29,74 @@ public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
     let core = BlockingWaiter()
     private var mutex: UnsafeMutablePointer<pthread_mutex_t> { core.mutex }
     private var cond: UnsafeMutablePointer<pthread_cond_t> { core.cond }
-    // The queue and the asynchronous waiters are guarded by `core.mutex`: the lock, not the
-    // runtime's dynamic exclusivity check, keeps accesses apart (`@exclusivity(unchecked)`: the
-    // check cost a tenth of the instructions per message, docs/architecture.md).
+    // Guarded by `core.mutex`: the lock, not the runtime's dynamic exclusivity check, keeps
+    // accesses apart (`@exclusivity(unchecked)`: the check cost a tenth of the instructions per
+    // message, docs/architecture.md).
     @exclusivity(unchecked) private var queue = MessageQueue()
     @exclusivity(unchecked) private var asyncWaiters: [AsyncWaiter] = []
     @exclusivity(unchecked) private var nextWaiterID: UInt64 = 0
 
-    private struct AsyncWaiter {
-        let id: UInt64
-        let selection: Selection
-        let continuation: UnsafeContinuation<SocketMessage?, Never>
+    /// What an asynchronous waiter is woken with.
+    enum Wake {
+        /// The message it selected (taken out of the queue for it).
+        case message(SocketMessage)
+        /// A message newer than the ones it looked at arrived (left in the queue): look again.
+        case arrived
+        /// Its task was cancelled.
+        case cancelled
     }
 
-    /// Which messages a waiter takes: those about one operation (what every async socket call
-    /// waits for: no closure to allocate per wait), or those a predicate accepts.
+    private struct AsyncWaiter {
+        let id: UInt64
+        /// What it takes; nil: it wants to hear of any new message (a predicate looks at it).
+        let selection: Selection?
+        let continuation: UnsafeContinuation<Wake, Never>
+    }
+
+    /// Which messages a waiter takes, matched under the mailbox's lock (no user code): every
+    /// message, those about one operation (what each async socket call waits for), or those
+    /// about one socket.
     enum Selection: Sendable {
+        case any
         case handle(Handle)
-        case predicate(@Sendable (SocketMessage) -> Bool)
+        case socket(Socket)
 
         func matches(_ message: SocketMessage) -> Bool {
             switch self {
+            case .any: return true
             case .handle(let h): return message.handle == h
-            case .predicate(let p): return p(message)
+            case .socket(let s): return message.socket === s
             }
         }
     }
 
     /// The sockets this mailbox owns (it is their controlling process), held strongly; each
-    /// socket refers back to its owner weakly (see Socket+Owner.swift).
+    /// socket holds its owner too, until it closes (see Socket+Owner.swift).
     private let owned = Locked<[UInt64: Socket]>([:])
 
     /// An empty mailbox.
     public init() {}
 
-    /// A connection accepted for a message nobody received is closed with the mailbox, so that
-    /// it does not stay open with no one to use it. The sockets the mailbox owns are closed, as
-    /// when an Erlang process exits (their monitors get DOWN with reason `owner_ended`).
-    deinit {
-        closeOwned()
-        while let m = queue.removeFirst(where: { _ in true }) {
-            if case .completion(_, _, .accepted(let s)) = m { try? s.close() }
-        }
-    }
-
     public var description: String { "#Mailbox<\(id)>" }
 
-    /// The owner's end (Erlang: the controlling process exits): closes every socket this mailbox
-    /// owns; their monitors receive DOWN with reason ``DownReason/ownerEnded``. The mailbox
-    /// stays usable; sockets it comes to own afterwards are closed by the next `end()`.
-    public func end() { closeOwned() }
-
-    /// The open sockets this mailbox owns.
-    public var ownedSockets: [Socket] { owned.withLock { $0.values.sorted { $0.id < $1.id } } }
-
-    private func closeOwned() {
+    /// The owner's end (Erlang: the process exits): closes every socket this mailbox owns, with
+    /// no lock held (their monitors receive DOWN with reason ``DownReason/ownerEnded``), and every
+    /// connection accepted for a message still waiting here, which nobody will receive now. The
+    /// mailbox stays usable; sockets it comes to own afterwards are closed by the next `end()`.
+    public func end() {
         let sockets = owned.withLock { table in
             defer { table.removeAll() }
             return table.values.sorted { $0.id < $1.id }
         }
         for s in sockets { try? s.close(.ownerEnded) }
+        pthread_mutex_lock(mutex)
+        let accepted = queue.removeAll { if case .completion(_, _, .accepted) = $0 { return true } else { return false } }
+        pthread_mutex_unlock(mutex)
+        Self.closeAccepted(accepted)
     }
+
+    /// The open sockets this mailbox owns.
+    public var ownedSockets: [Socket] { owned.withLock { $0.values.sorted { $0.id < $1.id } } }
 
     /// Records that this mailbox owns `socket`.
     func adopt(_ socket: Socket) { owned.withLock { $0[socket.id] = socket } }
@@ -102,20 +114,28 @@ public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
         return queue.count
     }
 
-    /// Delivers a message. Called by the backends, possibly while they hold a socket's lock: it
-    /// never calls back into a socket.
+    /// Delivers a message. Called with no socket's lock held (the engine posts after its
+    /// transitions); resumes a waiting task or wakes a waiting thread after releasing the lock.
     func post(_ message: SocketMessage) {
         pthread_mutex_lock(mutex)
-        if !asyncWaiters.isEmpty, let i = asyncWaiters.firstIndex(where: { $0.selection.matches(message) }) {
-            let waiter = asyncWaiters.remove(at: i)
-            pthread_mutex_unlock(mutex)
-            waiter.continuation.resume(returning: message)
-            return
+        if !asyncWaiters.isEmpty {
+            if let i = asyncWaiters.firstIndex(where: { $0.selection?.matches(message) ?? false }) {
+                let waiter = asyncWaiters.remove(at: i)
+                pthread_mutex_unlock(mutex)
+                waiter.continuation.resume(returning: .message(message))
+                return
+            }
         }
         queue.append(message)
+        var lookers: [AsyncWaiter] = []
+        if !asyncWaiters.isEmpty {
+            lookers = asyncWaiters.filter { $0.selection == nil }
+            if !lookers.isEmpty { asyncWaiters.removeAll { $0.selection == nil } }
+        }
         let wake = core.sleepers > 0
         let (leading, leadingDriver) = (core.leader, core.driver)
         pthread_mutex_unlock(mutex)
+        for waiter in lookers { waiter.continuation.resume(returning: .arrived) }
         if wake { pthread_cond_broadcast(cond) }
         core.kickLeader(leading, leadingDriver)
     }
@@ -124,93 +144,147 @@ public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
     /// so that no message for a cancelled operation is seen afterwards. A connection accepted
     /// for a removed message is closed: nobody will receive it.
     @discardableResult
-    func flush(handle: Handle) -> Int { discard { $0.handle == handle } }
+    func flush(handle: Handle) -> Int { discard(.handle(handle)) }
 
     /// Drops every waiting message (left by an earlier call that gave up), without looking in
     /// the kernel. A connection accepted for a dropped message is closed.
-    func discardStale() { _ = discard { _ in true } }
+    func discardStale() { _ = discard(.any) }
 
     /// Empties a mailbox whose user is done with it, and makes it forget the backend it expected.
     func resetForReuse() {
         var removed: [SocketMessage] = []
         pthread_mutex_lock(mutex)
-        while queue.count > 0, let m = queue.removeFirst(where: { _ in true }) { removed.append(m) }
+        while let m = queue.removeFirst(matching: .any) { removed.append(m) }
         core.driver = nil
         core.spansBackends = false
         pthread_mutex_unlock(mutex)
-        for case .completion(_, _, .accepted(let s)) in removed { try? s.close() }
+        Self.closeAccepted(removed)
     }
 
-    /// Removes the waiting messages `matches` selects; closes the connections accepted for them.
-    private func discard(where matches: (SocketMessage) -> Bool) -> Int {
+    /// Removes the waiting messages `selection` matches; closes the connections accepted for
+    /// them, with no lock held.
+    private func discard(_ selection: Selection) -> Int {
         var removed: [SocketMessage] = []
         pthread_mutex_lock(mutex)
-        while let m = queue.removeFirst(where: matches) { removed.append(m) }
+        while let m = queue.removeFirst(matching: selection) { removed.append(m) }
         pthread_mutex_unlock(mutex)
-        for case .completion(_, _, .accepted(let s)) in removed { try? s.close() }
+        Self.closeAccepted(removed)
         return removed.count
     }
 
+    private static func closeAccepted(_ messages: [SocketMessage]) {
+        for case .completion(_, _, .accepted(let s)) in messages { try? s.close() }
+    }
+
     /// Takes the oldest message at once, or returns nil when there is none. When the mailbox is
-    /// empty and no other thread waits in its backend's kernel wait, it looks there once,
-    /// without waiting, so that polling alone moves operations along.
+    /// empty and no other thread waits in its backend's kernel wait (and this thread may), it
+    /// looks there once, without waiting, so that polling alone moves operations along.
     public func poll() -> SocketMessage? {
         pthread_mutex_lock(mutex)
-        let m = queue.removeFirst { _ in true }
+        let m = queue.removeFirst(matching: .any)
         let driver = m == nil ? core.driver : nil
         pthread_mutex_unlock(mutex)
         guard m == nil, let driver else { return m }
-        // Nobody may be waiting in the kernel for this mailbox: look once without waiting.
         driver.pollNow()
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return queue.removeFirst { _ in true }
+        return queue.removeFirst(matching: .any)
     }
 
     /// Waits for the oldest message; nil when `timeout` ran out first.
     public func receive(timeout: Timeout = .infinity) -> SocketMessage? {
-        receive(deadline: timeout.deadline()) { _ in true }
+        receive(.any, deadline: timeout.deadline())
     }
 
     /// Waits for the oldest message about `handle` (Erlang's selective receive on a reference),
     /// leaving other messages in place; nil when `timeout` ran out first.
     public func receive(handle: Handle, timeout: Timeout = .infinity) -> SocketMessage? {
-        receive(deadline: timeout.deadline()) { $0.handle == handle }
+        receive(.handle(handle), deadline: timeout.deadline())
     }
 
     /// Waits for the oldest message for which `matches` is true, leaving other messages in place;
-    /// nil when `timeout` ran out first.
+    /// nil when `timeout` ran out first. `matches` runs on this thread with no lock held, once
+    /// per message it is shown.
     public func receive(timeout: Timeout = .infinity, where matches: (SocketMessage) -> Bool) -> SocketMessage? {
-        receive(deadline: timeout.deadline(), where: matches)
+        let deadline = timeout.deadline()
+        var seen: UInt64 = 0
+        while true {
+            if let m = take(after: &seen, where: matches) { return m }
+            pthread_mutex_lock(mutex)
+            let arrived = core.block(until: deadline) { queue.newest > seen }
+            pthread_mutex_unlock(mutex)
+            if !arrived { return take(after: &seen, where: matches) }
+        }
     }
 
-    /// The blocking receive: while nothing matches, the thread leads its backend's kernel wait
-    /// when it can (see ``PollGate``), else sleeps until a message or its turn comes.
-    func receive(deadline: ContinuousClock.Instant?, where matches: (SocketMessage) -> Bool) -> SocketMessage? {
+    /// The blocking receive of messages a ``Selection`` matches: while none is there, the thread
+    /// leads its backend's kernel wait when it may (see ``PollGate``), else sleeps until a
+    /// message or its turn comes.
+    func receive(_ selection: Selection, deadline: ContinuousClock.Instant?) -> SocketMessage? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        var found: SocketMessage? = queue.removeFirst(where: matches)
+        var found = queue.removeFirst(matching: selection)
         if found != nil { return found }
         _ = core.block(until: deadline) {
-            found = queue.removeFirst(where: matches)
+            found = queue.removeFirst(matching: selection)
             return found != nil
         }
         return found
     }
 
+    /// Looks at the messages newer than `seen` with `matches`, outside the lock, and takes the
+    /// first it accepts (unless another receiver took it meanwhile); advances `seen`.
+    private func take(after seen: inout UInt64, where matches: (SocketMessage) -> Bool) -> SocketMessage? {
+        pthread_mutex_lock(mutex)
+        let candidates = queue.entries(after: seen)
+        let newest = queue.newest
+        pthread_mutex_unlock(mutex)
+        for (sequence, message) in candidates {
+            seen = sequence
+            guard matches(message) else { continue }
+            pthread_mutex_lock(mutex)
+            let taken = queue.remove(sequence: sequence)
+            pthread_mutex_unlock(mutex)
+            if let taken { return taken }
+        }
+        // Messages taken by other receivers meanwhile count as seen.
+        seen = max(seen, newest)
+        return nil
+    }
+
     /// Waits asynchronously for the oldest message for which `matches` is true; nil if the task
-    /// is cancelled first. While a task waits, the backends' background threads poll for it.
+    /// is cancelled first. `matches` runs on this task with no lock held. While a task waits, the
+    /// backends' background threads poll for it.
     public nonisolated(nonsending) func next(where matches: @escaping @Sendable (SocketMessage) -> Bool = { _ in true }) async -> SocketMessage? {
-        await next(.predicate(matches), polledBy: nil)
+        var seen: UInt64 = 0
+        while true {
+            if let m = take(after: &seen, where: matches) { return m }
+            switch await wait(nil, after: seen, polledBy: nil) {
+            case .message(let m): return m
+            case .arrived: continue
+            case .cancelled: return nil
+            }
+        }
     }
 
     /// ``next(where:)`` for `selection`, asking only `driver`'s background thread to poll (nil:
     /// every backend's).
     nonisolated(nonsending) func next(_ selection: Selection, polledBy driver: (any PollDriver)?) async -> SocketMessage? {
+        switch await wait(selection, after: 0, polledBy: driver) {
+        case .message(let m): return m
+        case .arrived, .cancelled: return nil
+        }
+    }
+
+    /// Suspends until a message `selection` matches (taken for the caller), or, with no
+    /// selection, until a message newer than `seen` arrives (left in the queue); or until the
+    /// task is cancelled.
+    private nonisolated(nonsending) func wait(_ selection: Selection?, after seen: UInt64,
+                                              polledBy driver: (any PollDriver)?) async -> Wake {
         pthread_mutex_lock(mutex)
-        if let m = queue.removeFirst(where: { selection.matches($0) }) {
+        if let ready = look(selection, after: seen) {
             pthread_mutex_unlock(mutex)
-            return m
+            return ready
         }
         nextWaiterID += 1
         let id = nextWaiterID
@@ -227,15 +301,15 @@ public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
             // Unsafe (no checking wrapper to allocate): each path below resumes it exactly once,
             // either here or, after it was stored, by `post` or the cancel handler, which both
             // remove it from `asyncWaiters` under the lock first.
-            await withUnsafeContinuation { (c: UnsafeContinuation<SocketMessage?, Never>) in
+            await withUnsafeContinuation { (c: UnsafeContinuation<Wake, Never>) in
                 pthread_mutex_lock(mutex)
                 // A message may have arrived, or the task been cancelled, since the first look.
-                if let m = queue.removeFirst(where: { selection.matches($0) }) {
+                if let ready = look(selection, after: seen) {
                     pthread_mutex_unlock(mutex)
-                    c.resume(returning: m)
+                    c.resume(returning: ready)
                 } else if Task.isCancelled {
                     pthread_mutex_unlock(mutex)
-                    c.resume(returning: nil)
+                    c.resume(returning: .cancelled)
                 } else {
                     asyncWaiters.append(AsyncWaiter(id: id, selection: selection, continuation: c))
                     pthread_mutex_unlock(mutex)
@@ -246,91 +320,44 @@ public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
             let i = asyncWaiters.firstIndex { $0.id == id }
             let waiter = i.map { asyncWaiters.remove(at: $0) }
             pthread_mutex_unlock(mutex)
-            waiter?.continuation.resume(returning: nil)
+            waiter?.continuation.resume(returning: .cancelled)
         }
+    }
+
+    /// With the lock held: the message `selection` takes, or `.arrived` when there is one newer
+    /// than `seen` for a predicate to look at; nil when the waiter must wait.
+    private func look(_ selection: Selection?, after seen: UInt64) -> Wake? {
+        if let selection {
+            return queue.removeFirst(matching: selection).map { .message($0) }
+        }
+        return queue.newest > seen ? .arrived : nil
     }
 
     /// The mailbox as an asynchronous sequence of messages, oldest first; it ends when the
     /// consuming task is cancelled.
-    public var messages: Messages { Messages(mailbox: self, matches: { _ in true }) }
+    public var messages: Messages { Messages(mailbox: self, selection: .any) }
 
     /// The messages about `socket`, oldest first, as an asynchronous sequence (Erlang's selective
     /// receive on the socket); messages about other sockets stay in the mailbox.
-    public func messages(about socket: Socket) -> Messages {
-        Messages(mailbox: self, matches: { $0.socket === socket })
-    }
+    public func messages(about socket: Socket) -> Messages { Messages(mailbox: self, selection: .socket(socket)) }
 
     /// The messages about the operation with `handle`, oldest first, as an asynchronous sequence
     /// (Erlang's selective receive on a reference); other messages stay in the mailbox.
-    public func messages(handle: Handle) -> Messages {
-        Messages(mailbox: self, matches: { $0.handle == handle })
-    }
+    public func messages(handle: Handle) -> Messages { Messages(mailbox: self, selection: .handle(handle)) }
 
-    /// An asynchronous sequence over a mailbox's messages, all or those a selection matches. It
-    /// ends when the consuming task is cancelled.
+    /// An asynchronous sequence over a mailbox's messages, all or those about one socket or one
+    /// operation. It ends when the consuming task is cancelled.
     public struct Messages: AsyncSequence, Sendable {
         public typealias Element = SocketMessage
         let mailbox: Mailbox
-        let matches: @Sendable (SocketMessage) -> Bool
+        let selection: Selection
 
         public struct AsyncIterator: AsyncIteratorProtocol {
             let mailbox: Mailbox
-            let matches: @Sendable (SocketMessage) -> Bool
-            public mutating func next() async -> SocketMessage? { await mailbox.next(where: matches) }
+            let selection: Selection
+            public mutating func next() async -> SocketMessage? { await mailbox.next(selection, polledBy: nil) }
         }
 
-        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(mailbox: mailbox, matches: matches) }
-    }
-}
-
-/// CLOCK_MONOTONIC now plus `d`, as the absolute time pthread_cond_timedwait takes.
-func monotonicTimespec(after d: Duration) -> timespec {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    let (secs, attos) = d.components
-    var sec = Int(now.tv_sec) + Int(secs)
-    var nsec = Int(now.tv_nsec) + Int(attos / 1_000_000_000)
-    if nsec >= 1_000_000_000 { sec += 1; nsec -= 1_000_000_000 }
-    return timespec(tv_sec: sec, tv_nsec: nsec)
-}
-
-/// A growable ring buffer of messages with removal by predicate (selective receive).
-struct MessageQueue {
-    private var storage: [SocketMessage?] = Array(repeating: nil, count: 16)
-    private var head = 0
-    private(set) var count = 0
-
-    mutating func append(_ m: SocketMessage) {
-        if count == storage.count { grow() }
-        storage[(head + count) & (storage.count - 1)] = m
-        count += 1
-    }
-
-    /// Removes and returns the oldest message matching `predicate`.
-    mutating func removeFirst(where predicate: (SocketMessage) -> Bool) -> SocketMessage? {
-        let mask = storage.count - 1
-        for i in 0..<count {
-            let slot = (head + i) & mask
-            guard let m = storage[slot], predicate(m) else { continue }
-            if i == 0 {
-                storage[slot] = nil
-                head = (head + 1) & mask
-                count -= 1
-            } else {
-                // Close the gap by moving the later messages one slot forward.
-                for j in i..<(count - 1) { storage[(head + j) & mask] = storage[(head + j + 1) & mask] }
-                storage[(head + count - 1) & mask] = nil
-                count -= 1
-            }
-            return m
-        }
-        return nil
-    }
-
-    private mutating func grow() {
-        var bigger = [SocketMessage?](repeating: nil, count: storage.count * 2)
-        for i in 0..<count { bigger[i] = storage[(head + i) & (storage.count - 1)] }
-        storage = bigger
-        head = 0
+        public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(mailbox: mailbox, selection: selection) }
     }
 }

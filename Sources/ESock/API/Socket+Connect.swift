@@ -10,15 +10,16 @@ extension Socket {
     /// completion message says ``CompletionStatus/connected`` or why it failed. Throws
     /// ``SocketError/Reason/already`` when another caller's connect is in progress.
     public func connect(_ address: SocketAddress, nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<Void> {
+        try startConnect(address, mailbox: mailbox, handle: handle, mayWait: true).pending().map { _ in () }
+    }
+
+    /// The nowait connect; `mayWait` false: tried once, never queued or armed.
+    func startConnect(_ address: SocketAddress, mailbox: Mailbox, handle: Handle?, mayWait: Bool) throws(SocketError) -> Started {
         let op = Operation(.connect, tag: .connect, handle: handle ?? .make(), mailbox: mailbox, socket: self)
         let storage = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
         op.address = storage
         op.addressLength = try address.encode(into: &storage.pointee)
-        switch try start(op) {
-        case .done: return .done(())
-        case .select(let info, _): return .select(info, partial: nil)
-        case .completion(let info): return .completion(info)
-        }
+        return try start(op, mayWait: mayWait)
     }
 
     /// Finalizes a connect that answered `.select`, after its select message (Erlang: `connect/1`).
@@ -27,12 +28,14 @@ extension Socket {
             guard !st.closed else { throw .closed }
             return st.connectors.current
         }
-        guard let op = pending, backend.model == .select else {
+        // Only a model whose callers call again has a connect to finalize; on the completion
+        // backend the completion message says how the connect ended.
+        guard let op = pending, backend.rules.callsAgain else {
             throw .invalid("no connect to finalize")
         }
         switch try start(Operation(.connect, tag: .connect, handle: op.handle, mailbox: op.mailbox, socket: self)) {
         case .done: return
-        case .select, .completion: throw .posix(EINPROGRESS)
+        case .pending, .wouldBlock: throw .posix(EINPROGRESS)
         }
     }
 
@@ -60,20 +63,14 @@ struct ConnectCall: SocketCall {
 
     init(address: SocketAddress) { self.address = address }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) throws(SocketError) -> CallStep<Void> {
+    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<Void> {
         if let handle {
             let op = Operation(.connect, tag: .connect, handle: handle, mailbox: mailbox, socket: socket)
-            switch try socket.start(op) {
-            case .done: return .done(())
-            case .select, .completion: return .wait(handle)
-            }
+            return try socket.start(op, mayWait: mayWait).step { _ in () }
         }
         let h = Handle.make()
         handle = h
-        switch try socket.connect(address, nowait: mailbox, handle: h) {
-        case .done: return .done(())
-        case .select, .completion: return .wait(h)
-        }
+        return try socket.startConnect(address, mailbox: mailbox, handle: h, mayWait: mayWait).step { _ in () }
     }
 
     func finish(_ status: CompletionStatus) throws(SocketError) {

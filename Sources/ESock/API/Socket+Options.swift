@@ -130,14 +130,18 @@ extension Socket {
     private func getsockopt(level: Int32, option: Int32, capacity: Int = 0, initial: [UInt8]? = nil) throws(SocketError) -> [UInt8] {
         var buffer = initial ?? [UInt8](repeating: 0, count: capacity)
         var length = socklen_t(buffer.count)
-        let rc = buffer.withUnsafeMutableBytes { Glibc.getsockopt(fd, level, option, $0.baseAddress, &length) }
-        if rc < 0 { throw .posix(errno) }
+        try withDescriptor { (fd) throws(SocketError) in
+            let rc = buffer.withUnsafeMutableBytes { Glibc.getsockopt(fd, level, option, $0.baseAddress, &length) }
+            if rc < 0 { throw .posix(errno) }
+        }
         return Array(buffer.prefix(Int(length)))
     }
 
     /// `setsockopt(2)` with `bytes`.
     private func setsockopt(level: Int32, option: Int32, _ bytes: [UInt8]) throws(SocketError) {
-        let rc = bytes.withUnsafeBytes { Glibc.setsockopt(fd, level, option, $0.baseAddress, socklen_t($0.count)) }
-        if rc < 0 { throw .posix(errno) }
+        try withDescriptor { (fd) throws(SocketError) in
+            let rc = bytes.withUnsafeBytes { Glibc.setsockopt(fd, level, option, $0.baseAddress, socklen_t($0.count)) }
+            if rc < 0 { throw .posix(errno) }
+        }
     }
 }

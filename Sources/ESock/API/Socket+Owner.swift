@@ -2,10 +2,11 @@
 /// the socket's `ownership` lock (apart from the state lock, so that close can post DOWN
 /// messages without holding the lock the I/O paths take).
 ///
-/// The owner is held weakly: the owner mailbox holds its sockets (to close them when it ends),
-/// so a strong reference back would keep the mailbox alive forever.
+/// The owner is held strongly, as the owner holds its open sockets: an owner lives while it owns
+/// an open socket, and ends only explicitly (``Mailbox/end()``), never from a deinit. The pair
+/// is undone when the socket closes (it leaves its owner's table).
 struct Ownership {
-    weak var owner: Mailbox?
+    var owner: Mailbox?
     /// The monitors, each with the mailbox its DOWN message goes to (held strongly: a monitor
     /// keeps its receiver, as an Erlang monitor keeps its pid).
     var monitors: [MonitorRef: Mailbox] = [:]
@@ -89,15 +90,5 @@ extension Socket {
         for (ref, mailbox) in monitors.sorted(by: { $0.key.id < $1.key.id }) {
             mailbox.post(.down(socket: self, monitor: ref, reason: reason))
         }
-    }
-
-    /// Sends `counter_wrap` to the owner for each counter that wrapped, when `{otp, iow}` is set
-    /// (Erlang: `{'$socket', Socket, counter_wrap, Counter}`), and clears the record of wraps.
-    /// Called with the state lock held, by the paths that count, only when a counter wrapped
-    /// (the lock order state, then ownership, then mailbox is the one every path keeps).
-    func reportWraps(_ st: inout SocketState) {
-        let names = st.counters.takeWraps()
-        guard st.iow, let owner = ownership.withLock({ $0.owner }) else { return }
-        for name in names { owner.post(.counterWrap(socket: self, counter: name)) }
     }
 }

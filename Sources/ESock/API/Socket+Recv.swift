@@ -1,5 +1,6 @@
 extension Socket {
-    /// Receives without waiting (Erlang: `recv(Socket, Length, Flags, nowait | Handle)`).
+    /// Receives without waiting (Erlang: `recv(Socket, Length, Flags, nowait | Handle)`; C:
+    /// recv(2), on the completion backend `IORING_OP_RECV`).
     ///
     /// `length` 0 means whatever is available; on a stream, `length` N asks for exactly N bytes.
     /// Returns `.done` with data at once; select backend: `.select`, with the data that came so
@@ -9,40 +10,15 @@ extension Socket {
     /// ``SocketError/Reason/closed``.
     public func recv(length: Int = 0, flags: MessageFlags = [], nowait mailbox: Mailbox,
                      handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
-        guard length >= 0 else { throw .invalid("length \(length)") }
-        let model = backend.model
-        func operation(_ handle: Handle) -> Operation {
-            let op = Operation(.recv, tag: .recv, handle: handle, mailbox: mailbox, socket: self)
-            op.length = length
-            op.flags = flags.rawValue
-            return op
-        }
-        var received: [UInt8] = []
-        let direct = try startDirect(.recv, mailbox: mailbox, handle: handle, { st in
-            st.counters.add(.readTries)
-            let result = receiveNow(length: length, flags: flags.rawValue, received: &received, &st)
-            if case .wait = result, !received.isEmpty { return .wait(partial: .bytes(received)) }
-            return result
-        }, make: { handle, partial in
-            let op = operation(handle)
-            // Completion: the operation keeps what came and asks the kernel for the rest.
-            if model == .completion, case .bytes(let d)? = partial { op.received = d }
-            return op
-        })
-        let pending: Pending<OperationValue>
-        if let direct {
-            pending = direct
-        } else {
-            pending = try start(operation(handle ?? .make()))
-        }
-        return pending.map(\.bytes)
+        try startRecv(length: length, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map(\.bytes)
     }
 
     /// Receives, waiting at most `timeout` (Erlang: `recv/1,2,3,4`).
     ///
     /// `length` 0 returns the first data that arrives; on a stream, `length` N waits for N bytes.
     /// On timeout or error after some data arrived, the error carries it
-    /// (``SocketError/Partial/received(_:)``).
+    /// (``SocketError/Partial/received(_:)``); with `length` 0 the data that came is the answer
+    /// instead. A zero timeout tries once and never waits.
     public func recv(length: Int = 0, flags: MessageFlags = [], timeout: Timeout = .infinity) throws(SocketError) -> [UInt8] {
         try perform(RecvCall(length: length, flags: flags), timeout: timeout)
     }
@@ -54,6 +30,25 @@ extension Socket {
     /// (Erlang: `cancel/2`) and throws ``SocketError/Reason/cancelled`` with any data that came.
     public nonisolated(nonsending) func recv(length: Int = 0, flags: MessageFlags = []) async throws(SocketError) -> [UInt8] {
         try await perform(RecvCall(length: length, flags: flags))
+    }
+
+    /// The nowait receive: the direct path when no other caller's receive is in the way, else
+    /// an operation of the general path. `mayWait` false: tried once, never queued or armed.
+    func startRecv(length: Int, flags: MessageFlags, mailbox: Mailbox, handle: Handle?,
+                   mayWait: Bool) throws(SocketError) -> Started {
+        guard length >= 0 else { throw .invalid("length \(length)") }
+        func operation(_ handle: Handle) -> Operation {
+            let op = Operation(.recv, tag: .recv, handle: handle, mailbox: mailbox, socket: self)
+            op.length = length
+            op.flags = flags.rawValue
+            return op
+        }
+        if let direct = try startDirect(.recv, mailbox: mailbox, handle: handle, mayWait: mayWait, { st in
+            st.receiveNow(length: length, flags: flags.rawValue, force: !mayWait)
+        }, make: { handle, _ in operation(handle) }) {
+            return direct
+        }
+        return try start(operation(handle ?? .make()), mayWait: mayWait)
     }
 }
 
@@ -69,14 +64,13 @@ struct RecvCall: SocketCall {
         self.flags = flags
     }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) throws(SocketError) -> CallStep<[UInt8]> {
+    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<[UInt8]> {
         let handle = Handle.make()
-        switch try socket.recv(length: length == 0 ? 0 : length - data.count, flags: flags, nowait: mailbox, handle: handle) {
-        case .done(let d): return .done(data + d)
-        case .select(_, let partial): data += partial ?? []
-        case .completion: break
-        }
-        return .wait(handle)
+        let started = try socket.startRecv(length: length == 0 ? 0 : length - data.count, flags: flags,
+                                           mailbox: mailbox, handle: handle, mayWait: mayWait)
+        if case .done(let d) = started { return .done(data + d.bytes) }
+        data += started.partial?.bytes ?? []
+        return started.step { $0.bytes }
     }
 
     func finish(_ status: CompletionStatus) throws(SocketError) -> [UInt8] {
@@ -92,4 +86,11 @@ struct RecvCall: SocketCall {
     }
 
     func decorate(_ error: SocketError) -> SocketError { error.prepending(received: data) }
+
+    /// A receive of whatever is available answers with the data that came before its time was
+    /// up, not with `timeout` (OTP).
+    func value(atTimeoutWith partial: SocketError.Partial?) -> [UInt8]? {
+        guard length == 0, case .received(let d)? = partial, !d.isEmpty else { return nil }
+        return d
+    }
 }

@@ -10,10 +10,16 @@ extension Socket {
     /// ``CompletionStatus/receivedFrom(source:data:)``).
     public func recvfrom(bufferSize: Int = 0, flags: MessageFlags = [], nowait mailbox: Mailbox,
                          handle: Handle? = nil) throws(SocketError) -> Pending<(source: SocketAddress?, data: [UInt8])> {
+        try startRecvfrom(bufferSize, flags, mailbox, handle, mayWait: true).pending()
+            .map { (source: $0.message.address, data: $0.message.data) }
+    }
+
+    /// The nowait recvfrom; `mayWait` false: tried once, never queued or armed.
+    func startRecvfrom(_ bufferSize: Int, _ flags: MessageFlags, _ mailbox: Mailbox, _ handle: Handle?,
+                       mayWait: Bool) throws(SocketError) -> Started {
         let (size, _) = try receiveSizes(bufferSize, 0)
         let message = MessageIO(receiving: size, controlSize: 0)
-        return try startMessage(.recv, .recvfrom, message, flags: flags, mailbox: mailbox, handle: handle)
-            .map { (source: $0.message.address, data: $0.message.data) }
+        return try startMessage(.recv, .recvfrom, message, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
     }
 
     /// Receives a message and its source, waiting at most `timeout`
@@ -31,9 +37,9 @@ extension Socket {
     }
 
     private func recvfromCall(_ bufferSize: Int, _ flags: MessageFlags) -> ReceiveMessageCall<(source: SocketAddress?, data: [UInt8])> {
-        ReceiveMessageCall(tag: .recvfrom, call: { (socket, mailbox, handle) throws(SocketError) in
-            try socket.recvfrom(bufferSize: bufferSize, flags: flags, nowait: mailbox, handle: handle)
-        }, value: { status in
+        ReceiveMessageCall(tag: .recvfrom, call: { (socket, mailbox, handle, mayWait) throws(SocketError) in
+            try socket.startRecvfrom(bufferSize, flags, mailbox, handle, mayWait: mayWait)
+        }, convert: { (source: $0.message.address, data: $0.message.data) }, value: { status in
             if case .receivedFrom(let source, let data) = status { return (source, data) }
             return nil
         })

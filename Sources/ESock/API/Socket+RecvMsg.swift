@@ -10,9 +10,15 @@ extension Socket {
     /// message) or `.completion` (the message carries ``CompletionStatus/receivedMessage(_:)``).
     public func recvmsg(bufferSize: Int = 0, controlSize: Int = 0, flags: MessageFlags = [],
                         nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<Msg> {
+        try startRecvmsg(bufferSize, controlSize, flags, mailbox, handle, mayWait: true).pending().map(\.message)
+    }
+
+    /// The nowait recvmsg; `mayWait` false: tried once, never queued or armed.
+    func startRecvmsg(_ bufferSize: Int, _ controlSize: Int, _ flags: MessageFlags, _ mailbox: Mailbox,
+                      _ handle: Handle?, mayWait: Bool) throws(SocketError) -> Started {
         let (size, control) = try receiveSizes(bufferSize, controlSize)
         let message = MessageIO(receiving: size, controlSize: control)
-        return try startMessage(.recv, .recvmsg, message, flags: flags, mailbox: mailbox, handle: handle).map(\.message)
+        return try startMessage(.recv, .recvmsg, message, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
     }
 
     /// Receives a message with its control messages, waiting at most `timeout`
@@ -30,9 +36,9 @@ extension Socket {
     }
 
     private func recvmsgCall(_ bufferSize: Int, _ controlSize: Int, _ flags: MessageFlags) -> ReceiveMessageCall<Msg> {
-        ReceiveMessageCall(tag: .recvmsg, call: { (socket, mailbox, handle) throws(SocketError) in
-            try socket.recvmsg(bufferSize: bufferSize, controlSize: controlSize, flags: flags, nowait: mailbox, handle: handle)
-        }, value: { status in
+        ReceiveMessageCall(tag: .recvmsg, call: { (socket, mailbox, handle, mayWait) throws(SocketError) in
+            try socket.startRecvmsg(bufferSize, controlSize, flags, mailbox, handle, mayWait: mayWait)
+        }, convert: \.message, value: { status in
             if case .receivedMessage(let m) = status { return m }
             return nil
         })

@@ -1,43 +1,15 @@
 extension Socket {
-    /// Sends without waiting (Erlang: `send(Socket, Data, Flags, nowait | Handle)`).
+    /// Sends without waiting (Erlang: `send(Socket, Data, Flags, nowait | Handle)`; C: send(2),
+    /// on the completion backend `IORING_OP_SEND`).
     ///
     /// Returns `.done` with the data not accepted (empty: all sent; only a non-stream socket can
     /// leave any). Select backend: `.select`, with the data still to send as `partial` when some
     /// was sent (call again with it after the select message); completion backend:
-    /// `.completion`, and the message says ``CompletionStatus/sent`` once all of it was sent.
+    /// `.completion`, and the message says ``CompletionStatus/sent`` once all of it was sent (a
+    /// ``cancel(_:)-(CompletionInfo)`` or a close before that tells the rest).
     public func send(_ data: [UInt8], flags: MessageFlags = [], nowait mailbox: Mailbox,
                      handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
-        let model = backend.model
-        func operation(_ handle: Handle) -> Operation {
-            let op = Operation(.send, tag: .send, handle: handle, mailbox: mailbox, socket: self)
-            op.flags = flags.rawValue
-            return op
-        }
-        // Array.withUnsafeBytes rethrows untyped errors: the typed one goes through a Result.
-        let direct = data.withUnsafeBytes { bytes in
-            var sent = 0
-            return Result { () throws(SocketError) -> Pending<OperationValue>? in
-                try startDirect(.send, mailbox: mailbox, handle: handle, { st in
-                    st.counters.add(.writeTries)
-                    return sendNow(bytes, flags: flags.rawValue, sent: &sent, &st)
-                }, make: { handle, _ in
-                    let op = operation(handle)
-                    // Completion: the kernel sends the rest from the operation's own copy.
-                    // Select: the caller calls again with the rest, so no copy is kept.
-                    if model == .completion { op.setOutgoing(UnsafeRawBufferPointer(rebasing: bytes[sent...])) }
-                    return op
-                })
-            }
-        }
-        let pending: Pending<OperationValue>
-        if let direct = try direct.get() {
-            pending = direct
-        } else {
-            let op = operation(handle ?? .make())
-            data.withUnsafeBytes { op.setOutgoing($0) }
-            pending = try start(op)
-        }
-        return pending.map(\.bytes)
+        try startSend(data, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map(\.bytes)
     }
 
     /// Sends all of `data`, waiting at most `timeout` (Erlang: `send/2,3,4`).
@@ -51,12 +23,46 @@ extension Socket {
     }
 
     /// Sends all of `data`, suspending the task until it went (Erlang: `send/3` with `nowait`,
-    /// then the select or completion messages; no thread is blocked).
+    /// then the select or completion messages; no thread is blocked). Returns what was not sent,
+    /// as the blocking form does (empty when all went; only a non-stream socket can leave any).
     ///
     /// Cancelling the task cancels the send (Erlang: `cancel/2`) and throws
     /// ``SocketError/Reason/cancelled`` with the data not sent.
-    public nonisolated(nonsending) func send(_ data: [UInt8], flags: MessageFlags = []) async throws(SocketError) {
-        _ = try await perform(SendCall(data: data, flags: flags))
+    @discardableResult
+    public nonisolated(nonsending) func send(_ data: [UInt8], flags: MessageFlags = []) async throws(SocketError) -> [UInt8] {
+        try await perform(SendCall(data: data, flags: flags))
+    }
+
+    /// The nowait send: the direct path from the caller's array when no other caller's send is
+    /// in the way (an operation, with a copy of the rest when the model keeps data, is made only
+    /// if it must wait), else an operation of the general path.
+    func startSend(_ data: [UInt8], flags: MessageFlags, mailbox: Mailbox, handle: Handle?,
+                   mayWait: Bool) throws(SocketError) -> Started {
+        func operation(_ handle: Handle) -> Operation {
+            let op = Operation(.send, tag: .send, handle: handle, mailbox: mailbox, socket: self)
+            op.flags = flags.rawValue
+            return op
+        }
+        let keepsData = backend.rules.operationsKeepData
+        // Array.withUnsafeBytes rethrows untyped errors: the typed one goes through a Result.
+        let direct = data.withUnsafeBytes { bytes in
+            var sent = 0
+            return Result { () throws(SocketError) -> Started? in
+                try startDirect(.send, mailbox: mailbox, handle: handle, mayWait: mayWait, { st in
+                    st.sendNow(bytes, flags: flags.rawValue, sent: &sent)
+                }, make: { handle, _ in
+                    let op = operation(handle)
+                    // The kernel sends the rest from the operation's own copy; a model whose
+                    // caller calls again with the rest keeps none.
+                    if keepsData { op.setOutgoing(UnsafeRawBufferPointer(rebasing: bytes[sent...])) }
+                    return op
+                })
+            }
+        }
+        if let direct = try direct.get() { return direct }
+        let op = operation(handle ?? .make())
+        data.withUnsafeBytes { op.setOutgoing($0) }
+        return try start(op, mayWait: mayWait)
     }
 }
 
@@ -76,19 +82,16 @@ struct SendCall: SocketCall {
         rest = data
     }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) throws(SocketError) -> CallStep<[UInt8]> {
+    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<[UInt8]> {
         let handle = Handle.make()
-        let pending = if let destination {
-            try socket.sendto(rest, to: destination, flags: flags, nowait: mailbox, handle: handle)
+        let started = if let destination {
+            try socket.startSendTo(rest, to: destination, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
         } else {
-            try socket.send(rest, flags: flags, nowait: mailbox, handle: handle)
+            try socket.startSend(rest, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
         }
-        switch pending {
-        case .done(let r): return .done(r)
-        case .select(_, let partial): rest = partial ?? rest
-        case .completion: break
-        }
-        return .wait(handle)
+        if case .done(let r) = started { return .done(destination == nil ? r.bytes : Array(r.iov.joined())) }
+        if let partial = started.partial { rest = destination == nil ? partial.bytes : Array(partial.iov.joined()) }
+        return started.step { _ in [] }
     }
 
     func finish(_ status: CompletionStatus) throws(SocketError) -> [UInt8] {
@@ -106,8 +109,9 @@ struct SendCall: SocketCall {
         return cancelled.outgoing == nil ? .rest(rest) : .rest(Array(cancelled.unsent))
     }
 
+    /// An error after part of the data went carries the rest (Erlang: `{error, {Reason, Rest}}`).
     func decorate(_ error: SocketError) -> SocketError {
-        guard error.partial == nil, error.reason != .timeout, rest.count < data.count else { return error }
+        guard error.partial == nil, rest.count < data.count else { return error }
         return SocketError(error.reason, partial: .rest(rest))
     }
 }

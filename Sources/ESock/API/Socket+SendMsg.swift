@@ -12,8 +12,14 @@ extension Socket {
     /// completion backend: `.completion`, and the message says ``CompletionStatus/sent``.
     public func sendmsg(_ msg: Msg, flags: MessageFlags = [], nowait mailbox: Mailbox,
                         handle: Handle? = nil) throws(SocketError) -> Pending<[[UInt8]]> {
+        try startSendmsg(msg, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map(\.iov)
+    }
+
+    /// The nowait sendmsg; `mayWait` false: tried once, never queued or armed.
+    func startSendmsg(_ msg: Msg, flags: MessageFlags, mailbox: Mailbox, handle: Handle?,
+                      mayWait: Bool) throws(SocketError) -> Started {
         let message = try messageMemory(for: msg)
-        return try startMessage(.send, .sendmsg, message, flags: flags, mailbox: mailbox, handle: handle).map(\.iov)
+        return try startMessage(.send, .sendmsg, message, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
     }
 
     /// Sends a message, waiting at most `timeout` (Erlang: `sendmsg/2,3,4`).
@@ -27,10 +33,12 @@ extension Socket {
     }
 
     /// Sends a message, suspending the task until it went (Erlang: `sendmsg/4` with `nowait`,
-    /// then the select or completion messages). Cancelling the task cancels the send and throws
+    /// then the select or completion messages). Returns the part of the I/O vector not sent, as
+    /// the blocking form does. Cancelling the task cancels the send and throws
     /// ``SocketError/Reason/cancelled`` with the data not sent.
-    public nonisolated(nonsending) func sendmsg(_ msg: Msg, flags: MessageFlags = []) async throws(SocketError) {
-        _ = try await perform(SendMsgCall(msg: msg, flags: flags))
+    @discardableResult
+    public nonisolated(nonsending) func sendmsg(_ msg: Msg, flags: MessageFlags = []) async throws(SocketError) -> [[UInt8]] {
+        try await perform(SendMsgCall(msg: msg, flags: flags))
     }
 
     /// The memory of a sendmsg: checks the I/O vector's length and encodes the control messages.
@@ -61,15 +69,11 @@ struct SendMsgCall: SocketCall {
         self.flags = flags
     }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) throws(SocketError) -> CallStep<[[UInt8]]> {
-        let handle = Handle.make()
+    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<[[UInt8]]> {
         let next = rest.map { Msg(address: msg.address, iov: $0) } ?? msg
-        switch try socket.sendmsg(next, flags: flags, nowait: mailbox, handle: handle) {
-        case .done(let r): return .done(r)
-        case .select(_, let partial): if let partial { rest = partial }
-        case .completion: break
-        }
-        return .wait(handle)
+        let started = try socket.startSendmsg(next, flags: flags, mailbox: mailbox, handle: Handle.make(), mayWait: mayWait)
+        if let partial = started.partial { rest = partial.iov }
+        return started.step(\.iov)
     }
 
     func finish(_ status: CompletionStatus) throws(SocketError) -> [[UInt8]] {
@@ -85,7 +89,7 @@ struct SendMsgCall: SocketCall {
     }
 
     func decorate(_ error: SocketError) -> SocketError {
-        guard error.partial == nil, error.reason != .timeout, let rest else { return error }
+        guard error.partial == nil, let rest else { return error }
         return SocketError(error.reason, partial: .rest(Array(rest.joined())))
     }
 }

@@ -9,9 +9,15 @@ extension Socket {
     /// completion backend: `.completion`, and the message says ``CompletionStatus/sent``.
     public func sendto(_ data: [UInt8], to destination: SocketAddress, flags: MessageFlags = [],
                        nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
+        try startSendTo(data, to: destination, flags: flags, mailbox: mailbox, handle: handle, mayWait: true)
+            .pending().map { Array($0.iov.joined()) }
+    }
+
+    /// The nowait sendto; `mayWait` false: tried once, never queued or armed.
+    func startSendTo(_ data: [UInt8], to destination: SocketAddress, flags: MessageFlags, mailbox: Mailbox,
+                     handle: Handle?, mayWait: Bool) throws(SocketError) -> Started {
         let message = try MessageIO(sending: [data], to: destination, control: [])
-        return try startMessage(.send, .sendto, message, flags: flags, mailbox: mailbox, handle: handle)
-            .map { Array($0.iov.joined()) }
+        return try startMessage(.send, .sendto, message, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
     }
 
     /// Sends `data` to `destination`, waiting at most `timeout` (Erlang: `sendto/3,4,5`).
@@ -25,9 +31,12 @@ extension Socket {
     }
 
     /// Sends `data` to `destination`, suspending the task until it went (Erlang: `sendto/5` with
-    /// `nowait`, then the select or completion messages). Cancelling the task cancels the send and
-    /// throws ``SocketError/Reason/cancelled`` with the data not sent.
-    public nonisolated(nonsending) func sendto(_ data: [UInt8], to destination: SocketAddress, flags: MessageFlags = []) async throws(SocketError) {
-        _ = try await perform(SendCall(data: data, flags: flags, to: destination))
+    /// `nowait`, then the select or completion messages). Returns what was not sent, as the
+    /// blocking form does. Cancelling the task cancels the send and throws
+    /// ``SocketError/Reason/cancelled`` with the data not sent.
+    @discardableResult
+    public nonisolated(nonsending) func sendto(_ data: [UInt8], to destination: SocketAddress,
+                                               flags: MessageFlags = []) async throws(SocketError) -> [UInt8] {
+        try await perform(SendCall(data: data, flags: flags, to: destination))
     }
 }

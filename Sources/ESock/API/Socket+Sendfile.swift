@@ -12,19 +12,32 @@ extension Socket {
     /// ``CompletionStatus/sentFile(_:)``.
     public func sendfile(_ file: Int32, offset: Int64 = 0, count: Int = 0, nowait mailbox: Mailbox,
                          handle: Handle? = nil) throws(SocketError) -> Pending<Int> {
+        try startSendfile(file, offset: offset, count: count, mailbox: mailbox, handle: handle, mayWait: true)
+            .pending().map { value in
+                if case .count(let n) = value { return n }
+                return 0
+            }
+    }
+
+    /// The nowait sendfile; `mayWait` false: tried once, never queued or armed. The range must
+    /// fit in a file offset (`offset + count` does not overflow).
+    func startSendfile(_ file: Int32, offset: Int64, count: Int, mailbox: Mailbox, handle: Handle?,
+                       mayWait: Bool) throws(SocketError) -> Started {
         guard offset >= 0 else { throw .invalid("offset \(offset)") }
         guard count >= 0 else { throw .invalid("count \(count)") }
+        guard !offset.addingReportingOverflow(Int64(count)).overflow else {
+            throw .invalid("offset \(offset) + count \(count) is past the largest file offset")
+        }
         guard fcntl(file, F_GETFD) >= 0 else { throw .invalid("file descriptor \(file)") }
         let op = Operation(.sendfile, tag: .sendfile, handle: handle ?? .make(), mailbox: mailbox, socket: self)
         op.fileDescriptor = file
         op.fileOffset = offset
         op.fileRemaining = count == 0 ? nil : count
-        // A wrap of this counter is reported by `start`, which takes the lock next.
-        state.withLock { $0.counters.add(.sendfile) }
-        return try start(op).map { value in
-            if case .count(let n) = value { return n }
-            return 0
+        try transition { (st, _) throws(SocketError) in
+            guard !st.closed else { throw .closed }
+            st.counters.add(.sendfile)
         }
+        return try start(op, mayWait: mayWait)
     }
 
     /// Sends file data, waiting at most `timeout` (Erlang: `sendfile/2,3,4,5`). Returns the bytes
@@ -59,15 +72,15 @@ struct SendfileCall: SocketCall {
         self.count = count
     }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) throws(SocketError) -> CallStep<Int> {
-        let handle = Handle.make()
-        switch try socket.sendfile(file, offset: offset + Int64(sent), count: count == 0 ? 0 : count - sent,
-                                   nowait: mailbox, handle: handle) {
-        case .done(let n): return .done(sent + n)
-        case .select(_, let partial): sent += partial ?? 0
-        case .completion: break
-        }
-        return .wait(handle)
+    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<Int> {
+        // `sent` never exceeds what the range allowed, checked to fit when the call began.
+        let (from, overflow) = offset.addingReportingOverflow(Int64(sent))
+        guard !overflow else { throw .invalid("offset \(offset) + \(sent) is past the largest file offset") }
+        let started = try socket.startSendfile(file, offset: from, count: count == 0 ? 0 : count - sent,
+                                               mailbox: mailbox, handle: Handle.make(), mayWait: mayWait)
+        if case .done(.count(let n)) = started { return .done(sent + n) }
+        if case .count(let n)? = started.partial { sent += n }
+        return started.step { _ in sent }
     }
 
     func finish(_ status: CompletionStatus) throws(SocketError) -> Int {
@@ -81,7 +94,7 @@ struct SendfileCall: SocketCall {
     func partial(at cancelled: Operation) -> SocketError.Partial? { .sent(sent + cancelled.fileSent) }
 
     func decorate(_ error: SocketError) -> SocketError {
-        guard error.reason != .timeout, error.reason != .cancelled else { return error }
+        if error.partial != nil && (error.reason == .timeout || error.reason == .cancelled) { return error }
         return SocketError(error.reason, partial: sent + error.sentCount > 0 ? .sent(sent + error.sentCount) : nil)
     }
 }

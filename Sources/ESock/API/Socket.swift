@@ -26,7 +26,8 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
     /// How the socket was made: Erlang's `ctype` (`normal` for open/accept).
     public let ctype: String
     let backend: any IOBackendDriver
-    let state = Locked(SocketState())
+    /// The socket's state machine (see `SocketState`), behind the socket's lock.
+    let state: Locked<SocketState>
     /// The owner, the monitors and the registry flag (see Socket+Owner.swift).
     let ownership = Locked(Ownership())
 
@@ -40,6 +41,7 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
         self.protocol = proto
         self.backend = backend
         self.ctype = ctype
+        state = Locked(SocketState(socketID: id, fd: fd, type: type, rules: backend.rules))
         do {
             try backend.attach(self)
         } catch {
@@ -87,55 +89,56 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
     /// The backend this socket runs on.
     public var ioBackend: any IOBackend { backend }
 
-    /// Throws `closed` when the socket is closed.
+    /// Throws `closed` when the socket is closed (for calls that use the socket's state only;
+    /// a call that uses the descriptor goes through `withDescriptor`).
     func checkOpen() throws(SocketError) {
         if state.withLock({ $0.closed }) { throw .closed }
     }
 
-    /// Binds the socket to `address` (Erlang: `bind/2`).
+    /// Binds the socket to `address` (Erlang: `bind/2`; C: bind(2)).
     public func bind(_ address: SocketAddress) throws(SocketError) {
-        try checkOpen()
-        let rc = try address.withSockAddr { Glibc.bind(fd, $0, $1) }
-        if rc < 0 { throw .posix(errno) }
+        try withDescriptor { (fd) throws(SocketError) in
+            let rc = try address.withSockAddr { Glibc.bind(fd, $0, $1) }
+            if rc < 0 { throw .posix(errno) }
+        }
     }
 
-    /// Makes the socket listen for connections (Erlang: `listen/1,2`).
+    /// Makes the socket listen for connections (Erlang: `listen/1,2`; C: listen(2)).
     public func listen(backlog: Int = 128) throws(SocketError) {
-        try checkOpen()
         guard backlog >= 0, backlog <= Int(Int32.max) else { throw .invalid("backlog \(backlog)") }
-        if Glibc.listen(fd, Int32(backlog)) < 0 { throw .posix(errno) }
-        state.withLock { $0.isListening = true }
+        try withOpenState { (st) throws(SocketError) in
+            if Glibc.listen(st.fd, Int32(backlog)) < 0 { throw .posix(errno) }
+            st.isListening = true
+        }
     }
 
-    /// The address the socket is bound to (Erlang: `sockname/1`).
+    /// The address the socket is bound to (Erlang: `sockname/1`; C: getsockname(2)).
     public func sockname() throws(SocketError) -> SocketAddress {
-        try checkOpen()
-        var storage = sockaddr_storage()
-        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
-        let rc = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
-        }
-        if rc < 0 { throw .posix(errno) }
-        return SocketAddress(storage: storage, length: len)
+        try withDescriptor { (fd) throws(SocketError) in try Self.address(of: fd, getsockname) }
     }
 
-    /// The address of the connected peer (Erlang: `peername/1`).
+    /// The address of the connected peer (Erlang: `peername/1`; C: getpeername(2)).
     public func peername() throws(SocketError) -> SocketAddress {
-        try checkOpen()
+        try withDescriptor { (fd) throws(SocketError) in try Self.address(of: fd, getpeername) }
+    }
+
+    /// An address the kernel writes for `fd` (getsockname or getpeername).
+    private static func address(of fd: Int32,
+                                _ call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32)
+        throws(SocketError) -> SocketAddress {
         var storage = sockaddr_storage()
         var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let rc = withUnsafeMutablePointer(to: &storage) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &len) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &len) }
         }
         if rc < 0 { throw .posix(errno) }
         return SocketAddress(storage: storage, length: len)
     }
 
-    /// Shuts down part of a full-duplex connection (Erlang: `shutdown/2`).
+    /// Shuts down part of a full-duplex connection (Erlang: `shutdown/2`; C: shutdown(2)).
     public func shutdown(_ how: ShutdownHow) throws(SocketError) {
-        try checkOpen()
-        if Glibc.shutdown(fd, how.rawValue) < 0 { throw .posix(errno) }
-        state.withLock { st in
+        try withOpenState { (st) throws(SocketError) in
+            if Glibc.shutdown(st.fd, how.rawValue) < 0 { throw .posix(errno) }
             if how != .write {
                 st.readShut = true
                 st.mayRead = true

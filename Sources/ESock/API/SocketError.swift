@@ -62,6 +62,9 @@ public struct SocketError: Error, Sendable, Hashable, CustomStringConvertible {
         case already
         /// This platform or backend does not offer the operation or option (Erlang: `notsup`).
         case notSupported
+        /// The backend (named) was shut down: it takes no new sockets, and the sockets it had were
+        /// closed (ESock's own reason; an Erlang node's I/O backend never stops).
+        case backendStopped(String)
 
         public var description: String {
             switch self {
@@ -72,6 +75,7 @@ public struct SocketError: Error, Sendable, Hashable, CustomStringConvertible {
             case .cancelled: return "cancelled"
             case .already: return "already"
             case .notSupported: return "notsup"
+            case .backendStopped(let name): return "backend stopped: \(name)"
             }
         }
     }
@@ -122,6 +126,9 @@ public struct SocketError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+/// An errno is an error of its own where only the kernel's number matters (the ring's setup).
+extension SocketError.Errno: Error {}
 
 private let errnoNames: [Int32: String] = [
     EPERM: "eperm", ENOENT: "enoent", EINTR: "eintr", EIO: "eio", EBADF: "ebadf", EAGAIN: "eagain",

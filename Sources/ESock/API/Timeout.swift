@@ -17,11 +17,18 @@ public enum Timeout: Sendable, Hashable {
     /// Try once, never wait.
     public static var zero: Timeout { .after(.zero) }
 
-    /// The instant this timeout ends, measured from now; nil for ``infinity``.
+    /// Whether the timeout is zero (or negative): try once, never wait.
+    var isZero: Bool {
+        if case .after(let d) = self { return d <= .zero }
+        return false
+    }
+
+    /// The instant this timeout ends, measured from now; nil for ``infinity``. A timeout
+    /// longer than a century is a century: huge timeouts mean "very long", never a trap.
     func deadline() -> ContinuousClock.Instant? {
         switch self {
         case .infinity: return nil
-        case .after(let d): return ContinuousClock.now.advanced(by: max(d, .zero))
+        case .after(let d): return ContinuousClock.now.advanced(by: min(max(d, .zero), .seconds(100 * 365 * 86_400)))
         }
     }
 }

@@ -43,17 +43,19 @@ public protocol IOBackend: AnyObject, Sendable {
 
 /// What the socket engine needs from a backend. Internal, so that sockets run only on
 /// ESock's own backends. Every backend has a kernel wait that waiting callers can drive
-/// (``PollDriver``).
+/// (``PollDriver``), and its model's rules (``IOModelRules``).
 protocol IOBackendDriver: IOBackend, PollDriver {
-    /// Starts watching a new socket (select: registers it with epoll once, edge-triggered).
+    /// The rules of the backend's I/O model, which each socket's state machine asks.
+    var rules: any IOModelRules { get }
+    /// Takes a new socket; throws `backendStopped` once the backend stopped.
     func attach(_ socket: Socket) throws(SocketError)
     /// Stops watching a socket that is being closed.
     func detach(_ socket: Socket)
-    /// Completion backend: submits the operation to the kernel. Called with the socket's state
-    /// locked; counts the operation in `state.inflight`. Cannot fail: once prepared, an SQE is
-    /// always submitted and its CQE always comes (see `CompletionBackend.submit`).
-    func arm(_ op: Operation, _ state: inout SocketState)
+    /// Completion backend: hands an operation to the kernel (its SQE). Called with no lock
+    /// held, after the transition that counted it in `state.inflight`; its last CQE always
+    /// comes, also when a cancel reached the ring before it.
+    func arm(_ op: Operation)
     /// Completion backend: asks the kernel to cancel an armed operation. Its last CQE still
-    /// comes. Called with the socket's state locked.
+    /// comes. Called with no lock held.
     func cancelInKernel(_ op: Operation)
 }

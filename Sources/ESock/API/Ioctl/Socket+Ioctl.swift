@@ -214,14 +214,25 @@ extension Socket {
 
     /// ioctl(fd, code, &int).
     private func intIoctl(_ code: UInt) throws(SocketError) -> Int32 {
-        var value: Int32 = 0
-        if Glibc.ioctl(fd, code, &value) < 0 { throw .posix(errno) }
-        return value
+        try withDescriptor { (fd) throws(SocketError) in
+            var value: Int32 = 0
+            if Glibc.ioctl(fd, code, &value) < 0 { throw .posix(errno) }
+            return value
+        }
     }
 
     /// ioctl(fd, code, &req).
     private func interfaceIoctl(_ code: UInt, _ req: inout ifreq) throws(SocketError) {
-        if Glibc.ioctl(fd, code, &req) < 0 { throw .posix(errno) }
+        try withDescriptor { (fd) throws(SocketError) in
+            if Glibc.ioctl(fd, code, &req) < 0 { throw .posix(errno) }
+        }
+    }
+
+    /// ioctl(fd, SIOCGIFCONF, &conf).
+    private func interfaceConfigurationIoctl(_ conf: inout ifconf) throws(SocketError) {
+        try withDescriptor { (fd) throws(SocketError) in
+            if Glibc.ioctl(fd, UInt(SIOCGIFCONF), &conf) < 0 { throw .posix(errno) }
+        }
     }
 
     /// SIOCGIFCONF: asks the size with a null buffer, then reads; retries when an interface
@@ -232,18 +243,18 @@ extension Socket {
             var conf = ifconf()
             conf.ifc_len = 0
             conf.ifc_ifcu.ifcu_buf = nil
-            if Glibc.ioctl(fd, UInt(SIOCGIFCONF), &conf) < 0 { throw .posix(errno) }
+            try interfaceConfigurationIoctl(&conf)
             // One spare entry tells a full buffer from one that just fits.
             let capacity = Int(conf.ifc_len) + entrySize
             var buffer = [UInt8](repeating: 0, count: capacity)
-            let result: Int32 = buffer.withUnsafeMutableBytes { raw in
+            let result: SocketError? = buffer.withUnsafeMutableBytes { raw in
                 conf.ifc_len = Int32(capacity)
                 conf.ifc_ifcu.ifcu_buf = raw.baseAddress?.assumingMemoryBound(to: CChar.self)
-                let rc = Glibc.ioctl(fd, UInt(SIOCGIFCONF), &conf)
-                conf.ifc_ifcu.ifcu_buf = nil
-                return rc < 0 ? -errno : 0
+                defer { conf.ifc_ifcu.ifcu_buf = nil }
+                do throws(SocketError) { try interfaceConfigurationIoctl(&conf) } catch { return error }
+                return nil
             }
-            if result < 0 { throw .posix(-result) }
+            if let result { throw result }
             let used = Int(conf.ifc_len)
             if used >= capacity { continue }
             var out: [InterfaceAddress] = []

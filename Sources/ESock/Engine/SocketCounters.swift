@@ -120,10 +120,16 @@ public struct SocketCounters: Sendable, Hashable {
         readPkgMax = max(readPkgMax, UInt64(n))
     }
 
+    /// A send call took `n` bytes.
     mutating func wrote(_ n: Int) {
-        add(.writePkg)
         add(.writeByte, UInt64(n))
-        writePkgMax = max(writePkgMax, UInt64(n))
+    }
+
+    /// A package of `size` bytes went completely (OTP counts `write_pkg` once per package,
+    /// however many calls it took, and `write_pkg_max` is the largest such package).
+    mutating func package(_ size: Int) {
+        add(.writePkg)
+        writePkgMax = max(writePkgMax, UInt64(size))
     }
 
     mutating func sentFile(_ n: Int) {

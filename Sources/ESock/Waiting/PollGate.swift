@@ -3,45 +3,6 @@ import Glibc
 #endif
 import Synchronization
 
-/// A backend's kernel wait (`epoll_wait`, or `io_uring_enter` waiting for CQEs), which the
-/// waiting threads share.
-protocol PollDriver: AnyObject, Sendable {
-    /// Who may be in ``pollOnce(timeout:)``.
-    var gate: PollGate { get }
-    /// Waits in the kernel until at least one event, the timeout, or a ``kick()``; delivers
-    /// what it harvested. Only the gate's current owner calls it.
-    func pollOnce(timeout: Duration?)
-    /// Makes a ``pollOnce(timeout:)`` in progress return soon.
-    func kick()
-}
-
-extension PollDriver {
-    /// Delivers what the kernel has ready, without waiting, when no other thread is polling
-    /// (then that one delivers); submits what was held back for the next kernel wait. For a
-    /// caller about to return without waiting: `Mailbox.poll()`, a receive whose time is up.
-    func pollNow() {
-        guard gate.tryLeadNow() else { return }
-        pollOnce(timeout: .zero)
-        gate.release()
-    }
-
-    /// The background thread's loop: runs the jobs of tasks on the backend's executor, and waits
-    /// in the kernel while the gate says nobody else does and someone needs it.
-    func runBackground(executor: BackendExecutor) {
-        while true {
-            switch gate.awaitBackgroundTurn() {
-            case .stop:
-                return
-            case .run(let batch):
-                for job in batch { job.runSynchronously(on: executor.asUnownedTaskExecutor()) }
-            case .poll:
-                pollOnce(timeout: nil)
-                gate.releaseBackground()
-            }
-        }
-    }
-}
-
 /// Something a thread sleeps on that the gate can wake: a mailbox or a latch.
 protocol GateWaiter: AnyObject {
     func wakeForTurn()
@@ -68,6 +29,8 @@ final class PollGate: @unchecked Sendable {
     @exclusivity(unchecked) private var followers: [GateWaiter] = []
     @exclusivity(unchecked) private var backgroundDemand = 0
     @exclusivity(unchecked) private var stopping = false
+    /// Threads in ``awaitIdle()``.
+    @exclusivity(unchecked) private var idleWaiters = 0
     /// Jobs of tasks that prefer the backend's executor, for the background thread.
     @exclusivity(unchecked) private var jobs: [UnownedJob] = []
     /// The background thread (pthread_t), 0 until it first runs.
@@ -101,11 +64,11 @@ final class PollGate: @unchecked Sendable {
     func tryLead(_ waiter: GateWaiter) -> (lead: Bool, kick: Bool) {
         // The background thread itself may block too, in a job of a task on the backend's
         // executor (a cancel waiting for its CQE): it is the poller in every model, so it leads.
-        guard callersLead || backgroundThread.load(ordering: .relaxed) == UInt(pthread_self()) else {
-            return (false, false)
-        }
+        guard callersLead || isBackgroundThread else { return (false, false) }
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
+        // A stopped backend's kernel wait is not entered again.
+        if stopping { return (false, false) }
         if owner == .none {
             setOwner(.thread)
             return (true, false)
@@ -123,9 +86,10 @@ final class PollGate: @unchecked Sendable {
 
     /// Takes the role for the calling thread if it is free, without registering as a follower.
     func tryLeadNow() -> Bool {
+        guard callersLead || isBackgroundThread else { return false }
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        guard owner == .none else { return false }
+        guard owner == .none, !stopping else { return false }
         setOwner(.thread)
         return true
     }
@@ -152,7 +116,11 @@ final class PollGate: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         setOwner(.none)
         let next = followers.isEmpty ? nil : followers.removeFirst()
-        if next == nil && backgroundDemand > 0 { pthread_cond_signal(cond) }
+        if idleWaiters > 0 {
+            pthread_cond_broadcast(cond)
+        } else if next == nil && backgroundDemand > 0 {
+            pthread_cond_signal(cond)
+        }
         pthread_mutex_unlock(mutex)
         next?.wakeForTurn()
     }
@@ -216,6 +184,7 @@ final class PollGate: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         setOwner(.none)
         let next = followers.isEmpty ? nil : followers.removeFirst()
+        if idleWaiters > 0 { pthread_cond_broadcast(cond) }
         pthread_mutex_unlock(mutex)
         next?.wakeForTurn()
     }
@@ -229,178 +198,28 @@ final class PollGate: @unchecked Sendable {
         return t == 0 || t == UInt(pthread_self())
     }
 
-    /// Ends the background thread's loop.
+    /// Whether the calling thread is the backend's background thread.
+    var isBackgroundThread: Bool { backgroundThread.load(ordering: .relaxed) == UInt(pthread_self()) }
+
+    /// Ends the background thread's loop (after the jobs queued so far) and keeps every thread
+    /// out of the kernel wait from now on.
     func stop() {
         pthread_mutex_lock(mutex)
         stopping = true
         pthread_cond_broadcast(cond)
         pthread_mutex_unlock(mutex)
     }
-}
 
-/// A mutex and condition variable a thread blocks on, driving the backend's kernel wait itself
-/// when it can (see ``PollGate``). The base of ``Mailbox`` and ``Latch``.
-// @unchecked Sendable: every mutable field is guarded by `mutex`.
-class BlockingWaiter: GateWaiter, @unchecked Sendable {
-    let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    let cond: UnsafeMutablePointer<pthread_cond_t>
-    /// Threads asleep on `cond`. Guarded by `mutex`.
-    @exclusivity(unchecked) var sleepers = 0
-    /// The backend whose messages this waiter expects; nil when unknown or more than one.
-    /// Guarded by `mutex`.
-    @exclusivity(unchecked) var driver: (any PollDriver)?
-    /// True once operations on two backends have used this waiter. Guarded by `mutex`.
-    @exclusivity(unchecked) var spansBackends = false
-    /// The thread leading `driver`'s kernel wait on this waiter's behalf. Guarded by `mutex`.
-    @exclusivity(unchecked) var leader: pthread_t?
-
-    init() {
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        cond = .allocate(capacity: 1)
-        var attr = pthread_condattr_t()
-        pthread_condattr_init(&attr)
-        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
-        pthread_cond_init(cond, &attr)
-        pthread_condattr_destroy(&attr)
-    }
-
-    deinit {
-        pthread_cond_destroy(cond)
-        cond.deallocate()
-        pthread_mutex_destroy(mutex)
-        mutex.deallocate()
-    }
-
-    func wakeForTurn() {
+    /// After ``stop()``: waits until no thread is in the kernel wait any more (a caller that
+    /// was leading when the backend stopped returns from it once kicked), so that the backend's
+    /// kernel objects can be released.
+    func awaitIdle() {
         pthread_mutex_lock(mutex)
-        pthread_cond_broadcast(cond)
+        while owner != .none {
+            idleWaiters += 1
+            pthread_cond_wait(cond, mutex)
+            idleWaiters -= 1
+        }
         pthread_mutex_unlock(mutex)
-    }
-
-    /// Records that an operation on `driver` will deliver to this waiter. A thread already
-    /// asleep here is woken, so that it can lead that backend's wait.
-    func expect(_ newDriver: any PollDriver) {
-        pthread_mutex_lock(mutex)
-        if let d = driver, d === newDriver {
-            pthread_mutex_unlock(mutex)
-            return
-        }
-        if driver == nil && !spansBackends {
-            driver = newDriver
-        } else {
-            driver = nil
-            spansBackends = true
-            _ = newDriver.gate.demandBackground(0)
-        }
-        let wake = sleepers > 0
-        pthread_mutex_unlock(mutex)
-        if wake { pthread_cond_broadcast(cond) }
-    }
-
-    /// After something was delivered to this waiter (mutex not held): kicks the backend if a
-    /// thread waits in its kernel wait for us, and is not the caller.
-    func kickLeader(_ leading: pthread_t?, _ leadingDriver: (any PollDriver)?) {
-        if let leading, let leadingDriver, pthread_equal(leading, pthread_self()) == 0 { leadingDriver.kick() }
-    }
-
-    /// Blocks the calling thread, with `mutex` held, until `ready()` is true or `deadline`
-    /// passes; returns whether `ready()` became true. Leads the expected backend's kernel wait
-    /// when the role is free.
-    func block(until deadline: ContinuousClock.Instant?, _ ready: () -> Bool) -> Bool {
-        var absolute: timespec? = nil
-        var background: [any PollDriver] = []
-        defer {
-            if !background.isEmpty {
-                pthread_mutex_unlock(mutex)
-                for d in background { _ = d.gate.demandBackground(-1) }
-                pthread_mutex_lock(mutex)
-            }
-        }
-        while !ready() {
-            var remaining: Duration? = nil
-            if let deadline {
-                remaining = ContinuousClock.now.duration(to: deadline)
-                if remaining! <= .zero {
-                    if let d = driver {
-                        pthread_mutex_unlock(mutex)
-                        d.pollNow()
-                        pthread_mutex_lock(mutex)
-                    }
-                    return false
-                }
-            }
-            if let d = driver {
-                let (lead, kick) = d.gate.tryLead(self)
-                if lead {
-                    leader = pthread_self()
-                    pthread_mutex_unlock(mutex)
-                    d.pollOnce(timeout: remaining)
-                    d.gate.release()
-                    pthread_mutex_lock(mutex)
-                    leader = nil
-                    continue
-                }
-                if kick { d.kick() }
-            } else if spansBackends && background.isEmpty {
-                // Our messages come from several backends: their background threads poll.
-                background = Drivers.all
-                pthread_mutex_unlock(mutex)
-                for d in background { _ = d.gate.demandBackground(1) }
-                pthread_mutex_lock(mutex)
-                continue
-            }
-            sleepers += 1
-            if let remaining {
-                if absolute == nil { absolute = monotonicTimespec(after: remaining) }
-                var ts = absolute!
-                _ = pthread_cond_timedwait(cond, mutex, &ts)
-            } else {
-                pthread_cond_wait(cond, mutex)
-            }
-            sleepers -= 1
-            if let d = driver {
-                pthread_mutex_unlock(mutex)
-                d.gate.leave(self)
-                pthread_mutex_lock(mutex)
-            }
-        }
-        return true
-    }
-}
-
-/// Every running backend, for waiters that cannot tell which one will deliver. A backend is
-/// listed from its start to its `shutdown()` (strong references: a weak one would put every
-/// retain of the backend on the runtime's slow path).
-enum Drivers {
-    private static let list = PThreadLocked<[any PollDriver]>([])
-
-    static func add(_ d: any PollDriver) {
-        list.with { $0.append(d) }
-    }
-
-    static func remove(_ d: any PollDriver) {
-        list.with { $0.removeAll { $0 === d } }
-    }
-
-    static var all: [any PollDriver] { list.with { $0 } }
-}
-
-/// A value behind a pthread mutex (for globals touched from C-called threads).
-// @unchecked Sendable: `value` is reached only through `with`, which holds the mutex.
-final class PThreadLocked<Value>: @unchecked Sendable {
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    @exclusivity(unchecked) private var value: Value
-
-    init(_ value: Value) {
-        self.value = value
-        mutex = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-    }
-
-    func with<R>(_ body: (inout Value) -> R) -> R {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        return body(&value)
     }
 }

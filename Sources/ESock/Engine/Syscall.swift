@@ -16,24 +16,35 @@ enum Syscall {
         }
     }
 
+    /// ``retrying(_:)`` for a call on a descriptor the engine owns. Such a descriptor is used only
+    /// while its socket is open (the socket's lock keeps close(2) apart), so EBADF means it was
+    /// closed behind the library's back, which would let a reused number receive another
+    /// socket's data: a programmer error, as in SwiftNIO.
+    @inline(__always)
+    static func owned(_ body: () -> Int) -> Int {
+        let r = retrying(body)
+        precondition(r != -Int(EBADF), "EBADF on a descriptor a Socket owns: it was closed outside Socket.close()")
+        return r
+    }
+
     /// recv(2).
     static func recv(_ fd: Int32, _ buf: UnsafeMutableRawPointer?, _ len: Int, _ flags: Int32) -> Int {
-        retrying { Glibc.recv(fd, buf, len, flags) }
+        owned { Glibc.recv(fd, buf, len, flags) }
     }
 
     /// send(2), never raising SIGPIPE.
     static func send(_ fd: Int32, _ buf: UnsafeRawPointer?, _ len: Int, _ flags: Int32) -> Int {
-        retrying { Glibc.send(fd, buf, len, flags | ESOCK_MSG_NOSIGNAL) }
+        owned { Glibc.send(fd, buf, len, flags | ESOCK_MSG_NOSIGNAL) }
     }
 
     /// recvmsg(2).
     static func recvmsg(_ fd: Int32, _ header: UnsafeMutablePointer<msghdr>, _ flags: Int32) -> Int {
-        retrying { Glibc.recvmsg(fd, header, flags) }
+        owned { Glibc.recvmsg(fd, header, flags) }
     }
 
     /// sendmsg(2), never raising SIGPIPE.
     static func sendmsg(_ fd: Int32, _ header: UnsafePointer<msghdr>, _ flags: Int32) -> Int {
-        retrying { Glibc.sendmsg(fd, header, flags | ESOCK_MSG_NOSIGNAL) }
+        owned { Glibc.sendmsg(fd, header, flags | ESOCK_MSG_NOSIGNAL) }
     }
 
     /// The largest I/O vector sendmsg(2) takes (sysconf `_SC_IOV_MAX`).
@@ -41,7 +52,7 @@ enum Syscall {
 
     /// accept4(2) with SOCK_NONBLOCK | SOCK_CLOEXEC.
     static func accept(_ fd: Int32) -> Int {
-        retrying { Int(esock_accept4(fd, nil, nil)) }
+        owned { Int(esock_accept4(fd, nil, nil)) }
     }
 
     /// connect(2).
@@ -76,19 +87,15 @@ enum Syscall {
 /// received bytes are copied into an exactly sized array, so no socket keeps a large buffer.
 enum Scratch {
     static let size = 65536
-    // nonisolated(unsafe): written once by the lazy initializer (which Swift runs exactly once,
-    // thread-safely), only read afterwards.
-    nonisolated(unsafe) private static var key: pthread_key_t = {
-        var k = pthread_key_t()
-        pthread_key_create(&k) { $0?.deallocate() }
-        return k
-    }()
+
+    /// The memory of one thread's buffer, freed when the thread ends.
+    final class Buffer {
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: Scratch.size, alignment: 64)
+        deinit { pointer.deallocate() }
+    }
+
+    private static let slot = ThreadLocal<Buffer>()
 
     /// The calling thread's buffer of ``size`` bytes.
-    static var buffer: UnsafeMutableRawPointer {
-        if let p = pthread_getspecific(key) { return p }
-        let p = UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 64)
-        pthread_setspecific(key, p)
-        return p
-    }
+    static var buffer: UnsafeMutableRawPointer { slot.value { Buffer() }.pointer }
 }

@@ -4,23 +4,12 @@ import Glibc
 
 /// The mailbox a thread's blocking calls use: one per thread, made on first use.
 enum PrivateMailbox {
-    // nonisolated(unsafe): written once by the lazy initializer (which Swift runs exactly once,
-    // thread-safely), only read afterwards.
-    nonisolated(unsafe) private static var key: pthread_key_t = {
-        var k = pthread_key_t()
-        pthread_key_create(&k) { if let p = $0 { Unmanaged<Mailbox>.fromOpaque(p).release() } }
-        return k
-    }()
+    private static let slot = ThreadLocal<Mailbox>()
 
     /// The calling thread's private mailbox, emptied of anything an earlier call left.
     static var current: Mailbox {
-        if let p = pthread_getspecific(key) {
-            let mailbox = Unmanaged<Mailbox>.fromOpaque(p).takeUnretainedValue()
-            mailbox.discardStale()
-            return mailbox
-        }
-        let mailbox = Mailbox()
-        pthread_setspecific(key, Unmanaged.passRetained(mailbox).toOpaque())
+        let mailbox = slot.value { Mailbox() }
+        mailbox.discardStale()
         return mailbox
     }
 }
@@ -39,7 +28,7 @@ extension Socket {
     /// meantime; `cancelled` receives the cancelled operation, to tell what it moved.
     func waitFor(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox, until deadline: ContinuousClock.Instant?,
                cancelled: (Operation) -> SocketError.Partial? = { _ in nil }) throws(SocketError) -> Wakeup {
-        if let message = mailbox.receive(deadline: deadline, where: { $0.handle == handle }) {
+        if let message = mailbox.receive(.handle(handle), deadline: deadline) {
             return try wakeup(message)
         }
         return try giveUp(handle, tag, in: mailbox, as: .timeout, cancelled: cancelled)
@@ -65,7 +54,7 @@ extension Socket {
             let op = try cancelOperation(tag: tag, handle: handle, what: "\(tag) \(handle)", takingData: true)
             throw SocketError(reason, partial: cancelled(op))
         } catch where error.reason != reason {
-            if let message = mailbox.receive(deadline: .now, where: { $0.handle == handle }) {
+            if let message = mailbox.receive(.handle(handle), deadline: .now) {
                 return try wakeup(message)
             }
             throw error

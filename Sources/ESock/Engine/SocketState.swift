@@ -1,38 +1,43 @@
-/// The operations of one basic type on a socket (accept, recv, send, connect): one current
-/// operation and, behind it, the other callers' operations in arrival order, as in OTP. Guarded by
-/// the socket's state lock: the lock, not the runtime's dynamic exclusivity check, keeps accesses
-/// apart (`@exclusivity(unchecked)`: the check cost a tenth of the instructions per message,
-/// docs/architecture.md).
-final class OperationQueue {
-    @exclusivity(unchecked) var current: Operation?
-    @exclusivity(unchecked) var waiting: [Operation] = []
+/// A socket's state machine: its queues of operations, their phases, what it knows of the
+/// kernel's buffers, and its counters. Guarded by the socket's lock (``Socket/state``).
+///
+/// Its transitions (`SocketState+Transitions.swift`) are `mutating` functions that make the
+/// socket's non-blocking kernel calls (each bounded, see ``SocketState/syscallBudget``), change
+/// the state, and return what must happen afterwards as ``Effects``; the socket performs those
+/// once the lock is released. Where the two I/O models differ, the transitions ask the backend's
+/// ``IOModelRules``.
+// @unchecked Sendable: a socket's state is only ever reached inside its lock (`Socket.state`);
+// the operations and queues it holds are guarded by the same lock.
+struct SocketState: @unchecked Sendable {
+    /// The socket's identity, for the backends' tables and the effects.
+    let socketID: UInt64
+    /// The descriptor. Used only while `closed` is false, under the lock (close(2) happens after
+    /// `closed` is set), so it never names a reused number.
+    let fd: Int32
+    let type: SocketType
+    /// What the socket's I/O model decides.
+    let rules: any IOModelRules
 
-    /// Operations present, current and queued.
-    var count: Int { (current == nil ? 0 : 1) + waiting.count }
-
-    /// Every operation, current first.
-    var all: [Operation] { (current.map { [$0] } ?? []) + waiting }
-}
-
-/// A socket's mutable state, guarded by the socket's lock.
-struct SocketState {
     var closed = false
     let acceptors = OperationQueue()
     let readers = OperationQueue()
     let writers = OperationQueue()
     let connectors = OperationQueue()
-    /// Select backend: a non-blocking connect returned EINPROGRESS and was not finalized yet.
+    /// A non-blocking connect returned EINPROGRESS and was not finalized yet.
     var connectInProgress = false
     var isListening = false
     /// Set by shutdown(read) / shutdown(write).
     var readShut = false
     var writeShut = false
     var counters = SocketCounters()
+    /// Bytes the current writer sent of its package so far (OTP's `writePkgMaxCnt`): a package
+    /// is counted in `write_pkg` when all of it went.
+    var writePackageSent = 0
     /// Erlang's `{otp, rcvbuf}`: the most a recv called with length 0, or a recvfrom or recvmsg
     /// called with buffer size 0, reads in one read; and (the N of `{N, Size}`) how many full
-    /// reads in a row a stream recv of length 0 may gather before it returns. ESock's default is
-    /// 64 KiB (OTP's is 8 KiB): the largest datagram, and what a stream read took before the
-    /// option existed.
+    /// reads in a row a stream recv of length 0 may gather before it returns (at most
+    /// ``syscallBudget`` in one attempt). ESock's default is 64 KiB (OTP's is 8 KiB): the
+    /// largest datagram, and what a stream read took before the option existed.
     var recvBufferSize = SocketState.defaultRecvBufferSize
     var recvBufferCount = 1
     static let defaultRecvBufferSize = 65536
@@ -43,16 +48,16 @@ struct SocketState {
     static let defaultControlBufferSize = 1024
     /// Erlang's `{otp, iow}`: when set, a counter that wraps sends `counter_wrap` to the owner.
     var iow = false
-    /// Erlang's `{otp, debug}`: when set, operations are traced to standard error.
+    /// Erlang's `{otp, debug}`: when set, operations are traced.
     var debug = false
     /// Erlang's `{otp, meta}`: a value kept for the user.
     var meta: OptionValue = .undefined
     /// False when the last receive on this stream drained the kernel's receive queue (it failed
     /// with EAGAIN, or returned less than it asked for) and no data is known to have come since.
-    /// A receive then skips the direct attempt, which could only fail: on the select backend it
-    /// waits for the readiness event (which sets this again), on the completion backend it goes
-    /// to the ring at once. Guarded like the rest of the state, so that a readiness event
-    /// cannot slip in between an attempt and this flag.
+    /// A receive that may wait then skips the direct attempt, which could only fail: on the
+    /// select backend it waits for the readiness event (which sets this again), on the
+    /// completion backend it goes to the ring at once. A call that may not wait (a zero
+    /// timeout) always makes its kernel call (OTP-19063).
     var mayRead = true
     /// Select backend: urgent (out-of-band) data was signalled on this socket. A read can stop
     /// short at the urgent mark with data behind it, so a short read no longer means drained.
@@ -61,19 +66,34 @@ struct SocketState {
     /// `EPOLLERR`). The end of the stream, or the error, shows only to a read after the data, and
     /// its edge may have come with the last data: a short read no longer means "wait".
     var hangupSeen = false
-    /// Completion backend: data a cancelled recv received after all (the cancel lost the race);
-    /// the next recv returns it first, so nothing is lost.
+    /// Select backend: the socket is registered with epoll (done when an operation first waits,
+    /// so that readiness from before, such as an unconnected socket's hang-up, never counts).
+    var watched = false
+    /// Data a cancelled recv received after all (the cancel lost the race in the kernel); the
+    /// next recv returns it first, so nothing is lost.
     var readAhead: [UInt8] = []
-    /// Completion backend: messages a cancelled recvfrom or recvmsg received after all; the next
-    /// receive of any kind returns them first.
+    /// Messages a cancelled recvfrom or recvmsg received after all; the next receive of any
+    /// kind returns them first.
     var messagesAhead: [Msg] = []
-    /// Completion backend: connections a cancelled accept accepted after all.
+    /// Connections a cancelled accept accepted after all.
     var acceptedAhead: [Int32] = []
-    /// Completion backend: operations armed in the kernel whose last CQE has not arrived.
+    /// Completion backend: operations handed to the kernel whose last CQE has not arrived.
     var inflight = 0
-    /// Completion backend: set by close while operations are in flight; the harvester sets it
-    /// when the last of them completes.
+    /// Set by close while operations are in flight; set when the last of them completes.
     var drained: Latch?
+
+    /// The most kernel calls one attempt makes before it lets others go first (SwiftNIO bounds
+    /// its writes with a spin count of 16): a stream send, sendfile or a gathering receive that
+    /// could go on continues later, so one busy socket does not stall the thread that serves
+    /// many.
+    static let syscallBudget = 16
+
+    init(socketID: UInt64, fd: Int32, type: SocketType, rules: any IOModelRules) {
+        self.socketID = socketID
+        self.fd = fd
+        self.type = type
+        self.rules = rules
+    }
 
     func queue(for kind: Operation.Kind) -> OperationQueue {
         switch kind {
@@ -87,20 +107,25 @@ struct SocketState {
     var allQueues: [OperationQueue] { [acceptors, readers, writers, connectors] }
 }
 
-/// What an operation's attempt at the kernel call came to.
+/// What an attempt at an operation's kernel calls came to.
 enum Attempt {
     /// Finished, with its value.
     case done(OperationValue)
-    /// Must wait; `partial` is what moved already, for the select answer.
-    case wait(partial: OperationValue?)
+    /// Must wait; `partial` is what moved already. `ready` is true when the attempt stopped with
+    /// the socket still ready (its syscall budget ran out): it continues at once, later.
+    case wait(partial: OperationValue?, ready: Bool)
     /// Failed.
     case failed(SocketError)
+
+    /// Must wait for the kernel, nothing moved.
+    static var blocked: Attempt { .wait(partial: nil, ready: false) }
 
     /// A short account for `{otp, debug}` traces (not the data).
     var summary: String {
         switch self {
         case .done: return "done"
-        case .wait(let partial): return partial == nil ? "wait" : "wait, part moved"
+        case .wait(let partial, let ready):
+            return (partial == nil ? "wait" : "wait, part moved") + (ready ? ", budget spent" : "")
         case .failed(let error): return "failed: \(error)"
         }
     }
@@ -108,13 +133,15 @@ enum Attempt {
 
 /// The value an operation finishes with.
 enum OperationValue: Sendable {
+    /// accept: a connection's descriptor, wrapped into a ``Socket`` once the lock is released.
+    case accepted(Int32)
     case socket(Socket)
     case none
     case bytes([UInt8])
     case count(Int)
     /// recvfrom, recvmsg: the message received (recvfrom uses its address and data).
     case message(Msg)
-    /// sendmsg on the select backend: the part of the I/O vector not sent yet.
+    /// sendmsg: the part of the I/O vector not sent yet.
     case iov([[UInt8]])
 }
 

@@ -9,36 +9,28 @@ import Synchronization
 /// Each thread keeps one at hand (no lock to take or give it back); the others wait in a pool.
 enum AsyncMailboxes {
     private static let pool = Locked<[Mailbox]>([])
-    // nonisolated(unsafe): written once by the lazy initializer (which Swift runs exactly once,
-    // thread-safely), only read afterwards.
-    nonisolated(unsafe) private static var key: pthread_key_t = {
-        var k = pthread_key_t()
-        pthread_key_create(&k) { if let p = $0 { Unmanaged<Mailbox>.fromOpaque(p).release() } }
-        return k
-    }()
+    private static let spare = ThreadLocal<Mailbox>()
 
     static func take() -> Mailbox {
-        if let p = pthread_getspecific(key) {
-            pthread_setspecific(key, nil)
-            return Unmanaged<Mailbox>.fromOpaque(p).takeRetainedValue()
-        }
-        return pool.withLock { $0.popLast() } ?? Mailbox()
+        spare.take() ?? pool.withLock { $0.popLast() } ?? Mailbox()
     }
 
     static func give(_ mailbox: Mailbox) {
         mailbox.resetForReuse()
-        if pthread_getspecific(key) == nil {
-            pthread_setspecific(key, Unmanaged.passRetained(mailbox).toOpaque())
-            return
-        }
+        if spare.put(mailbox) { return }
         pool.withLock { if $0.count < 256 { $0.append(mailbox) } }
     }
 }
 
-/// What one step of a waiting call gives: its value, or the handle of the operation to wait for.
+/// What one step of a waiting call gives.
 enum CallStep<Value> {
+    /// The call's value.
     case done(Value)
+    /// The operation waits; its message will carry this handle.
     case wait(Handle)
+    /// The call may not wait (a zero timeout) and its operation would have to; what moved is in
+    /// the call.
+    case wouldBlock
 }
 
 /// A socket call that waits (blocking with a timeout, or asynchronously) written once: the
@@ -50,32 +42,40 @@ protocol SocketCall {
     associatedtype Value
     /// The kind of operation waited for (what cancel looks up).
     var tag: OperationTag { get }
-    /// Tries the operation without waiting (again, after a select message).
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) throws(SocketError) -> CallStep<Value>
+    /// Tries the operation (again, after a select message). `mayWait` false: it must not be
+    /// queued or armed (a zero timeout), it is tried once.
+    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<Value>
     /// The value a completion message carries.
     func finish(_ status: CompletionStatus) throws(SocketError) -> Value
     /// What the operation had moved when it was cancelled (timeout or task cancellation).
     func partial(at cancelled: Operation) -> SocketError.Partial?
     /// An error of the call, completed with what moved before it.
     func decorate(_ error: SocketError) -> SocketError
+    /// The value to return instead of a `timeout` error that carries `partial` (recv of
+    /// whatever is available: the data that came is the answer); nil to throw.
+    func value(atTimeoutWith partial: SocketError.Partial?) -> Value?
 }
 
 extension SocketCall {
     func partial(at cancelled: Operation) -> SocketError.Partial? { nil }
     func decorate(_ error: SocketError) -> SocketError { error }
+    func value(atTimeoutWith partial: SocketError.Partial?) -> Value? { nil }
 }
 
 extension Socket {
-    /// Runs `call`, blocking the thread at most until `timeout` passes.
+    /// Runs `call`, blocking the thread at most until `timeout` passes. A zero timeout makes the
+    /// call once and never waits (OTP-19063).
     func perform<Call: SocketCall>(_ call: Call, timeout: Timeout) throws(SocketError) -> Call.Value {
         var call = call
         let deadline = timeout.deadline()
+        let mayWait = !timeout.isZero
         let mailbox = PrivateMailbox.current
         do throws(SocketError) {
             while true {
                 let handle: Handle
-                switch try call.attempt(self, mailbox) {
+                switch try call.attempt(self, mailbox, mayWait: mayWait) {
                 case .done(let value): return value
+                case .wouldBlock: throw SocketError.timeout
                 case .wait(let h): handle = h
                 }
                 let snapshot = call
@@ -85,7 +85,9 @@ extension Socket {
                 }
             }
         } catch {
-            throw call.decorate(error)
+            let decorated = call.decorate(error)
+            if decorated.reason == .timeout, let value = call.value(atTimeoutWith: decorated.partial) { return value }
+            throw decorated
         }
     }
 
@@ -98,8 +100,9 @@ extension Socket {
         do throws(SocketError) {
             while true {
                 let handle: Handle
-                switch try call.attempt(self, mailbox) {
+                switch try call.attempt(self, mailbox, mayWait: true) {
                 case .done(let value): return value
+                case .wouldBlock: throw SocketError.timeout
                 case .wait(let h): handle = h
                 }
                 let snapshot = call
@@ -110,6 +113,39 @@ extension Socket {
             }
         } catch {
             throw call.decorate(error)
+        }
+    }
+}
+
+extension Started {
+    /// The step of a waiting call this start comes to: its value (through `convert`), the
+    /// handle to wait for, or that it would block.
+    func step<T>(_ convert: (OperationValue) -> T) -> CallStep<T> {
+        switch self {
+        case .done(let v): return .done(convert(v))
+        case .pending(let p): return .wait(p.handle!)
+        case .wouldBlock: return .wouldBlock
+        }
+    }
+
+    /// The answer of a public nowait call (which may always wait).
+    func pending() -> Pending<OperationValue> {
+        switch self {
+        case .done(let v): return .done(v)
+        case .pending(let p): return p
+        case .wouldBlock(let partial):
+            // Not reached: a nowait call may wait.
+            assertionFailure("a nowait call was told it would block")
+            return .done(partial ?? .none)
+        }
+    }
+
+    /// What moved before a start that would block.
+    var partial: OperationValue? {
+        switch self {
+        case .pending(.select(_, let p)): return p
+        case .wouldBlock(let p): return p
+        default: return nil
         }
     }
 }

@@ -1,0 +1,456 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CESockShims
+import CLiburing
+import Synchronization
+
+/// The completion backend: operations run in the kernel through io_uring, with OTP's completion
+/// semantics (Windows `esaio`, here on Linux).
+///
+/// Every operation is first tried directly; only one that would block is handed to the kernel
+/// (`IORING_OP_RECV`, `SEND`, `RECVMSG`, `SENDMSG`, `ACCEPT`; connect and sendfile wait for
+/// writability with `POLL_ADD` and continue with their system calls). One thread, the ring
+/// owner (`esock-harvest`), submits every SQE and reaps every CQE, so the ring can run with
+/// `IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN` (where the kernel refuses them it
+/// runs without; ``info()`` says which). A call made on the owner thread (a task on
+/// ``executor``, or code given to ``run(_:)``) prepares its SQE directly, and it goes to the kernel
+/// with the owner's next `io_uring_enter`; a call on any other thread hands its operation over
+/// through a queue and wakes the owner (an eventfd read armed in the ring) only when it sleeps.
+/// An operation is retained by its SQE (its address is the user data) until its last CQE, so
+/// its buffers outlive the kernel's use of them. A recv of "whatever is available" uses a
+/// provided-buffer ring, so a socket that waits holds no buffer of its own.
+// @unchecked Sendable: the ring and the fields marked "owner" are used only on the ring owner's
+// thread; the request queue is locked; counters are atomics; the rest is set in init.
+public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Sendable {
+    public let name = "completion"
+    public let model = IOModel.completion
+
+    /// Sizes and setup the backend starts with.
+    public struct Configuration: Sendable, Hashable {
+        /// Submission queue entries.
+        public var entries: UInt32 = 1024
+        /// Completion queue entries (IORING_SETUP_CQSIZE).
+        public var completionEntries: UInt32 = 16384
+        /// Provided buffers for recv of unknown length (a power of two; 0 disables the ring).
+        public var providedBuffers: UInt32 = 1024
+        /// The size of each provided buffer.
+        public var providedBufferSize: UInt32 = 16384
+        /// True (the default): ask for `IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN`
+        /// (the kernel's completion work then runs in batches, when the owner asks for events),
+        /// falling back to neither where the kernel refuses them. False: neither (to measure
+        /// the difference, and to test the fallback).
+        public var deferTaskRun = true
+
+        public init() {}
+    }
+
+    /// The configuration the backend runs with.
+    public let configuration: Configuration
+    let gate = PollGate(callersLead: false)
+    /// Runs tasks on the ring owner's thread (see ``BackendExecutor``).
+    public let executor: BackendExecutor
+    private let table = SocketTable()
+    private var thread: BackgroundThread?
+
+    // The ring owner's own state.
+    @exclusivity(unchecked) private var ring: Ring!
+    @exclusivity(unchecked) private var bufferRing: UnsafeMutablePointer<io_uring_buf_ring>?
+    @exclusivity(unchecked) private var bufferBase: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) private var wakeArmed = false
+    /// Completions reaped but not handled yet (moved aside while the kernel could take no more
+    /// submissions), and the batch being handled.
+    @exclusivity(unchecked) private var reaped: [Ring.Completion] = []
+    @exclusivity(unchecked) private var handling: [Ring.Completion] = []
+    /// The request generation the owner last took in.
+    @exclusivity(unchecked) private var seenGeneration: UInt64 = 0
+
+    /// What other threads hand to the owner, and the wake-up that tells it.
+    private enum Request {
+        case arm(Operation)
+        case cancel(Operation)
+    }
+    private let requests = Locked<[Request]>([])
+    /// Bumped after a request or a job was queued: the owner does not go to sleep when it moved.
+    private let generation = Atomic<UInt64>(0)
+    /// True while the owner is (about to be) asleep in the kernel: the next queued work writes
+    /// the eventfd, once.
+    private let asleep = Atomic<Bool>(false)
+    private let wakeup: WakeupDescriptor
+    private let wakeBuffer = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
+    private static let wakeTag: UInt64 = 2
+
+    /// What the setup came to (read-only once init returned).
+    private var setupFlags = ""
+    private var fallbackReason: String?
+
+    private let submissions = Atomic<UInt64>(0)
+    private let completions = Atomic<UInt64>(0)
+    private let harvests = Atomic<UInt64>(0)
+    private let handOffs = Atomic<UInt64>(0)
+    private let wakeups = Atomic<UInt64>(0)
+    private let busyRetries = Atomic<UInt64>(0)
+    private let enterErrors = Atomic<UInt64>(0)
+
+    /// Sets up an io_uring instance on its owner thread. Throws the kernel's error when io_uring
+    /// cannot start (EPERM when `kernel.io_uring_disabled` or a seccomp profile forbids it,
+    /// ENOSYS on kernels without it, ENOMEM when locked memory is short).
+    public init(configuration: Configuration = Configuration()) throws(SocketError) {
+        self.configuration = configuration
+        wakeup = try WakeupDescriptor()
+        executor = BackendExecutor(gate: gate)
+        executor.driver = self
+        let report = SetupReport()
+        // The thread holds the backend until its loop ends: a running backend lives until
+        // shutdown(), whoever else holds it.
+        thread = try BackgroundThread(name: "esock-harvest") { [self] in
+            let failure = self.setUp()
+            report.set(failure)
+            guard failure == nil else { return }
+            self.runBackground(executor: self.executor)
+            self.tearDown()
+        }
+        if let failure = report.wait() {
+            thread?.join()
+            wakeup.close()
+            throw failure
+        }
+        Drivers.add(self)
+    }
+
+    deinit {
+        wakeBuffer.deallocate()
+    }
+
+    var rules: any IOModelRules { CompletionRules() }
+
+    func attach(_ socket: Socket) throws(SocketError) {
+        try table.add(socket, backend: name)
+    }
+
+    func detach(_ socket: Socket) {
+        table.remove(socket)
+    }
+
+    // MARK: The owner's thread: setup and teardown
+
+    /// Sets the ring up on the owner thread (so that it is the ring's single issuer). Returns
+    /// the error when io_uring cannot start.
+    private func setUp() -> SocketError? {
+        let wanted = configuration.deferTaskRun ? UInt32(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN) : 0
+        do throws(SocketError.Errno) {
+            do {
+                ring = try Ring(entries: configuration.entries, completionEntries: configuration.completionEntries,
+                                flags: wanted)
+                setupFlags = wanted == 0 ? "CQSIZE" : "CQSIZE, SINGLE_ISSUER, DEFER_TASKRUN"
+            } catch where wanted != 0 && error == .invalidArgument {
+                // Kernels before 6.1 refuse DEFER_TASKRUN (before 6.0 SINGLE_ISSUER).
+                ring = try Ring(entries: configuration.entries, completionEntries: configuration.completionEntries,
+                                flags: 0)
+                setupFlags = "CQSIZE"
+                fallbackReason = "the kernel refused SINGLE_ISSUER|DEFER_TASKRUN (einval)"
+            }
+        } catch {
+            return SocketError(.posix(error))
+        }
+        if configuration.providedBuffers > 0 {
+            let count = Int(configuration.providedBuffers), size = Int(configuration.providedBufferSize)
+            let base = UnsafeMutableRawPointer.allocate(byteCount: count * size, alignment: 4096)
+            if let br = esock_buf_ring_setup(ring.raw, UInt32(count), Int32(Self.bufferGroup),
+                                             base.assumingMemoryBound(to: UInt8.self), UInt32(size)) {
+                bufferRing = br
+                bufferBase = base
+            } else {
+                base.deallocate()
+            }
+        }
+        seenGeneration = generation.load(ordering: .acquiring)
+        return nil
+    }
+
+    /// Releases the ring and its buffers once the owner's loop ended (every socket was closed
+    /// first, so no operation is in the kernel but the wake-up read, which the exit cancels).
+    private func tearDown() {
+        gate.awaitIdle()
+        if let br = bufferRing {
+            esock_buf_ring_free(ring.raw, br, configuration.providedBuffers, Int32(Self.bufferGroup))
+            bufferBase?.deallocate()
+            bufferRing = nil
+        }
+        ring.close()
+        wakeup.close()
+    }
+
+    private static let bufferGroup: UInt16 = 1
+
+    // MARK: Handing operations to the kernel
+
+    func arm(_ op: Operation) {
+        if gate.isBackgroundThread { prepare(op) } else { handOver(.arm(op)) }
+    }
+
+    func cancelInKernel(_ op: Operation) {
+        if gate.isBackgroundThread { prepareCancel(op) } else { handOver(.cancel(op)) }
+    }
+
+    /// Queues a request for the owner and wakes it if it sleeps.
+    private func handOver(_ request: Request) {
+        requests.withLock { $0.append(request) }
+        handOffs.wrappingAdd(1, ordering: .relaxed)
+        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        kick()
+    }
+
+    /// Wakes the owner when it sleeps in the kernel (one eventfd write per sleep, however many
+    /// requests come meanwhile).
+    func kick() {
+        guard asleep.exchange(false, ordering: .sequentiallyConsistent) else { return }
+        wakeups.wrappingAdd(1, ordering: .relaxed)
+        wakeup.signal()
+    }
+
+    func jobQueued(pollerBusy: Bool) {
+        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        kick()
+    }
+
+    /// The owner prepares `op`'s SQE; it goes to the kernel with the next enter.
+    private func prepare(_ op: Operation) {
+        if op.cancelledEarly {
+            // A cancel (or close) reached the owner before the operation: it never goes in.
+            op.cancelledEarly = false
+            op.socket.completed(op, result: -ECANCELED, data: nil)
+            return
+        }
+        let fd = op.socket.fd
+        let request: Ring.Request
+        switch op.kind {
+        case .recv:
+            if let message = op.message {
+                message.prepareReceive()
+                request = .recvmsg(fd: fd, header: message.header, flags: op.flags)
+            } else if op.length == 0 {
+                let size = Int(configuration.providedBufferSize)
+                if bufferRing != nil {
+                    op.armedLength = min(op.armedLength, size)
+                    request = .recv(fd: fd, buffer: nil, length: op.armedLength, flags: op.flags, group: Self.bufferGroup)
+                } else {
+                    op.armedLength = min(op.armedLength, Operation.receiveChunk)
+                    let b = op.receiveBuffer(op.armedLength)
+                    request = .recv(fd: fd, buffer: b.baseAddress, length: op.armedLength, flags: op.flags, group: nil)
+                }
+            } else {
+                // Memory for what can arrive, at most a chunk at a time, not for what was asked.
+                op.armedLength = min(op.length - op.received.count, Operation.receiveChunk)
+                let b = op.receiveBuffer(op.armedLength)
+                let waitAll = op.socket.type == .stream ? ESOCK_MSG_WAITALL : 0
+                request = .recv(fd: fd, buffer: b.baseAddress, length: op.armedLength, flags: op.flags | waitAll, group: nil)
+            }
+        case .send:
+            if let message = op.message {
+                message.prepareSend(iovMax: Syscall.iovMax)
+                request = .sendmsg(fd: fd, header: message.header, flags: op.flags | ESOCK_MSG_NOSIGNAL)
+            } else {
+                let chunk = op.unsent
+                request = .send(fd: fd, buffer: chunk.baseAddress, length: min(chunk.count, Int(Int32.max)),
+                                flags: op.flags | ESOCK_MSG_NOSIGNAL)
+            }
+        case .accept:
+            request = .accept(fd: fd, flags: Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
+        case .connect, .sendfile:
+            request = .poll(fd: fd, mask: ESOCK_POLLOUT)
+        }
+        op.submitted = true
+        op.inKernel = true
+        let userData = UInt64(UInt(bitPattern: Unmanaged.passRetained(op).toOpaque()))
+        ring.prepare(request, userData: userData, whileBusy: makeRoom)
+        submissions.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// The owner asks the kernel to cancel `op`. The cancel's own CQE holds a reference to `op`
+    /// (its user data, tagged with the low bit), so no new operation can take its address while
+    /// the cancel may still match it.
+    private func prepareCancel(_ op: Operation) {
+        guard op.submitted else {
+            op.cancelledEarly = true
+            return
+        }
+        // Its last CQE was handled already: the transition saw the cancel.
+        guard op.inKernel else { return }
+        let target = UInt64(UInt(bitPattern: Unmanaged.passUnretained(op).toOpaque()))
+        let userData = UInt64(UInt(bitPattern: Unmanaged.passRetained(op).toOpaque())) | 1
+        ring.prepare(.cancel(target: target), userData: userData, whileBusy: makeRoom)
+        submissions.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// The kernel takes no more submissions until completions are reaped: they are moved aside
+    /// (and handled by the owner's loop).
+    private func makeRoom() {
+        busyRetries.wrappingAdd(1, ordering: .relaxed)
+        ring.reap(into: &reaped)
+    }
+
+    // MARK: The owner's kernel wait
+
+    /// Takes in what other threads handed over, submits every SQE prepared since the last call,
+    /// waits for a completion (unless there is work already, or `timeout` is zero) and handles
+    /// every completion ready. Only the owner calls it (the gate lets no other thread lead).
+    func pollOnce(timeout: Duration?) {
+        let before = generation.load(ordering: .sequentiallyConsistent)
+        let handed = requests.withLock { q -> [Request] in
+            defer { q.removeAll(keepingCapacity: true) }
+            return q
+        }
+        for request in handed {
+            switch request {
+            case .arm(let op): prepare(op)
+            case .cancel(let op): prepareCancel(op)
+            }
+        }
+        seenGeneration = before
+        if !wakeArmed {
+            ring.prepare(.read(fd: wakeup.raw, buffer: wakeBuffer, length: 8), userData: Self.wakeTag, whileBusy: makeRoom)
+            wakeArmed = true
+        }
+        var wait = timeout != .zero && reaped.isEmpty
+        if wait {
+            asleep.store(true, ordering: .sequentiallyConsistent)
+            if generation.load(ordering: .sequentiallyConsistent) != before { wait = false }
+        }
+        enter(wait: wait, timeout: timeout)
+        asleep.store(false, ordering: .sequentiallyConsistent)
+        handleCompletions()
+    }
+
+    /// io_uring_enter until every SQE went in: EBUSY/EAGAIN reap first; EINTR and timeouts end
+    /// a wait; anything else means the ring is broken, which is a bug of this backend.
+    private func enter(wait: Bool, timeout: Duration?) {
+        var wait = wait
+        while true {
+            do throws(SocketError.Errno) {
+                if try ring.submit(wait: wait, timeout: timeout) { return }
+                makeRoom()
+                wait = false
+            } catch {
+                enterErrors.wrappingAdd(1, ordering: .relaxed)
+                preconditionFailure("io_uring_enter failed: \(error.name); the ring is unusable")
+            }
+        }
+    }
+
+    /// Handles every completion reaped: each operation's result goes to its socket's state
+    /// machine; provided buffers go back to the kernel once their bytes were copied.
+    private func handleCompletions() {
+        ring.reap(into: &reaped)
+        guard !reaped.isEmpty else { return }
+        swap(&reaped, &handling)
+        harvests.wrappingAdd(1, ordering: .relaxed)
+        completions.wrappingAdd(UInt64(handling.count), ordering: .relaxed)
+        for c in handling { handle(c) }
+        handling.removeAll(keepingCapacity: true)
+    }
+
+    private func handle(_ c: Ring.Completion) {
+        if c.userData == Self.wakeTag {
+            wakeArmed = false
+            return
+        }
+        guard let raw = UnsafeRawPointer(bitPattern: UInt(c.userData & ~1)) else { return }
+        if c.userData & 1 == 1 {
+            // A cancel's own CQE: its reference to the target goes.
+            Unmanaged<Operation>.fromOpaque(raw).release()
+            return
+        }
+        let more = c.flags & ESOCK_CQE_F_MORE != 0
+        let op = more ? Unmanaged<Operation>.fromOpaque(raw).takeUnretainedValue()
+                      : Unmanaged<Operation>.fromOpaque(raw).takeRetainedValue()
+        if !more { op.inKernel = false }
+        var data: UnsafeRawBufferPointer?
+        var bid: UInt16?
+        if c.flags & ESOCK_CQE_F_BUFFER != 0, let base = bufferBase {
+            let id = UInt16(truncatingIfNeeded: c.flags >> ESOCK_CQE_BUFFER_SHIFT)
+            bid = id
+            data = UnsafeRawBufferPointer(start: base + Int(id) * Int(configuration.providedBufferSize),
+                                          count: max(Int(c.result), 0))
+        }
+        op.socket.completed(op, result: c.result, data: data)
+        if let id = bid, let base = bufferBase {
+            let size = Int(configuration.providedBufferSize)
+            esock_buf_ring_recycle(bufferRing, configuration.providedBuffers,
+                                   (base + Int(id) * size).assumingMemoryBound(to: UInt8.self), UInt32(size), id)
+        }
+    }
+
+    // MARK: Info and shutdown
+
+    public func info() -> BackendInfo {
+        var settings = ["sq_entries": "\(configuration.entries)",
+                        "cq_entries": "\(configuration.completionEntries)",
+                        "provided_buffers": configuration.providedBuffers == 0 ? "off" :
+                            "\(configuration.providedBuffers) x \(configuration.providedBufferSize)",
+                        "setup_flags": setupFlags,
+                        "threading": "one ring owner thread submits and reaps; other threads hand operations over",
+                        "state": table.isStopped ? "stopped" : "running"]
+        if let fallbackReason { settings["setup_fallback"] = fallbackReason }
+        return BackendInfo(name: name, model: model, threads: 1,
+                           counters: ["submissions": submissions.load(ordering: .relaxed),
+                                      "completions": completions.load(ordering: .relaxed),
+                                      "harvests": harvests.load(ordering: .relaxed),
+                                      "hand_offs": handOffs.load(ordering: .relaxed),
+                                      "wakeups": wakeups.load(ordering: .relaxed),
+                                      "busy_retries": busyRetries.load(ordering: .relaxed),
+                                      "enter_errors": enterErrors.load(ordering: .relaxed),
+                                      "sockets": UInt64(table.count)],
+                           settings: settings)
+    }
+
+    /// Stops the backend: refuses new sockets, closes those still open (their operations are
+    /// aborted and drained), then ends the owner thread, which releases the ring. Called from a
+    /// task or job on the owner's own thread, it returns at once and the thread ends when that
+    /// job does.
+    public func shutdown() {
+        guard table.stop(self) else { return }
+        gate.stop()
+        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
+        kick()
+        if gate.isBackgroundThread { return }
+        thread?.join()
+    }
+}
+
+/// The owner thread's setup outcome, handed to the thread that runs init.
+private final class SetupReport: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    // Guarded by `mutex`.
+    private var done = false
+    private var failure: SocketError?
+
+    init() {
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(cond, nil)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        cond.deallocate()
+        mutex.deallocate()
+    }
+
+    func set(_ f: SocketError?) {
+        pthread_mutex_lock(mutex)
+        failure = f
+        done = true
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+    }
+
+    func wait() -> SocketError? {
+        pthread_mutex_lock(mutex)
+        while !done { pthread_cond_wait(cond, mutex) }
+        let f = failure
+        pthread_mutex_unlock(mutex)
+        return f
+    }
+}

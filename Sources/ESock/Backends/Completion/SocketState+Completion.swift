@@ -1,0 +1,147 @@
+// The completion model's own transition: the kernel's completion of an armed operation. Its
+// result is read with the same decoders as the direct attempt (SocketState+Attempts.swift).
+extension SocketState {
+    /// The kernel finished (a part of) `op`: `result` is the CQE's result, `data` the bytes of a
+    /// receive into a provided buffer (nil otherwise). A waiting operation's result is delivered
+    /// or it goes back to the kernel for the rest; a cancelled or aborted one keeps what it moved
+    /// for the next caller (or for its canceller, or its abort message).
+    mutating func completed(_ op: Operation, result: Int32, data: UnsafeRawBufferPointer?, _ fx: inout Effects) {
+        inflight -= 1
+        let queue = self.queue(for: op.kind)
+        if _slowPath(debug) { fx.append(.trace("\(op.kind) \(op.handle): kernel completed with \(result)")) }
+        switch op.phase {
+        case .cancelling, .aborted:
+            absorb(op, result: result, data: data, &fx)
+            if op.phase == .aborted {
+                fx.append(.post(op.mailbox, .abort(socket: op.socket, handle: op.handle,
+                                                   reason: SocketError(.closed, partial: op.movedPartial))))
+            } else if !closed && queue.current === op {
+                handOver(queue, &fx)
+            }
+            if let latch = op.cancelLatch { fx.append(.signal(latch)) }
+        case .waiting:
+            switch finish(op, result: result, data: data) {
+            case .wait:
+                inflight += 1
+                fx.append(.arm(op))
+            case .done(.accepted(let fd)):
+                fx.append(.deliverAccepted(op, fd))
+                if queue.current === op { handOver(queue, &fx) }
+            case .done(let value):
+                fx.append(.post(op.mailbox, .completion(socket: op.socket, handle: op.handle, status: op.status(value))))
+                if queue.current === op { handOver(queue, &fx) }
+            case .failed(let error):
+                fx.append(.post(op.mailbox, .completion(socket: op.socket, handle: op.handle, status: .failed(error))))
+                if queue.current === op { handOver(queue, &fx) }
+            }
+        case .queued, .notified:
+            assertionFailure("a completion for operation \(op.handle), which is not in the kernel")
+        }
+        if closed && inflight == 0, let latch = drained {
+            fx.append(.signal(latch))
+            drained = nil
+        }
+    }
+
+    /// What the CQE of a waiting operation means, read by the same decoders as a direct attempt.
+    private mutating func finish(_ op: Operation, result: Int32, data: UnsafeRawBufferPointer?) -> Attempt {
+        let n = Int(result)
+        switch op.kind {
+        case .recv:
+            if let message = op.message { return receivedMessage(n, message) }
+            let bytes = data ?? receivedInBuffer(op, n)
+            var received = op.received
+            op.received = []
+            switch self.received(n, bytes, asked: op.armedLength, length: op.length, flags: op.flags,
+                                 gather: false, into: &received) {
+            case .more:
+                op.received = received
+                return .blocked
+            case .finished(.wait(let partial, _)):
+                if case .bytes(let d)? = partial { op.received = d }
+                return .blocked
+            case .finished(let outcome):
+                return outcome
+            }
+        case .send:
+            if let message = op.message {
+                switch sentMessage(n, message) {
+                case .more, .blocked: return .blocked
+                case .done: return .done(.iov(message.remaining == 0 ? [] : message.rest))
+                case .failed(let reason):
+                    return .failed(SocketError(reason, partial: message.sent > 0 ? .rest(Array(message.rest.joined())) : nil))
+                }
+            }
+            switch sent(n, total: op.outgoing?.count ?? 0, sent: &op.outgoingSent) {
+            case .more, .blocked: return .blocked
+            case .done: return .done(.none)
+            case .failed(let reason): return .failed(SocketError(reason, partial: .rest(Array(op.unsent))))
+            }
+        case .accept:
+            return acceptResult(n)
+        case .connect:
+            // The CQE of the poll for writability: the connect's outcome is the socket's error.
+            if n < 0 {
+                connectInProgress = false
+                return .failed(.posix(Int32(-n)))
+            }
+            return finishConnect()
+        case .sendfile:
+            // The CQE of the poll for writability: go on sending.
+            if n < 0 {
+                counters.add(.sendfileFails)
+                return .failed(SocketError(.posix(.init(rawValue: Int32(-n))), partial: .sent(op.fileSent)))
+            }
+            switch attemptSendfile(op) {
+            case .wait: return .blocked
+            case .done: return .done(.count(op.fileSent))
+            case .failed(let e): return .failed(e)
+            }
+        }
+    }
+
+    /// The bytes the kernel wrote into the operation's own buffer.
+    private func receivedInBuffer(_ op: Operation, _ n: Int) -> UnsafeRawBufferPointer {
+        guard n > 0, let buffer = op.buffer else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(rebasing: buffer[0..<min(n, buffer.count)])
+    }
+
+    /// Keeps what a cancelled or aborted operation moved after all: for its canceller when that
+    /// one takes it, for its abort message, or for the next caller, so that nothing is lost.
+    private mutating func absorb(_ op: Operation, result: Int32, data: UnsafeRawBufferPointer?, _ fx: inout Effects) {
+        let n = Int(result)
+        let keep = op.phase == .cancelling && !closed
+        switch op.kind {
+        case .recv:
+            if let message = op.message {
+                // A datagram may be empty: a result of 0 is a message, except on a stream.
+                guard n > 0 || (n == 0 && type != .stream) else { return }
+                let received = message.received(n)
+                counters.read(n)
+                if keep { messagesAhead.append(received) } else { fx.append(.closeCarried(received)) }
+                return
+            }
+            if n > 0 {
+                op.received += data ?? receivedInBuffer(op, n)
+                counters.read(n)
+            }
+            if keep && !op.cancellerTakesData {
+                readAhead = op.received + readAhead
+                op.received = []
+            }
+        case .accept:
+            guard n >= 0 else { return }
+            counters.add(.accSuccess)
+            if keep { acceptedAhead.append(result) } else { fx.append(.closeDescriptor(result)) }
+        case .send:
+            guard n > 0 else { return }
+            if let message = op.message {
+                _ = sentMessage(n, message)
+            } else {
+                _ = sent(n, total: op.outgoing?.count ?? 0, sent: &op.outgoingSent)
+            }
+        case .connect, .sendfile:
+            break
+        }
+    }
+}

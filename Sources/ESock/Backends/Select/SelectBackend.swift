@@ -1,0 +1,178 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CESockShims
+import Synchronization
+
+/// The select backend: readiness through epoll, with OTP's select semantics (Unix `essio`).
+///
+/// A socket is registered with epoll when one of its operations first has to wait (so that
+/// readiness from before, such as an unconnected socket's hang-up, never reaches an operation),
+/// edge-triggered, for input, urgent data, output and peer hang-up, and never modified. The
+/// thread that waits in `epoll_wait` sends the select message to the operation waiting on each
+/// ready socket; its caller then calls again. The epoll data carries the socket's unique id, not
+/// its descriptor, so events for a closed socket whose number was reused are dropped.
+// @unchecked Sendable: the socket table is locked, counters are atomics, `eventBuffer` is used
+// only by the gate's current owner; the rest is set in init and then only read.
+public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendable {
+    public let name = "select"
+    public let model = IOModel.select
+
+    private let epfd: Int32
+    private let wakeup: WakeupDescriptor
+    /// The open sockets on this backend, from attach to detach.
+    private let table = SocketTable()
+    private let events = Atomic<UInt64>(0)
+    private let waits = Atomic<UInt64>(0)
+    private let kicks = Atomic<UInt64>(0)
+    private let registrations = Atomic<UInt64>(0)
+    private var thread: BackgroundThread?
+    let gate: PollGate
+    /// Runs tasks on this backend's own thread (see ``BackendExecutor``).
+    public let executor: BackendExecutor
+    private let eventBuffer = UnsafeMutablePointer<esock_epoll_event>.allocate(capacity: 1024)
+
+    /// Starts an epoll instance and its thread. With `callersLead` false, the epoll thread
+    /// always waits in epoll_wait and hands every message over (kept to measure the two
+    /// threading models against each other).
+    public init(callersLead: Bool = true) throws(SocketError) {
+        gate = PollGate(callersLead: callersLead)
+        epfd = esock_epoll_create()
+        guard epfd >= 0 else { throw .posix(errno) }
+        do {
+            wakeup = try WakeupDescriptor()
+        } catch {
+            Syscall.close(epfd)
+            throw error
+        }
+        // The wake-up eventfd has epoll data 0, which no socket id uses.
+        guard esock_epoll_add(epfd, wakeup.raw, ESOCK_EPOLLIN, 0) == 0 else {
+            let e = errno
+            Syscall.close(epfd)
+            wakeup.close()
+            throw .posix(e)
+        }
+        executor = BackendExecutor(gate: gate)
+        executor.driver = self
+        // The thread holds the backend until its loop ends: a running backend lives until
+        // shutdown(), whoever else holds it.
+        thread = try BackgroundThread(name: "esock-epoll") { [self] in
+            self.runBackground(executor: self.executor)
+            self.tearDown()
+        }
+        Drivers.add(self)
+    }
+
+    deinit {
+        eventBuffer.deallocate()
+    }
+
+    /// Releases the epoll instance and the eventfd once the loop ended and no caller is in
+    /// `epoll_wait` any more.
+    private func tearDown() {
+        gate.awaitIdle()
+        Syscall.close(epfd)
+        wakeup.close()
+    }
+
+    var rules: any IOModelRules { SelectRules(backend: self) }
+
+    func attach(_ socket: Socket) throws(SocketError) {
+        try table.add(socket, backend: name)
+    }
+
+    /// The registration goes with the descriptor's close(2).
+    func detach(_ socket: Socket) {
+        table.remove(socket)
+    }
+
+    /// Registers the socket with epoll when an operation first waits on it. Called inside the
+    /// socket's lock (so the descriptor is open); epoll reports at once what is ready then.
+    func watch(_ st: inout SocketState) throws(SocketError) {
+        guard !st.watched else { return }
+        let mask = ESOCK_EPOLLIN | ESOCK_EPOLLPRI | ESOCK_EPOLLOUT | ESOCK_EPOLLRDHUP | ESOCK_EPOLLET
+        guard esock_epoll_add(epfd, st.fd, mask, st.socketID) == 0 else { throw .posix(errno) }
+        st.watched = true
+        registrations.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// Never called: a select-backend operation waits for readiness, not in the kernel.
+    func arm(_ op: Operation) { assertionFailure("select operations are not armed") }
+
+    /// Never called: nothing is in the kernel to cancel.
+    func cancelInKernel(_ op: Operation) { assertionFailure("select operations are not in the kernel") }
+
+    func kick() {
+        kicks.wrappingAdd(1, ordering: .relaxed)
+        wakeup.signal()
+    }
+
+    func jobQueued(pollerBusy: Bool) {
+        if pollerBusy { kick() }
+    }
+
+    func pollOnce(timeout: Duration?) {
+        let ms = timeout.map { $0.clampedMilliseconds } ?? -1
+        let n = esock_epoll_wait(epfd, eventBuffer, 1024, ms)
+        guard n > 0 else { return }
+        waits.wrappingAdd(1, ordering: .relaxed)
+        events.wrappingAdd(UInt64(n), ordering: .relaxed)
+        // Look every socket of the batch up under one lock, then deliver outside it.
+        let buffer = eventBuffer
+        let ready: [(Socket, UInt32)] = table.withSockets { sockets in
+            (0..<Int(n)).compactMap { i in
+                let ev = buffer[i]
+                guard ev.data != 0, let s = sockets[ev.data] else { return nil }
+                return (s, ev.events)
+            }
+        }
+        for i in 0..<Int(n) where buffer[i].data == 0 { wakeup.drain() }
+        for (socket, mask) in ready { socket.ready(Self.readiness(mask)) }
+    }
+
+    /// What an epoll event mask means for each kind of operation.
+    static func readiness(_ mask: UInt32) -> Readiness {
+        let failed = mask & (ESOCK_EPOLLERR | ESOCK_EPOLLHUP) != 0
+        return Readiness(readable: failed || mask & (ESOCK_EPOLLIN | ESOCK_EPOLLRDHUP | ESOCK_EPOLLPRI) != 0,
+                         acceptable: mask & (ESOCK_EPOLLIN | ESOCK_EPOLLERR) != 0,
+                         writable: failed || mask & ESOCK_EPOLLOUT != 0,
+                         urgent: mask & ESOCK_EPOLLPRI != 0,
+                         hangup: failed || mask & ESOCK_EPOLLRDHUP != 0)
+    }
+
+    public func info() -> BackendInfo {
+        BackendInfo(name: name, model: model, threads: 1,
+                    counters: ["epoll_waits": waits.load(ordering: .relaxed),
+                               "events": events.load(ordering: .relaxed),
+                               "kicks": kicks.load(ordering: .relaxed),
+                               "registrations": registrations.load(ordering: .relaxed),
+                               "sockets": UInt64(table.count)],
+                    settings: ["mechanism": "epoll, edge-triggered, registered when an operation first waits",
+                               "threading": gate.callersLead ? "waiting callers lead epoll_wait; background thread for async waiters" :
+                                   "epoll thread only",
+                               "state": table.isStopped ? "stopped" : "running"])
+    }
+
+    /// Stops the backend: refuses new sockets, closes those still open, then ends the epoll
+    /// thread, which releases the epoll instance. Called from a task or job on the backend's own
+    /// thread, it returns at once and the thread ends when that job does.
+    public func shutdown() {
+        guard table.stop(self) else { return }
+        gate.stop()
+        kick()
+        if gate.isBackgroundThread { return }
+        thread?.join()
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds, rounded up, for `epoll_wait`: at most `Int32.max`
+    /// (about 24 days; a longer wait is that long, then looked at again), never negative.
+    var clampedMilliseconds: Int32 {
+        let (s, a) = components
+        if s < 0 { return 0 }
+        if s >= Int64(Int32.max / 1000) { return Int32.max }
+        let ms = s * 1000 + (a + 999_999_999_999_999) / 1_000_000_000_000_000
+        return Int32(min(ms, Int64(Int32.max)))
+    }
+}

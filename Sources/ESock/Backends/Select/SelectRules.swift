@@ -1,0 +1,71 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The select model's rules (OTP's Unix `essio`): an operation that cannot finish waits for
+/// readiness; its caller gets a select message and calls again, with the data still to send
+/// and having taken the data received so far. Nothing is handed to the kernel, so nothing is
+/// cancelled there.
+struct SelectRules: IOModelRules {
+    /// The backend whose epoll instance watches the sockets.
+    let backend: SelectBackend
+
+    var model: IOModel { .select }
+    var callsAgain: Bool { true }
+    var operationsKeepData: Bool { false }
+
+    func answer(_ op: Operation, partial: OperationValue?) -> Pending<OperationValue> {
+        .select(op.selectInfo, partial: partial)
+    }
+
+    /// The operation waits for the socket's next readiness event. When its attempt stopped with
+    /// the socket still ready (its syscall budget ran out) the select message goes out at once:
+    /// the caller continues after the others waiting in its mailbox.
+    func wait(_ op: Operation, partial: OperationValue?, ready: Bool, _ st: inout SocketState,
+              _ fx: inout Effects) throws(SocketError) {
+        try backend.watch(&st)
+        op.enter(.waiting)
+        if ready { Self.notify(op, &fx) }
+    }
+
+    /// The next caller in the queue gets its select message when the socket is ready for its
+    /// operation: at once if it is ready now (the kernel says so), else with the next readiness
+    /// event (OTP: the next reader or writer is selected, not told to go).
+    func takeTurn(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool {
+        do {
+            try backend.watch(&st)
+        } catch {
+            fx.append(.post(op.mailbox, .abort(socket: op.socket, handle: op.handle, reason: error)))
+            return false
+        }
+        op.enter(.waiting)
+        if Self.readyNow(st.fd, for: op.kind) { Self.notify(op, &fx) }
+        return true
+    }
+
+    func cancel(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool { false }
+
+    func abort(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool { false }
+
+    /// Sends the select message to `op`, which is waiting.
+    static func notify(_ op: Operation, _ fx: inout Effects) {
+        op.enter(.notified)
+        fx.append(.post(op.mailbox, .select(socket: op.socket, handle: op.handle)))
+    }
+
+    /// Whether an operation of `kind` on `fd` can proceed now (poll(2) with no wait).
+    static func readyNow(_ fd: Int32, for kind: Operation.Kind) -> Bool {
+        let events: Int16
+        switch kind {
+        case .accept: events = Int16(POLLIN)
+        case .recv: events = Int16(POLLIN | POLLPRI)
+        case .send, .sendfile, .connect: events = Int16(POLLOUT)
+        }
+        var pfd = pollfd(fd: fd, events: events, revents: 0)
+        guard poll(&pfd, 1, 0) > 0 else { return false }
+        // A hang-up or an error lets a reader or writer through (it gets the end or the error);
+        // an acceptor waits for a connection.
+        let through = kind == .accept ? Int16(POLLIN | POLLERR) : events | Int16(POLLERR | POLLHUP)
+        return pfd.revents & through != 0
+    }
+}

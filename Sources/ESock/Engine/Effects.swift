@@ -1,0 +1,56 @@
+/// One thing a socket's state transition asks for, done once the socket's lock is released.
+///
+/// Transitions (`SocketState+Transitions.swift`) decide what must happen; ``Socket`` performs it
+/// after the critical region (`Socket+Engine.swift`), so that no message is posted, no task
+/// resumed, no descriptor closed, no kernel request handed over and no object freed while a
+/// socket's lock is held.
+enum Effect {
+    /// Deliver `message` to `mailbox`.
+    case post(Mailbox, SocketMessage)
+    /// An operation on the socket's backend will deliver to `mailbox`: a thread blocked on it
+    /// may then drive that backend's kernel wait.
+    case expect(Mailbox)
+    /// Hand an operation to the kernel (completion backend: its SQE).
+    case arm(Operation)
+    /// Ask the kernel to cancel an armed operation; its last completion still comes.
+    case cancelInKernel(Operation)
+    /// An armed accept got a connection: wrap the descriptor into a socket and post the
+    /// operation's completion message with it.
+    case deliverAccepted(Operation, Int32)
+    /// Close a descriptor nobody will use (a connection accepted for a cancelled accept, once the
+    /// socket closed).
+    case closeDescriptor(Int32)
+    /// Close the descriptors a dropped message carried (`SCM_RIGHTS`).
+    case closeCarried(Msg)
+    /// Wake the threads waiting for `latch`.
+    case signal(Latch)
+    /// Tell the owner which counters wrapped (`{otp, iow}`).
+    case counterWraps([String])
+    /// Write an `{otp, debug}` trace line.
+    case trace(String)
+    /// Drop the engine's reference to an operation outside the lock (its buffers are freed then).
+    case release(Operation)
+}
+
+/// The effects of one transition, in order. The first is stored inline: the common transitions
+/// (a completion, a select message) ask for one or two and allocate nothing for the first.
+struct Effects {
+    private var first: Effect?
+    private var rest: [Effect] = []
+
+    init() {}
+
+    @inline(__always)
+    mutating func append(_ effect: Effect) {
+        if first == nil { first = effect } else { rest.append(effect) }
+    }
+
+    var isEmpty: Bool { first == nil }
+
+    /// Runs `body` on each effect, in the order they were appended.
+    func forEach(_ body: (Effect) -> Void) {
+        guard let first else { return }
+        body(first)
+        for e in rest { body(e) }
+    }
+}

@@ -1,0 +1,164 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One asynchronous operation on a socket, from the call that starts it to its last message.
+///
+/// Every mutable field is guarded by the owning socket's state lock, except the two the
+/// completion backend's ring owner keeps for itself (``submitted``, ``inKernel`` and ``cancelledEarly``): the
+/// lock, not the runtime's dynamic exclusivity check, keeps accesses apart
+/// (`@exclusivity(unchecked)`: the check cost a tenth of the instructions per message,
+/// docs/architecture.md). On the completion backend an armed operation is also retained by the
+/// kernel's submission (its address is the SQE's user data) until its last CQE is harvested, so
+/// the buffers it owns live until the kernel's last completion for them.
+// @unchecked Sendable: mutable fields are touched only with the owning socket's state lock held
+// (or, for the two ring fields, only on the ring owner's thread); the kernel's reference reads
+// only buffers that no thread writes meanwhile.
+final class Operation: @unchecked Sendable {
+    enum Kind { case accept, connect, recv, send, sendfile }
+
+    /// Where the operation is in its life. Changed only through ``enter(_:)``.
+    enum Phase {
+        /// Behind another caller's operation of the same kind, or not started yet.
+        case queued
+        /// The current operation, waiting: for readiness (select) or in the kernel (completion).
+        case waiting
+        /// Select backend: the select message was sent; the caller is expected to call again.
+        case notified
+        /// Completion backend: cancel was asked for; the kernel's last CQE has not arrived yet.
+        case cancelling
+        /// Completion backend: the socket was closed; the kernel's last CQE has not arrived yet.
+        case aborted
+    }
+
+    let kind: Kind
+    let tag: OperationTag
+    let handle: Handle
+    let mailbox: Mailbox
+    let socket: Socket
+    @exclusivity(unchecked) private(set) var phase: Phase = .queued
+
+    // recv
+    /// Bytes asked for; 0 means whatever is available.
+    @exclusivity(unchecked) var length = 0
+    @exclusivity(unchecked) var flags: Int32 = 0
+    /// Completion backend: what the operation received so far (a stream recv of `length` bytes
+    /// may take several kernel completions).
+    @exclusivity(unchecked) var received: [UInt8] = []
+    /// Completion backend: the bytes the armed recv SQE asked for.
+    @exclusivity(unchecked) var armedLength = 0
+    /// Completion backend, recv of a length: the kernel writes here (at most
+    /// ``Operation/receiveChunk`` bytes: memory for what can arrive, not for what was asked).
+    @exclusivity(unchecked) var buffer: UnsafeMutableRawBufferPointer?
+
+    // send
+    /// The data still to send, owned by the operation while the kernel may read it.
+    @exclusivity(unchecked) var outgoing: UnsafeMutableRawBufferPointer?
+    @exclusivity(unchecked) var outgoingSent = 0
+
+    // sendfile
+    @exclusivity(unchecked) var fileDescriptor: Int32 = -1
+    @exclusivity(unchecked) var fileOffset: Int64 = 0
+    /// Bytes left to send; nil means up to the end of the file.
+    @exclusivity(unchecked) var fileRemaining: Int?
+    @exclusivity(unchecked) var fileSent = 0
+
+    // connect
+    @exclusivity(unchecked) var address: UnsafeMutablePointer<sockaddr_storage>?
+    @exclusivity(unchecked) var addressLength: socklen_t = 0
+
+    // recvfrom, recvmsg, sendto, sendmsg: the msghdr and everything it points at.
+    @exclusivity(unchecked) var message: MessageIO?
+
+    /// A thread waiting in cancel for the kernel's last CQE of this operation.
+    @exclusivity(unchecked) var cancelLatch: Latch?
+    /// Set when the canceller takes what the operation moved itself (a blocking call that timed
+    /// out reports it as partial data); otherwise a cancelled recv's data goes to the read-ahead.
+    @exclusivity(unchecked) var cancellerTakesData = false
+
+    // The completion backend's ring owner's own fields (touched on its thread only).
+    /// The operation's SQE went to the kernel at least once.
+    @exclusivity(unchecked) var submitted = false
+    /// The kernel holds the operation now (its last CQE has not been handled).
+    @exclusivity(unchecked) var inKernel = false
+    /// A cancel reached the ring owner before the operation's SQE did: the SQE is not submitted
+    /// and the operation completes as cancelled.
+    @exclusivity(unchecked) var cancelledEarly = false
+
+    /// The most a completion-backend recv of a length asks the kernel for at once; the rest is
+    /// asked for when that part came.
+    static let receiveChunk = 256 * 1024
+
+    init(_ kind: Kind, tag: OperationTag, handle: Handle, mailbox: Mailbox, socket: Socket) {
+        self.kind = kind
+        self.tag = tag
+        self.handle = handle
+        self.mailbox = mailbox
+        self.socket = socket
+    }
+
+    deinit {
+        outgoing?.deallocate()
+        buffer?.deallocate()
+        address?.deallocate()
+    }
+
+    /// Moves the operation to `next`: the one place its phase changes, checked against the
+    /// transitions its life allows.
+    func enter(_ next: Phase) {
+        switch (phase, next) {
+        case (.queued, .waiting), (.queued, .notified),
+             (.waiting, .notified), (.waiting, .cancelling), (.waiting, .aborted),
+             (.notified, .waiting), (.cancelling, .aborted):
+            phase = next
+        default:
+            assertionFailure("operation \(handle): no transition from \(phase) to \(next)")
+            phase = next
+        }
+    }
+
+    /// The bytes of `outgoing` not yet sent.
+    var unsent: UnsafeRawBufferPointer {
+        guard let outgoing else { return UnsafeRawBufferPointer(start: nil, count: 0) }
+        return UnsafeRawBufferPointer(rebasing: outgoing[outgoingSent...])
+    }
+
+    /// Keeps a copy of `bytes` as the data to send.
+    func setOutgoing(_ bytes: UnsafeRawBufferPointer) {
+        outgoing?.deallocate()
+        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
+        if bytes.count > 0 { copy.copyMemory(from: bytes) }
+        outgoing = UnsafeMutableRawBufferPointer(rebasing: copy[0..<bytes.count])
+        outgoingSent = 0
+    }
+
+    /// A buffer of at least `count` bytes for the kernel to receive into.
+    func receiveBuffer(_ count: Int) -> UnsafeMutableRawBufferPointer {
+        if let buffer, buffer.count >= count { return buffer }
+        buffer?.deallocate()
+        let b = UnsafeMutableRawBufferPointer.allocate(byteCount: max(count, 1), alignment: 16)
+        buffer = b
+        return b
+    }
+
+    /// What the operation moved, for a cancel or an abort to report: data not sent, or file
+    /// bytes sent. (Data received is kept for the next receive, or taken by the canceller.)
+    var movedPartial: SocketError.Partial? {
+        switch kind {
+        case .send:
+            if let message { return .rest(Array(message.rest.joined())) }
+            return outgoing == nil ? nil : .rest(Array(unsent))
+        case .sendfile:
+            return .sent(fileSent)
+        case .recv:
+            return received.isEmpty ? nil : .received(received)
+        case .accept, .connect:
+            return nil
+        }
+    }
+
+    /// The select info for this operation.
+    var selectInfo: SelectInfo { SelectInfo(tag: tag, handle: handle) }
+    /// The completion info for this operation.
+    var completionInfo: CompletionInfo { CompletionInfo(tag: tag, handle: handle) }
+}

@@ -1,0 +1,150 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+
+/// A mutex and condition variable a thread blocks on, driving the backend's kernel wait itself
+/// when it can (see ``PollGate``). The base of ``Mailbox`` and ``Latch``.
+// @unchecked Sendable: every mutable field is guarded by `mutex`.
+class BlockingWaiter: GateWaiter, @unchecked Sendable {
+    let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    let cond: UnsafeMutablePointer<pthread_cond_t>
+    /// Threads asleep on `cond`. Guarded by `mutex`.
+    @exclusivity(unchecked) var sleepers = 0
+    /// The backend whose messages this waiter expects; nil when unknown or more than one.
+    /// Guarded by `mutex`.
+    @exclusivity(unchecked) var driver: (any PollDriver)?
+    /// True once operations on two backends have used this waiter. Guarded by `mutex`.
+    @exclusivity(unchecked) var spansBackends = false
+    /// The thread leading `driver`'s kernel wait on this waiter's behalf. Guarded by `mutex`.
+    @exclusivity(unchecked) var leader: pthread_t?
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        cond = .allocate(capacity: 1)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        cond.deallocate()
+        pthread_mutex_destroy(mutex)
+        mutex.deallocate()
+    }
+
+    func wakeForTurn() {
+        pthread_mutex_lock(mutex)
+        pthread_cond_broadcast(cond)
+        pthread_mutex_unlock(mutex)
+    }
+
+    /// Records that an operation on `driver` will deliver to this waiter. A thread already
+    /// asleep here is woken, so that it can lead that backend's wait.
+    func expect(_ newDriver: any PollDriver) {
+        pthread_mutex_lock(mutex)
+        if let d = driver, d === newDriver {
+            pthread_mutex_unlock(mutex)
+            return
+        }
+        if driver == nil && !spansBackends {
+            driver = newDriver
+        } else {
+            driver = nil
+            spansBackends = true
+            _ = newDriver.gate.demandBackground(0)
+        }
+        let wake = sleepers > 0
+        pthread_mutex_unlock(mutex)
+        if wake { pthread_cond_broadcast(cond) }
+    }
+
+    /// After something was delivered to this waiter (mutex not held): kicks the backend if a
+    /// thread waits in its kernel wait for us, and is not the caller.
+    func kickLeader(_ leading: pthread_t?, _ leadingDriver: (any PollDriver)?) {
+        if let leading, let leadingDriver, pthread_equal(leading, pthread_self()) == 0 { leadingDriver.kick() }
+    }
+
+    /// Blocks the calling thread, with `mutex` held, until `ready()` is true or `deadline`
+    /// passes; returns whether `ready()` became true. Leads the expected backend's kernel wait
+    /// when the role is free.
+    func block(until deadline: ContinuousClock.Instant?, _ ready: () -> Bool) -> Bool {
+        var absolute: timespec? = nil
+        var background: [any PollDriver] = []
+        defer {
+            if !background.isEmpty {
+                pthread_mutex_unlock(mutex)
+                for d in background { _ = d.gate.demandBackground(-1) }
+                pthread_mutex_lock(mutex)
+            }
+        }
+        while !ready() {
+            var remaining: Duration? = nil
+            if let deadline {
+                remaining = ContinuousClock.now.duration(to: deadline)
+                if remaining! <= .zero {
+                    if let d = driver {
+                        pthread_mutex_unlock(mutex)
+                        d.pollNow()
+                        pthread_mutex_lock(mutex)
+                    }
+                    return false
+                }
+            }
+            if let d = driver {
+                let (lead, kick) = d.gate.tryLead(self)
+                if lead {
+                    leader = pthread_self()
+                    pthread_mutex_unlock(mutex)
+                    d.pollOnce(timeout: remaining)
+                    d.gate.release()
+                    pthread_mutex_lock(mutex)
+                    leader = nil
+                    continue
+                }
+                if kick { d.kick() }
+            } else if spansBackends && background.isEmpty {
+                // Our messages come from several backends: their background threads poll.
+                background = Drivers.all
+                pthread_mutex_unlock(mutex)
+                for d in background { _ = d.gate.demandBackground(1) }
+                pthread_mutex_lock(mutex)
+                continue
+            }
+            sleepers += 1
+            if let remaining {
+                if absolute == nil { absolute = monotonicTimespec(after: remaining) }
+                var ts = absolute!
+                _ = pthread_cond_timedwait(cond, mutex, &ts)
+            } else {
+                pthread_cond_wait(cond, mutex)
+            }
+            sleepers -= 1
+            if let d = driver {
+                pthread_mutex_unlock(mutex)
+                d.gate.leave(self)
+                pthread_mutex_lock(mutex)
+            }
+        }
+        return true
+    }
+}
+
+/// CLOCK_MONOTONIC now plus `d`, as the absolute time pthread_cond_timedwait takes. A duration
+/// longer than a century waits a century (then the caller looks again): huge timeouts mean
+/// "very long", never an arithmetic trap.
+func monotonicTimespec(after d: Duration) -> timespec {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    let century: Int64 = 100 * 365 * 86_400
+    let (secs, attos) = d.components
+    let wait = min(max(secs, 0), century)
+    var sec = Int(now.tv_sec) + Int(wait)
+    var nsec = Int(now.tv_nsec) + (secs < 0 ? 0 : Int(attos / 1_000_000_000))
+    if nsec >= 1_000_000_000 { sec += 1; nsec -= 1_000_000_000 }
+    return timespec(tv_sec: sec, tv_nsec: nsec)
+}

@@ -1,0 +1,31 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A one-shot event a thread can wait for: set once, then every wait returns at once. A
+/// waiting thread drives the backend's kernel wait when it may, since the event it waits for
+/// (an operation's last CQE) may need someone to harvest it.
+// @unchecked Sendable: `isSet` is read and written with the inherited mutex held.
+final class Latch: BlockingWaiter, @unchecked Sendable {
+    @exclusivity(unchecked) private var isSet = false
+
+    init(expecting driver: (any PollDriver)?) {
+        super.init()
+        if let driver { self.driver = driver }
+    }
+
+    func set() {
+        pthread_mutex_lock(mutex)
+        isSet = true
+        let (leading, leadingDriver) = (leader, driver)
+        pthread_mutex_unlock(mutex)
+        pthread_cond_broadcast(cond)
+        kickLeader(leading, leadingDriver)
+    }
+
+    func wait() {
+        pthread_mutex_lock(mutex)
+        _ = block(until: nil) { isSet }
+        pthread_mutex_unlock(mutex)
+    }
+}
