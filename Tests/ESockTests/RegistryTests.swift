@@ -54,7 +54,7 @@ import Glibc
         #expect(info.owner === mine && info.ctype == "normal" && info.useRegistry)
         let counters = ESock.info().counters
         #expect(counters["num_cnt_bits"] == 64)
-        for name in ["num_sockets", "num_dinet6", "num_tstream", "num_ptcp"] {
+        for name in ["num_sockets", "num_dinet6", "num_tstreams", "num_ptcp"] {
             #expect(counters[name, default: 0] >= 1, "\(name)")
         }
         #expect(counters["num_dlocal"] != nil && counters["num_psctp"] != nil)

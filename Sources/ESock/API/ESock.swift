@@ -93,12 +93,8 @@ public enum ESock {
     /// Library information (Erlang: `info/0`).
     public static func info() -> LibraryInfo {
         let (backend, reason) = defaults.withLock { ($0.backend, $0.fallbackReason) }
-        var counters: [String: UInt64] = ["num_cnt_bits": UInt64(UInt64.bitWidth)]
-        for name in ["num_sockets", "num_dinet", "num_dinet6", "num_dlocal", "num_tstream", "num_tdgram",
-                     "num_tseqpacket", "num_pip", "num_ptcp", "num_pudp", "num_psctp"] {
-            counters[name] = 0
-        }
-        counters.merge(Registry.shared.kinds) { _, counted in counted }
+        var counters = Registry.shared.kinds
+        counters["num_cnt_bits"] = UInt64(UInt64.bitWidth)
         var backendInfo = backend?.info()
         if let reason { backendInfo?.settings["fallback"] = reason }
         return LibraryInfo(counters: counters, iovMax: Int(sysconf(Int32(_SC_IOV_MAX))),
@@ -108,10 +104,11 @@ public enum ESock {
 
 /// What ``ESock/info()`` returns: Erlang's `info()` map.
 public struct LibraryInfo: Sendable, Hashable {
-    /// Global counters, as OTP names them: `num_sockets` (every open socket, in the registry or
-    /// not), `num_d<domain>` (`num_dinet`, `num_dinet6`, `num_dlocal`, ...), `num_t<type>`
-    /// (`num_tstream`, ...), `num_p<protocol>` (`num_ptcp`, `num_pudp`, ...; sockets opened with
-    /// the default protocol count in none), and `num_cnt_bits`, the width of the socket counters.
+    /// Global counters, exactly as OTP names them: `num_sockets` (every open socket, in the
+    /// registry or not), `num_dinet`, `num_dinet6`, `num_dlocal` (per domain), `num_tstreams`,
+    /// `num_tdgrams`, `num_tseqpkgs` (per type), `num_pip`, `num_ptcp`, `num_pudp`, `num_psctp`
+    /// (per protocol; sockets opened with the default protocol count in none), and
+    /// `num_cnt_bits`, the width of the socket counters.
     public var counters: [String: UInt64]
     /// The largest I/O vector the platform allows.
     public var iovMax: Int

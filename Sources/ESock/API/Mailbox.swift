@@ -21,7 +21,7 @@ private let nextMailboxID = Atomic<UInt64>(1)
 /// them; until then its sockets keep it, as the registry keeps them, whether or not you do.
 // @unchecked Sendable: every mutable field is read and written with `core.mutex` held (`owned`
 // is a lock of its own).
-public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
+public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertible {
     /// A number unique to this mailbox in this process (what a pid prints as in ``ESock/i(_:keys:)``).
     public let id = nextMailboxID.wrappingAdd(1, ordering: .relaxed).oldValue
 
@@ -78,6 +78,10 @@ public final class Mailbox: @unchecked Sendable, CustomStringConvertible {
     public init() {}
 
     public var description: String { "#Mailbox<\(id)>" }
+
+    /// Mailboxes are equal when they are the same one (as Erlang pids are).
+    public static func == (a: Mailbox, b: Mailbox) -> Bool { a === b }
+    public func hash(into h: inout Hasher) { h.combine(ObjectIdentifier(self)) }
 
     /// The owner's end (Erlang: the process exits): closes every socket this mailbox owns, with
     /// no lock held (their monitors receive DOWN with reason ``DownReason/ownerEnded``), and every

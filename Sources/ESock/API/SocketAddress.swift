@@ -194,7 +194,11 @@ public enum SocketAddress: Sendable, Hashable, CustomStringConvertible {
             guard base + bytes.count <= MemoryLayout<sockaddr_storage>.size else {
                 throw .invalid("native address of \(bytes.count) bytes is too long")
             }
-            storage.ss_family = sa_family_t(family)
+            // sa_family_t is 16 bits: a family outside it is bad input, not a trap.
+            guard let f = sa_family_t(exactly: family) else {
+                throw .invalid("address family \(family) is not a 16-bit family number")
+            }
+            storage.ss_family = f
             withUnsafeMutableBytes(of: &storage) { UnsafeMutableRawBufferPointer(rebasing: $0[base...]).copyBytes(from: bytes) }
             return socklen_t(base + bytes.count)
         }

@@ -61,15 +61,19 @@ final class Registry: Sendable {
     /// The number of open listed sockets.
     var count: Int { table.withLock { $0.listed.count } }
 
-    /// The open sockets per `info/0` counter name, listed or not: `num_sockets`,
-    /// `num_d<domain>`, `num_t<type>` and `num_p<protocol>`.
+    /// The open sockets per `info/0` counter name, listed or not, under OTP's names:
+    /// `num_sockets`, `num_dinet`, `num_dinet6`, `num_dlocal`, `num_tstreams`, `num_tdgrams`,
+    /// `num_tseqpkgs`, `num_pip`, `num_ptcp`, `num_pudp` and `num_psctp` (each present, 0 when
+    /// none). OTP counts no other domain, type or protocol; `num_sockets` counts every socket.
     var kinds: [String: UInt64] {
         table.withLock { t in
-            var out: [String: UInt64] = ["num_sockets": UInt64(t.open)]
-            for (d, n) in t.domains where n > 0 { out["num_d\(d)"] = UInt64(n) }
-            for (k, n) in t.types where n > 0 { out["num_t\(k)"] = UInt64(n) }
-            for (p, n) in t.protocols where n > 0 { out["num_p\(p)"] = UInt64(n) }
-            return out
+            func n<K: Hashable>(_ table: [K: Int], _ key: K) -> UInt64 { UInt64(max(table[key] ?? 0, 0)) }
+            return ["num_sockets": UInt64(t.open),
+                    "num_dinet": n(t.domains, .inet), "num_dinet6": n(t.domains, .inet6), "num_dlocal": n(t.domains, .local),
+                    "num_tstreams": n(t.types, .stream), "num_tdgrams": n(t.types, .dgram),
+                    "num_tseqpkgs": n(t.types, .seqpacket),
+                    "num_pip": n(t.protocols, .ip), "num_ptcp": n(t.protocols, .tcp), "num_pudp": n(t.protocols, .udp),
+                    "num_psctp": n(t.protocols, .sctp)]
         }
     }
 }

@@ -1,4 +1,7 @@
 /// A socket option's value: the value types of Erlang's `getopt/2,3` and `setopt/3,4`.
+///
+/// Two values are equal when they are the same case with equal payloads (`.int(5)` is not
+/// `.size(5)`); mailboxes compare by identity.
 public enum OptionValue: Sendable, Hashable, CustomStringConvertible {
     /// Erlang's `boolean()`: a C `int` 0 or 1.
     case bool(Bool)
@@ -48,15 +51,6 @@ public enum OptionValue: Sendable, Hashable, CustomStringConvertible {
     /// Erlang's `undefined`: `{otp, meta}` before it is set, `{otp, controlling_process}` of a
     /// socket with no owner.
     case undefined
-
-    /// Equal values have the same Erlang form; mailboxes are equal when they are the same one.
-    public static func == (a: OptionValue, b: OptionValue) -> Bool {
-        if case .mailbox(let x) = a, case .mailbox(let y) = b { return x === y }
-        return a.description == b.description
-    }
-
-    /// Hashes the Erlang form (``description``).
-    public func hash(into h: inout Hasher) { h.combine(description) }
 
     /// The value in Erlang's notation.
     public var description: String {

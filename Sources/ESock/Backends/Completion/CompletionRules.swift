@@ -15,9 +15,25 @@ struct CompletionRules: IOModelRules {
     /// attempt got and asks the kernel for the rest.
     func wait(_ op: Operation, partial: OperationValue?, ready: Bool, _ st: inout SocketState,
               _ fx: inout Effects) throws(SocketError) {
-        if op.kind == .recv && op.message == nil, case .bytes(let data)? = partial { op.received = data }
+        if op.kind == .recv && op.message == nil {
+            if case .bytes(let data)? = partial { op.received = data }
+            // The most a receive of whatever is available takes at once (`{otp, rcvbuf}`).
+            if op.length == 0 { op.armedLength = st.recvBufferSize }
+        }
         op.enter(.waiting)
+        Self.arm(op, &st, &fx)
+    }
+
+    /// Hands `op` to the kernel: one more request in flight, and one more try of its kind (the
+    /// ring's request is the kernel call).
+    static func arm(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) {
         st.inflight += 1
+        switch op.kind {
+        case .recv: st.counters.add(.readTries)
+        case .send: st.counters.add(.writeTries)
+        case .accept: st.counters.add(.accTries)
+        case .connect, .sendfile: break
+        }
         fx.append(.arm(op))
     }
 

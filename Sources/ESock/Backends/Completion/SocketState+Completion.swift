@@ -22,8 +22,7 @@ extension SocketState {
         case .waiting:
             switch finish(op, result: result, data: data) {
             case .wait:
-                inflight += 1
-                fx.append(.arm(op))
+                CompletionRules.arm(op, &self, &fx)
             case .done(.accepted(let fd)):
                 fx.append(.deliverAccepted(op, fd))
                 if queue.current === op { handOver(queue, &fx) }
