@@ -48,9 +48,10 @@ func readWholeFile(_ path: String) -> [UInt8]? {
 
 @Suite("examples: async echo server and sendfile file server", .leakChecked, .timeLimit(.minutes(2)))
 struct ExamplesTests {
-    @Test(arguments: Backend.allCases)
+    @Test(.requires(.curl), arguments: Backend.allCases)
     func curlDownloadsWhatTheFileServerSends(backend: Backend) async throws {
-        try #require(access("/usr/bin/curl", X_OK) == 0, "curl is needed (apt-get install curl)")
+        let io = try backend.instance()
+        let curl = try #require(Machine.curlPath)
         let content = pattern(5 << 20, seed: 3)
         let source = "/tmp/esock-fileserver-\(getpid())-\(backend.rawValue).bin"
         let copy = source + ".copy"
@@ -60,11 +61,11 @@ struct ExamplesTests {
         try #require(content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == content.count)
         close(fd)
 
-        let server = try FileServer(path: source, port: 0, backend: backend.instance())
+        let server = try FileServer(path: source, port: 0, backend: io)
         let serving = Task { await server.run() }
         for _ in 0..<2 {
             unlink(copy)
-            let status = try await runProgram(["/usr/bin/curl", "-sS", "--max-time", "30", "-o", copy,
+            let status = try await runProgram([curl, "-sS", "--max-time", "30", "-o", copy,
                                                "http://127.0.0.1:\(server.port)/"])
             #expect(status == 0)
             let downloaded = try #require(readWholeFile(copy))

@@ -7,7 +7,7 @@ import Glibc
 /// Tests run in parallel in one process: every check looks only at the test's own sockets,
 /// selected by their owner mailbox.
 @Suite(.leakChecked) struct RegistryTests {
-    @Test(arguments: Backend.allCases)
+    @Test(.requires(.ipv6), arguments: Backend.allCases)
     func whichSocketsFilters(_ backend: Backend) throws {
         let mine = Mailbox()
         defer { mine.end() }
@@ -45,7 +45,7 @@ import Glibc
         #expect(ESock.info().counters["num_sockets", default: 0] >= 2)
     }
 
-    @Test(arguments: Backend.allCases)
+    @Test(.requires(.ipv6), arguments: Backend.allCases)
     func infoNamesTheOwnerAndCountsKinds(_ backend: Backend) throws {
         let mine = Mailbox()
         defer { mine.end() }

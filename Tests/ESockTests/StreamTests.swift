@@ -35,7 +35,7 @@ struct StreamTests {
         }
     }
 
-    @Test("IPv6 loopback", arguments: Backend.allCases)
+    @Test("IPv6 loopback", .requires(.ipv6Loopback), arguments: Backend.allCases)
     func ipv6(backend: Backend) throws {
         let p = try connectedPair(on: backend, .inet6)
         defer { p.closeAll() }

@@ -29,8 +29,27 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
     private static let instances = Locked<[Backend: any IOBackend]>([:])
 
-    /// One shared instance per kind for the whole test run.
-    func instance() throws -> any IOBackend {
+    /// Why this machine cannot run this backend (the completion backends need io_uring); nil
+    /// when it can.
+    var unavailability: String? {
+        model == .completion ? Machine.missing(.ioUring).map { "\(rawValue) backend: \($0)" } : nil
+    }
+
+    /// Skips the running test case, with the reason, when this machine cannot run this backend.
+    func requireAvailable(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        if let reason = unavailability { try Machine.skip(reason, sourceLocation: sourceLocation) }
+    }
+
+    /// One shared instance per kind for the whole test run. Where the machine cannot run this
+    /// backend, the running test case is skipped with the reason: call it on the test's task
+    /// before any check that could fail (not inside `#expect(throws:)` nor on another thread).
+    func instance(sourceLocation: SourceLocation = #_sourceLocation) throws -> any IOBackend {
+        try requireAvailable(sourceLocation: sourceLocation)
+        return try shared()
+    }
+
+    /// The shared instance, made on first use.
+    func shared() throws -> any IOBackend {
         try Self.instances.withLock { table in
             if let b = table[self] { return b }
             var plain = CompletionBackend.Configuration()
@@ -177,7 +196,7 @@ func runProgram(_ argv: [String]) -> Int32 {
 }
 
 /// A network namespace made for one test (`ip netns add`); `delete()` removes it. Nil when this
-/// process cannot make one (not root, or no ip(8)).
+/// process cannot make one (tests that make one carry `.requires(.netns)`).
 struct TestNamespace {
     let name: String
     /// The path `Socket.open(..., netns:)` takes.
