@@ -158,6 +158,8 @@ extension SocketState {
     mutating func cancel(tag: OperationTag, handle: Handle, what: String, takingData: Bool,
                          _ fx: inout Effects) throws(SocketError) -> (Operation, Latch?) {
         guard !closed else { throw .closed }
+        // A send given up leaves its package incomplete: the next one counts from zero.
+        if tag == .send || tag == .sendto || tag == .sendmsg { writePackageSent = 0 }
         for queue in allQueues {
             if let i = queue.waiting.firstIndex(where: { $0.handle == handle && $0.tag == tag }) {
                 return (queue.waiting.remove(at: i), nil)
