@@ -5,6 +5,7 @@
 //   esock-stress load <backend> <connections> that many connections at once, all echoing checksummed payloads
 //                                             (the client ends run in a child: `esock-stress clients`)
 //   esock-stress seccomp                      io_uring_setup denied: auto falls back to select, completion fails clearly
+//   esock-stress probe <name> <backend>        a check that traps or hangs when it fails (Probes.swift)
 //
 // <backend>: select, completion, select-thread, completion-plain. Prints one line of key=value
 // results and exits 0 when the check holds, 1 when it does not, 2 on bad arguments.
@@ -202,8 +203,9 @@ do {
     case "load" where args.count == 4: try load(args[2], connections: Int(args[3]) ?? 0)
     case "clients" where args.count == 5: try clients(args[2], port: UInt16(args[3]) ?? 0, connections: Int(args[4]) ?? 0)
     case "seccomp": seccomp()
+    case "probe" where args.count == 4: try probe(args[2], args[3])
     default:
-        print("usage: esock-stress leak|load <backend> <count> | esock-stress seccomp")
+        print("usage: esock-stress leak|load <backend> <count> | esock-stress seccomp | esock-stress probe <name> <backend>")
         exit(2)
     }
 } catch {

@@ -1,0 +1,199 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ESock
+import Synchronization
+
+/// An owner mailbox whose last reference of the user's goes while its sockets have nowait
+/// operations pending: closing them neither crashes (no deinit closes anything inside a lock)
+/// nor hangs (no deinit waits for the ring); the owner ends when it is ended.
+func probeDroppedOwner(_ backend: any IOBackend) throws(SocketError) {
+    for round in 0..<20 {
+        var first: Socket?
+        var second: Socket?
+        var listeners: [Socket] = []
+        var peers: [Socket] = []
+        do {
+            let owner = Mailbox()
+            for _ in 0..<2 {
+                let l = try Socket.open(.inet, .stream, .tcp, backend: backend)
+                try l.bind(.loopback(port: 0))
+                try l.listen()
+                let c = try Socket.open(.inet, .stream, .tcp, backend: backend, owner: owner)
+                try c.connect(l.sockname(), timeout: .seconds(5))
+                peers.append(try l.accept(timeout: .seconds(5)))
+                listeners.append(l)
+                _ = try c.recv(nowait: owner)
+                if first == nil { first = c } else { second = c }
+            }
+        }
+        guard let first, let second else { fail("no sockets") }
+        try first.close()
+        check(ESock.whichSockets().contains(second), "round \(round): the dropped owner's other socket stays open")
+        second.owner?.end()
+        check(thrown { () throws(SocketError) in try second.close() }?.reason == .closed, "round \(round): ending the owner closed it")
+        for s in listeners + peers { try s.close() }
+    }
+}
+
+/// Selective receives whose predicates use the socket the message is about (its counters, its
+/// info) and other sockets: they run with no lock held.
+func probePredicates(_ backend: any IOBackend) throws(SocketError) {
+    let p = try pair(backend)
+    defer { for s in [p.client, p.server, p.listener] { try? s.close() } }
+    let mb = Mailbox()
+    for round in 0..<50 {
+        let pending = try p.server.recv(nowait: mb)
+        try p.client.send([UInt8(truncatingIfNeeded: round)], timeout: .seconds(5))
+        guard pending.handle != nil else { continue }
+        let m = mb.receive(timeout: .seconds(5)) { message in
+            _ = message.socket.counters
+            _ = message.socket.info()
+            _ = p.client.counters
+            return message.handle == pending.handle
+        }
+        check(m != nil, "round \(round): a predicate reading the socket's counters took its message")
+        // Select: the receive is finished by calling again (its caller is the current reader).
+        if case .select? = m { _ = try p.server.recv(nowait: mb) }
+    }
+}
+
+/// Two sockets, each with a nowait operation whose mailbox owns the other socket: closing both
+/// at once from two threads, many times, never deadlocks (no mailbox, owner or other socket is
+/// touched inside a socket's lock).
+func probeLockOrder(_ backend: any IOBackend) throws(SocketError) {
+    let l = try Socket.open(.inet, .stream, .tcp, backend: backend)
+    try l.bind(.loopback(port: 0))
+    try l.listen(backlog: 256)
+    defer { try? l.close() }
+    for round in 0..<200 {
+        let ownerOfA = Mailbox(), ownerOfB = Mailbox()
+        let a = try Socket.open(.inet, .stream, .tcp, backend: backend, owner: ownerOfA)
+        let b = try Socket.open(.inet, .stream, .tcp, backend: backend, owner: ownerOfB)
+        try a.connect(l.sockname(), timeout: .seconds(5))
+        try b.connect(l.sockname(), timeout: .seconds(5))
+        let peerA = try l.accept(timeout: .seconds(5)), peerB = try l.accept(timeout: .seconds(5))
+        // A's receive reports to B's owner and B's to A's.
+        _ = try a.recv(nowait: ownerOfB)
+        _ = try b.recv(nowait: ownerOfA)
+        let closeA = spawn { ownerOfA.end() }
+        let closeB = spawn { ownerOfB.end() }
+        closeA()
+        closeB()
+        check(thrown { () throws(SocketError) in try a.close() }?.reason == .closed &&
+              thrown { () throws(SocketError) in try b.close() }?.reason == .closed, "round \(round): both closed")
+        try peerA.close()
+        try peerB.close()
+    }
+}
+
+/// Options and names are read and set through the one descriptor accessor that agrees with
+/// close: racing close against setopt while new sockets take the freed numbers, no setopt ever
+/// reaches another socket.
+func probeDescriptorRace(_ backend: any IOBackend) throws(SocketError) {
+    let marked = 4096
+    var touched = 0
+    for round in 0..<300 {
+        let victim = try Socket.open(.inet, .dgram, .udp, backend: backend)
+        let start = Atomic<Bool>(false)
+        let setter = spawn {
+            while !start.load(ordering: .acquiring) { sched_yield() }
+            for _ in 0..<20 { _ = try? victim.setopt(.socket(.rcvbuf), .int(marked)) }
+        }
+        start.store(true, ordering: .releasing)
+        try victim.close()
+        // New sockets take the freed number while the setter may still be going.
+        var fresh: [Socket] = []
+        for _ in 0..<4 { fresh.append(try Socket.open(.inet, .dgram, .udp, backend: backend)) }
+        setter()
+        for s in fresh {
+            if case .int(let v) = try s.getopt(.socket(.rcvbuf)), v == marked * 2 { touched += 1 }
+            try s.close()
+        }
+        if touched > 0 { fail("round \(round): a setopt on a closed socket reached a new one") }
+    }
+    ok("300 rounds of close racing setopt: no setopt reached another socket")
+}
+
+/// A backend that stops: sockets still open are closed (pending operations aborted, a blocked
+/// caller gets `closed`), new sockets are refused with `backendStopped`, nothing hangs, and a
+/// new backend works on the freed descriptor numbers.
+func probeShutdown(_ backend: any IOBackend, _ backendName: String) throws(SocketError) {
+    let p = try pair(backend)
+    let mb = Mailbox()
+    let pending = try p.server.recv(nowait: mb)
+    let blocked = Atomic<Int>(0)
+    let client = p.client
+    let blocker = spawn {
+        do throws(SocketError) {
+            _ = try client.recv(timeout: .seconds(30))
+            blocked.store(1, ordering: .releasing)
+        } catch {
+            blocked.store(error.reason == .closed ? 2 : 3, ordering: .releasing)
+        }
+    }
+    waitFor("the blocking receive to wait") { client.info().numReaders == 1 }
+    backend.shutdown()
+    blocker()
+    check(blocked.load(ordering: .acquiring) == 2, "a blocked receive ends with closed")
+    if let handle = pending.handle {
+        // The backend closes its sockets one by one: the peer's close may end the receive
+        // first (end of stream, or a select message for it), else the receive's own close.
+        var message = mb.receive(handle: handle, timeout: .seconds(5))
+        if case .select? = message { message = mb.receive(handle: handle, timeout: .seconds(5)) }
+        let closed: Bool
+        switch message {
+        case .abort(_, _, let reason)?: closed = reason.reason == .closed
+        case .completion(_, _, .failed(let e))?: closed = e.reason == .closed
+        default: closed = false
+        }
+        check(closed, "the pending nowait receive ends with closed: \(message.map { "\($0)" } ?? "no message")")
+    }
+    check(thrown { () throws(SocketError) in try p.server.recv(timeout: .seconds(1)) }?.reason == .closed,
+          "a receive on a socket of the stopped backend is closed")
+    let refused = thrown { () throws(SocketError) in try Socket.open(.inet, .stream, .tcp, backend: backend) }
+    check(refused.map { if case .backendStopped = $0.reason { true } else { false } } ?? false,
+          "open on a stopped backend is refused: \(refused.map { "\($0)" } ?? "opened")")
+    check(backend.info().settings["state"] == "stopped", "info says stopped")
+    backend.shutdown()
+    // A new backend, on the descriptor numbers the old one freed.
+    let fresh = try makeBackend(backendName)
+    let q = try pair(fresh)
+    try q.client.send([1, 2, 3], timeout: .seconds(5))
+    check(try q.server.recv(length: 3, timeout: .seconds(5)) == [1, 2, 3], "a new backend works after the old one stopped")
+    for s in [q.client, q.server, q.listener] { try s.close() }
+    fresh.shutdown()
+}
+
+/// Signals interrupting the backend's kernel waits (EINTR from epoll_wait and io_uring_enter)
+/// lose nothing: echo rounds go on while the process is signalled thousands of times.
+func probeSignals(_ backend: any IOBackend) throws(SocketError) {
+    var action = sigaction()
+    action.__sigaction_handler.sa_handler = { _ in }
+    sigemptyset(&action.sa_mask)
+    action.sa_flags = 0 // no SA_RESTART: every wait it hits returns EINTR
+    sigaction(SIGUSR1, &action, nil)
+    let p = try pair(backend)
+    defer { for s in [p.client, p.server, p.listener] { try? s.close() } }
+    let stop = Atomic<Bool>(false)
+    let signaller = spawn {
+        while !stop.load(ordering: .acquiring) {
+            kill(getpid(), SIGUSR1)
+            sched_yield()
+        }
+    }
+    let server = p.server
+    let echo = spawn {
+        while let d = try? server.recv(timeout: .seconds(10)) { _ = try? server.send(d, timeout: .seconds(10)) }
+    }
+    for round in 0..<2000 {
+        let data = [UInt8(truncatingIfNeeded: round), UInt8(truncatingIfNeeded: round >> 8)]
+        try p.client.send(data, timeout: .seconds(10))
+        guard try p.client.recv(length: 2, timeout: .seconds(10)) == data else { fail("round \(round): wrong echo") }
+    }
+    stop.store(true, ordering: .releasing)
+    signaller()
+    try p.client.close()
+    echo()
+    ok("2000 echo rounds under a stream of signals")
+}
