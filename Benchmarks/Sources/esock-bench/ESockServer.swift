@@ -21,10 +21,15 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     signal(SIGINT) { _ in _exit(0) }
     signal(SIGPIPE, SIG_IGN)
 
-    // ESOCK_CALLERS_LEAD=0 selects the harvester-only threading model (see docs/architecture.md).
+    // ESOCK_CALLERS_LEAD=0: the select backend's epoll-thread-only model, and the nowait server's
+    // loop on a thread of its own rather than the backend's (every operation then crosses
+    // threads); ESOCK_DEFER_TASKRUN=0: the ring without SINGLE_ISSUER | DEFER_TASKRUN (see
+    // docs/architecture.md).
     let callersLead = getenv("ESOCK_CALLERS_LEAD").map { String(cString: $0) != "0" } ?? true
     var ringConfig = CompletionBackend.Configuration()
-    ringConfig.callersLead = callersLead
+    ringConfig.deferTaskRun = getenv("ESOCK_DEFER_TASKRUN").map { String(cString: $0) != "0" } ?? true
+    if let n = getenv("ESOCK_PROVIDED_BUFFERS").flatMap({ UInt32(String(cString: $0)) }) { ringConfig.providedBuffers = n }
+    if let n = getenv("ESOCK_PROVIDED_BUFFER_SIZE").flatMap({ UInt32(String(cString: $0)) }) { ringConfig.providedBufferSize = n }
     let io: any IOBackend = choice == .select ? try SelectBackend(callersLead: callersLead)
                                               : try CompletionBackend(configuration: ringConfig)
     let listener = try Socket.open(.inet, .stream, .tcp, backend: io)
@@ -42,7 +47,14 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     flushOutput()
     let config = ServerConfig(mode: mode, chunk: [UInt8](repeating: 0x5a, count: max(size, 1)), file: fileFD)
     switch api {
-    case "nowait": try NowaitServer(listener: listener, config: config).run()
+    case "nowait":
+        // Erlang style: one loop of nowait calls and a mailbox, on the backend's own thread (no
+        // hand-off per operation), or on this thread when measuring the hand-off.
+        if callersLead {
+            try io.run { try NowaitServer(listener: listener, config: config).run() }
+        } else {
+            try NowaitServer(listener: listener, config: config).run()
+        }
     case "blocking": try BlockingServer(listener: listener, config: config).run()
     case "async":
         let server = AsyncServer(listener: listener, config: config)

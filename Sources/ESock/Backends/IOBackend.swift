@@ -36,6 +36,14 @@ public protocol IOBackend: AnyObject, Sendable {
     var executor: BackendExecutor { get }
     /// The backend's state and counters: Erlang's `info()` key `io_backend`.
     func info() -> BackendInfo
+    /// Runs `body` on the backend's own thread (the epoll thread, or the completion backend's
+    /// ring owner) and returns what it returns; the calling thread waits until then (a call
+    /// from that thread runs `body` at once). Blocking calls in `body` drive the backend from
+    /// its own thread, and on the completion backend its operations go to the ring with no
+    /// hand-off: a nowait server loop (Erlang style: nowait calls and a mailbox) run this way
+    /// costs no thread switch per operation. Tasks on ``executor`` run while `body` waits in a
+    /// blocking call. Throws `backendStopped` once the backend stopped.
+    func run<T: Sendable>(_ body: @Sendable () throws -> T) throws -> T
     /// Stops the backend's thread and releases its kernel objects. Sockets still open on it
     /// are closed first.
     func shutdown()

@@ -21,6 +21,11 @@ protocol IOModelRules: Sendable {
     /// keeps them and calls again with the rest.
     var operationsKeepData: Bool { get }
 
+    /// True when a send made now (on the calling thread) goes to the kernel's queue at once
+    /// instead of being tried with send(2) first (completion, on the ring owner's thread: it goes
+    /// in with the owner's next `io_uring_enter`, batched with the others). Evaluated per call.
+    var sendsThroughKernel: Bool { get }
+
     /// The answer to a caller whose operation waits (Erlang's `{select, SelectInfo}` or
     /// `{completion, CompletionInfo}`), with what moved when the model reports it.
     func answer(_ op: Operation, partial: OperationValue?) -> Pending<OperationValue>

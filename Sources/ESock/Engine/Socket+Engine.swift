@@ -89,8 +89,10 @@ extension Socket {
 
     /// Starts an operation (the general path of every nowait call); see
     /// ``SocketState/start(_:mayWait:_:)``.
-    func start(_ op: Operation, mayWait: Bool = true) throws(SocketError) -> Started {
-        let started = try transition { (st, fx) throws(SocketError) in try st.start(op, mayWait: mayWait, &fx) }
+    func start(_ op: Operation, mayWait: Bool = true, attemptFirst: Bool = true) throws(SocketError) -> Started {
+        let started = try transition { (st, fx) throws(SocketError) in
+            try st.start(op, mayWait: mayWait, attemptFirst: attemptFirst, &fx)
+        }
         return try adopting(started)
     }
 
@@ -110,7 +112,7 @@ extension Socket {
         let op = Operation(kind, tag: tag, handle: handle ?? .make(), mailbox: mailbox, socket: self)
         op.flags = flags.rawValue
         op.message = message
-        return try start(op, mayWait: mayWait)
+        return try start(op, mayWait: mayWait, attemptFirst: kind != .send || !backend.rules.sendsThroughKernel)
     }
 
     /// A connection accepted at once becomes a socket here, outside the listener's lock.

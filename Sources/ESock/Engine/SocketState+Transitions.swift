@@ -21,7 +21,11 @@ extension SocketState {
     /// message, or a new call replacing it); anyone else queues. Otherwise `op` is tried at once
     /// and, if it must wait, becomes the current operation. `mayWait` false (a zero timeout):
     /// nothing is queued or armed; the answer is then ``Started/wouldBlock(partial:)``.
-    mutating func start(_ op: Operation, mayWait: Bool, _ fx: inout Effects) throws(SocketError) -> Started {
+    ///
+    /// `attemptFirst` false: the operation goes to the kernel's queue without a direct attempt
+    /// (a send on the completion backend's ring owner, see ``IOModelRules/sendsThroughKernel``).
+    mutating func start(_ op: Operation, mayWait: Bool, attemptFirst: Bool = true,
+                        _ fx: inout Effects) throws(SocketError) -> Started {
         guard !closed else { throw .closed }
         let queue = self.queue(for: op.kind)
         if op.kind == .connect, let current = queue.current, current.mailbox !== op.mailbox {
@@ -35,7 +39,7 @@ extension SocketState {
                 return .pending(enqueue(op, in: queue, &fx))
             }
         }
-        let outcome = attempt(op, force: !mayWait)
+        let outcome = attemptFirst || !mayWait ? attempt(op, force: !mayWait) : Attempt.blocked
         if _slowPath(debug) { fx.append(.trace("\(op.kind) \(op.handle): \(outcome.summary)")) }
         return try settle(outcome, of: op, in: queue, mayWait: mayWait, &fx) { op }
     }

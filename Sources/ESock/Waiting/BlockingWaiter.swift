@@ -102,6 +102,9 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
                     pthread_mutex_unlock(mutex)
                     d.pollOnce(timeout: remaining)
                     d.gate.release()
+                    // The backend's own thread, blocked in a call of its own (a `run` body, a
+                    // task's cancel): the work queued for it meanwhile runs here, not after.
+                    if d.gate.isBackgroundThread { d.runWork(d.gate.takeWork()) }
                     pthread_mutex_lock(mutex)
                     leader = nil
                     continue

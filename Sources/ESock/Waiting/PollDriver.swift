@@ -16,6 +16,8 @@ protocol PollDriver: AnyObject, Sendable {
     /// A job for the background thread was queued (``BackendExecutor``); `pollerBusy` when the
     /// background thread holds the kernel wait and the caller is another thread.
     func jobQueued(pollerBusy: Bool)
+    /// Runs tasks on the background thread.
+    var executor: BackendExecutor { get }
 }
 
 extension PollDriver {
@@ -28,19 +30,55 @@ extension PollDriver {
         gate.release()
     }
 
-    /// The background thread's loop: runs the jobs of tasks on the backend's executor, and waits
-    /// in the kernel while the gate says nobody else does and someone needs it.
-    func runBackground(executor: BackendExecutor) {
+    /// The background thread's loop: runs the jobs of tasks on the backend's executor and the
+    /// code given to `run`, and waits in the kernel while the gate says nobody else does and
+    /// someone needs it.
+    func runBackground() {
         while true {
             switch gate.awaitBackgroundTurn() {
             case .stop:
                 return
             case .run(let batch):
-                for job in batch { job.runSynchronously(on: executor.asUnownedTaskExecutor()) }
+                runWork(batch)
             case .poll:
                 pollOnce(timeout: nil)
                 gate.releaseBackground()
             }
         }
     }
+
+    /// Runs work queued for the background thread (on it).
+    func runWork(_ batch: [BackgroundWork]) {
+        for work in batch {
+            switch work {
+            case .job(let job): job.runSynchronously(on: executor.asUnownedTaskExecutor())
+            case .call(let call): call()
+            }
+        }
+    }
+
+    /// Runs `body` on the backend's own thread and returns what it returns, blocking the caller
+    /// until then (at once when the caller is that thread).
+    func runOnBackgroundThread<T>(_ body: () throws -> T) throws -> T {
+        if gate.isBackgroundThread { return try body() }
+        let outcome = RunOutcome<T>()
+        let done = Latch(expecting: nil)
+        try withoutActuallyEscaping(body) { escapable in
+            // It escapes to the background thread only until `done` is set, which this call waits for.
+            let call = { outcome.result = Result { try escapable() }; done.set() }
+            guard gate.enqueue(call: call) else {
+                throw SocketError(.backendStopped(String(describing: Self.self)))
+            }
+            jobQueued(pollerBusy: true)
+            done.wait()
+        }
+        return try outcome.result!.get()
+    }
+}
+
+/// What code run on a backend's thread returned: written by that thread before the caller's
+/// latch is set, read by the caller after it.
+// @unchecked Sendable: one write, then one read, ordered by the latch.
+final class RunOutcome<T>: @unchecked Sendable {
+    var result: Result<T, any Error>?
 }

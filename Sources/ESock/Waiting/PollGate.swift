@@ -31,8 +31,9 @@ final class PollGate: @unchecked Sendable {
     @exclusivity(unchecked) private var stopping = false
     /// Threads in ``awaitIdle()``.
     @exclusivity(unchecked) private var idleWaiters = 0
-    /// Jobs of tasks that prefer the backend's executor, for the background thread.
-    @exclusivity(unchecked) private var jobs: [UnownedJob] = []
+    /// Work for the background thread: jobs of tasks that prefer the backend's executor, and
+    /// code given to `run`.
+    @exclusivity(unchecked) private var jobs: [BackgroundWork] = []
     /// The background thread (pthread_t), 0 until it first runs.
     private let backgroundThread = Atomic<UInt>(0)
     /// The thread holding the role (pthread_t), 0 when none: readable without the mutex, so
@@ -140,8 +141,8 @@ final class PollGate: @unchecked Sendable {
     enum BackgroundTurn {
         /// Wait in the kernel once (it holds the role), then ``releaseBackground()``.
         case poll
-        /// Run these jobs of tasks on the backend's executor.
-        case run([UnownedJob])
+        /// Run this work (jobs of tasks on the backend's executor, code given to `run`).
+        case run([BackgroundWork])
         /// The backend stops.
         case stop
     }
@@ -172,11 +173,35 @@ final class PollGate: @unchecked Sendable {
     /// delivers) runs as soon as its poll returns.
     func enqueue(_ job: UnownedJob) -> Bool {
         pthread_mutex_lock(mutex)
-        jobs.append(job)
-        let polling = owner == .background
+        jobs.append(.job(job))
+        // The background thread in the kernel wait, for its loop or inside a blocking call of
+        // its own (then it leads as a thread).
+        let polling = owner != .none && leadingThread.load(ordering: .relaxed) == backgroundThread.load(ordering: .relaxed)
         pthread_cond_signal(cond)
         pthread_mutex_unlock(mutex)
         return polling && backgroundThread.load(ordering: .relaxed) != UInt(pthread_self())
+    }
+
+    /// Queues code for the background thread (``IOBackend/run(_:)``); false when the backend
+    /// stopped.
+    func enqueue(call: @escaping () -> Void) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard !stopping else { return false }
+        jobs.append(.call(call))
+        pthread_cond_signal(cond)
+        return true
+    }
+
+    /// Takes the work queued for the background thread, for the background thread to run while
+    /// it waits in a blocking call of its own (a task's cancel, a `run` body's receive).
+    func takeWork() -> [BackgroundWork] {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        guard !jobs.isEmpty else { return [] }
+        let batch = jobs
+        jobs.removeAll(keepingCapacity: true)
+        return batch
     }
 
     /// The background thread gives the role up after one poll.
@@ -222,4 +247,12 @@ final class PollGate: @unchecked Sendable {
         }
         pthread_mutex_unlock(mutex)
     }
+}
+
+/// Work the background thread runs between its kernel waits.
+enum BackgroundWork {
+    /// A job of a task that prefers the backend's executor.
+    case job(UnownedJob)
+    /// Code given to ``IOBackend/run(_:)``.
+    case call(() -> Void)
 }

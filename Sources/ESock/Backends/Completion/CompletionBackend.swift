@@ -107,7 +107,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             let failure = self.setUp()
             report.set(failure)
             guard failure == nil else { return }
-            self.runBackground(executor: self.executor)
+            self.runBackground()
             self.tearDown()
         }
         if let failure = report.wait() {
@@ -122,7 +122,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         wakeBuffer.deallocate()
     }
 
-    var rules: any IOModelRules { CompletionRules() }
+    var rules: any IOModelRules { CompletionRules(gate: gate) }
 
     func attach(_ socket: Socket) throws(SocketError) {
         try table.add(socket, backend: name)
@@ -382,6 +382,11 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     }
 
     // MARK: Info and shutdown
+
+    /// Runs `body` on the backend's own thread (see ``IOBackend/run(_:)``).
+    public func run<T: Sendable>(_ body: @Sendable () throws -> T) throws -> T {
+        try runOnBackgroundThread(body)
+    }
 
     public func info() -> BackendInfo {
         var settings = ["sq_entries": "\(configuration.entries)",

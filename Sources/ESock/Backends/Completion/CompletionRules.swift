@@ -3,9 +3,15 @@
 /// the result. The operation keeps the data it has yet to send and what it received so far, and
 /// lives until the kernel's last completion for it, so cancel and close go through the kernel.
 struct CompletionRules: IOModelRules {
+    /// The backend's gate: it knows the ring owner's thread.
+    let gate: PollGate
+
     var model: IOModel { .completion }
     var callsAgain: Bool { false }
     var operationsKeepData: Bool { true }
+    /// On the ring owner's thread a send is an SQE of the next batch, not a send(2) of its own;
+    /// elsewhere it is tried directly first (handing it over would cost a wake-up).
+    var sendsThroughKernel: Bool { gate.isBackgroundThread }
 
     func answer(_ op: Operation, partial: OperationValue?) -> Pending<OperationValue> {
         .completion(op.completionInfo)

@@ -57,7 +57,7 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
         // The thread holds the backend until its loop ends: a running backend lives until
         // shutdown(), whoever else holds it.
         thread = try BackgroundThread(name: "esock-epoll") { [self] in
-            self.runBackground(executor: self.executor)
+            self.runBackground()
             self.tearDown()
         }
         Drivers.add(self)
@@ -138,6 +138,11 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
                          writable: failed || mask & ESOCK_EPOLLOUT != 0,
                          urgent: mask & ESOCK_EPOLLPRI != 0,
                          hangup: failed || mask & ESOCK_EPOLLRDHUP != 0)
+    }
+
+    /// Runs `body` on the backend's own thread (see ``IOBackend/run(_:)``).
+    public func run<T: Sendable>(_ body: @Sendable () throws -> T) throws -> T {
+        try runOnBackgroundThread(body)
     }
 
     public func info() -> BackendInfo {
