@@ -44,7 +44,7 @@ extension Socket {
             return op
         }
         if let direct = try startDirect(.recv, mailbox: mailbox, handle: handle, mayWait: mayWait, { st in
-            st.receiveNow(length: length, flags: flags.rawValue, force: !mayWait)
+            st.receiveDirect(length: length, flags: flags.rawValue, force: !mayWait)
         }, make: { handle, _ in operation(handle) }) {
             return direct
         }

@@ -45,6 +45,10 @@ protocol IOModelRules: Sendable {
     /// it is then cancelling, and its last completion still comes.
     func cancel(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool
 
+    /// The socket closes: what the model holds in the kernel for the socket beyond its
+    /// operations is stopped (completion: the multishot receiver).
+    func closing(_ st: inout SocketState, _ fx: inout Effects)
+
     /// The socket closes with `op` current or queued. True when the kernel holds it: its abort
     /// message then goes out with its last completion, with what it moved.
     func abort(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool

@@ -70,6 +70,13 @@ final class Operation: @unchecked Sendable {
     // recvfrom, recvmsg, sendto, sendmsg: the msghdr and everything it points at.
     @exclusivity(unchecked) var message: MessageIO?
 
+    /// Completion backend: the socket's multishot receive (``SocketState/receiver``), not a
+    /// caller's operation.
+    @exclusivity(unchecked) var isReceiver = false
+    /// Completion backend: a receive that waits for the socket's multishot receive (its data, or
+    /// its end) rather than for an SQE of its own; cancelled without the kernel.
+    @exclusivity(unchecked) var awaitsReceiver = false
+
     /// A thread waiting in cancel for the kernel's last CQE of this operation.
     @exclusivity(unchecked) var cancelLatch: Latch?
     /// Set when the canceller takes what the operation moved itself (a blocking call that timed

@@ -138,9 +138,10 @@ extension Socket {
     }
 
     /// Completion backend: the kernel's completion for `op`; `data` is the bytes of a receive
-    /// into a provided buffer.
-    func completed(_ op: Operation, result: Int32, data: UnsafeRawBufferPointer?) {
-        transition { st, fx in st.completed(op, result: result, data: data, &fx) }
+    /// into a provided buffer; `more`: the request posts more CQEs (a multishot receive).
+    func completed(_ op: Operation, result: Int32, data: UnsafeRawBufferPointer?, more: Bool = false,
+                   rules: CompletionRules) {
+        transition { st, fx in st.completed(op, result: result, data: data, more: more, rules: rules, &fx) }
     }
 
     // MARK: Cancel

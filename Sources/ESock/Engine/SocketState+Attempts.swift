@@ -34,18 +34,33 @@ extension SocketState {
                 readAhead.removeFirst(data.count)
                 return .done(.message(Msg(iov: [data])))
             }
+            if receiver != nil { return .blocked }
             return receiveMessageNow(message, flags: op.flags)
         }
-        var received = op.received
+        let received = op.received
         op.received = []
-        // Data a cancelled recv received after all comes first.
-        if !readAhead.isEmpty {
-            let take = op.length == 0 ? readAhead.count : min(readAhead.count, op.length - received.count)
+        return receiveDirect(length: op.length, flags: op.flags, received: received, force: force)
+    }
+
+    /// A recv(2)-style receive: first what was read ahead (data a cancelled receive or the
+    /// multishot receiver got), then, unless a multishot receiver is armed (it alone reads the
+    /// socket then, so that nothing is overtaken), the kernel calls. Out-of-band data is
+    /// separate from the stream: `MSG_OOB` always goes to the kernel.
+    mutating func receiveDirect(length: Int, flags: Int32, received start: [UInt8] = [], force: Bool) -> Attempt {
+        var received = start
+        let oob = flags & MessageFlags.oob.rawValue != 0
+        if !readAhead.isEmpty && !oob {
+            let take = length == 0 ? readAhead.count : min(readAhead.count, length - received.count)
             received += readAhead.prefix(take)
-            readAhead.removeFirst(take)
-            if op.length == 0 || received.count == op.length { return .done(.bytes(received)) }
+            if flags & MessageFlags.peek.rawValue == 0 { readAhead.removeFirst(take) }
+            if length == 0 || received.count == length { return .done(.bytes(received)) }
         }
-        return receiveNow(length: op.length, flags: op.flags, received: received, force: force)
+        if receiver != nil && !oob { return .wait(partial: received.isEmpty ? nil : .bytes(received), ready: false) }
+        if let error = readError, !oob {
+            readError = nil
+            return .failed(received.isEmpty ? error : SocketError(error.reason, partial: .received(received)))
+        }
+        return receiveNow(length: length, flags: flags, received: received, force: force)
     }
 
     /// Whether a short read of this receive means the kernel's receive queue is empty (see

@@ -55,7 +55,7 @@ extension SocketState {
         guard !closed else { throw .closed }
         let queue = self.queue(for: kind)
         guard queue.waiting.isEmpty else { return nil }
-        if kind == .recv && !(readAhead.isEmpty && messagesAhead.isEmpty) { return nil }
+        if kind == .recv && !messagesAhead.isEmpty { return nil }
         if let current = queue.current {
             guard rules.callsAgain && current.mailbox === mailbox else { return nil }
             callAgain(queue, handle: handle, &fx)
@@ -180,6 +180,12 @@ extension SocketState {
                     op.cancelLatch = latch
                     return (op, latch)
                 }
+                // What a receive fed from the read-ahead had gathered goes back, unless its
+                // canceller takes it.
+                if !takingData && !op.received.isEmpty {
+                    readAhead = op.received + readAhead
+                    op.received = []
+                }
                 handOver(queue, &fx)
                 return (op, nil)
             }
@@ -213,6 +219,8 @@ extension SocketState {
             queue.current = nil
             queue.waiting.removeAll()
         }
+        let closingRules = rules
+        closingRules.closing(&self, &fx)
         for fd in acceptedAhead { fx.append(.closeDescriptor(fd)) }
         acceptedAhead.removeAll()
         readAhead.removeAll()

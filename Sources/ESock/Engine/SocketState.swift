@@ -77,6 +77,15 @@ struct SocketState: @unchecked Sendable {
     var messagesAhead: [Msg] = []
     /// Connections a cancelled accept accepted after all.
     var acceptedAhead: [Int32] = []
+    /// Completion backend: the multishot receive armed on this stream (one SQE that posts a CQE
+    /// for each piece of data that arrives), if any. While it is armed, nothing else reads the
+    /// socket (a direct read could overtake data in CQEs not handled yet): receives are fed from
+    /// its CQEs and from `readAhead`.
+    var receiver: Operation?
+    /// The receiver was asked to stop (too much read ahead, or a receive it cannot serve).
+    var receiverStopping = false
+    /// An error the receiver met when no receive was waiting: the next receive gets it.
+    var readError: SocketError?
     /// Completion backend: operations handed to the kernel whose last CQE has not arrived.
     var inflight = 0
     /// Set by close while operations are in flight; set when the last of them completes.

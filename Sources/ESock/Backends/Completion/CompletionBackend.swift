@@ -52,6 +52,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     public let executor: BackendExecutor
     private let table = SocketTable()
     private var thread: BackgroundThread?
+    /// What the ring offers, learnt at setup (and when the kernel refuses something).
+    let features = RingFeatures()
 
     // The ring owner's own state.
     @exclusivity(unchecked) private var ring: Ring!
@@ -91,6 +93,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private let wakeups = Atomic<UInt64>(0)
     private let busyRetries = Atomic<UInt64>(0)
     private let enterErrors = Atomic<UInt64>(0)
+    private let receiversArmed = Atomic<UInt64>(0)
 
     /// Sets up an io_uring instance on its owner thread. Throws the kernel's error when io_uring
     /// cannot start (EPERM when `kernel.io_uring_disabled` or a seccomp profile forbids it,
@@ -122,7 +125,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         wakeBuffer.deallocate()
     }
 
-    var rules: any IOModelRules { CompletionRules(gate: gate) }
+    var rules: any IOModelRules { completionRules }
+
+    /// This backend's rules, as the completion transitions take them.
+    private var completionRules: CompletionRules { CompletionRules(gate: gate, features: features) }
 
     func attach(_ socket: Socket) throws(SocketError) {
         try table.add(socket, backend: name)
@@ -160,6 +166,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                                              base.assumingMemoryBound(to: UInt8.self), UInt32(size)) {
                 bufferRing = br
                 bufferBase = base
+                features.setMultishotReceive(true)
             } else {
                 base.deallocate()
             }
@@ -219,12 +226,15 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         if op.cancelledEarly {
             // A cancel (or close) reached the owner before the operation: it never goes in.
             op.cancelledEarly = false
-            op.socket.completed(op, result: -ECANCELED, data: nil)
+            op.socket.completed(op, result: -ECANCELED, data: nil, rules: completionRules)
             return
         }
         let fd = op.socket.fd
         let request: Ring.Request
         switch op.kind {
+        case .recv where op.isReceiver:
+            request = .recvMultishot(fd: fd, flags: 0, group: Self.bufferGroup)
+            receiversArmed.wrappingAdd(1, ordering: .relaxed)
         case .recv:
             if let message = op.message {
                 message.prepareReceive()
@@ -373,7 +383,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             data = UnsafeRawBufferPointer(start: base + Int(id) * Int(configuration.providedBufferSize),
                                           count: max(Int(c.result), 0))
         }
-        op.socket.completed(op, result: c.result, data: data)
+        op.socket.completed(op, result: c.result, data: data, more: more, rules: completionRules)
         if let id = bid, let base = bufferBase {
             let size = Int(configuration.providedBufferSize)
             esock_buf_ring_recycle(bufferRing, configuration.providedBuffers,
@@ -397,6 +407,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                         "threading": "one ring owner thread submits and reaps; other threads hand operations over",
                         "state": table.isStopped ? "stopped" : "running"]
         if let fallbackReason { settings["setup_fallback"] = fallbackReason }
+        settings["multishot_receive"] = features.multishotReceive ? "on" : "off"
         return BackendInfo(name: name, model: model, threads: 1,
                            counters: ["submissions": submissions.load(ordering: .relaxed),
                                       "completions": completions.load(ordering: .relaxed),
@@ -405,6 +416,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                                       "wakeups": wakeups.load(ordering: .relaxed),
                                       "busy_retries": busyRetries.load(ordering: .relaxed),
                                       "enter_errors": enterErrors.load(ordering: .relaxed),
+                                      "multishot_receivers": receiversArmed.load(ordering: .relaxed),
                                       "sockets": UInt64(table.count)],
                            settings: settings)
     }

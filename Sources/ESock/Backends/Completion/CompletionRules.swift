@@ -2,9 +2,15 @@
 /// cannot finish at once is handed to the kernel, which finishes it; a completion message carries
 /// the result. The operation keeps the data it has yet to send and what it received so far, and
 /// lives until the kernel's last completion for it, so cancel and close go through the kernel.
+///
+/// A stream's receives of plain data wait on one multishot receive per socket (the socket's
+/// *receiver*, armed by the first receive that waits and kept while data keeps coming): one SQE
+/// for many messages, each CQE feeding the waiting receive or the read-ahead.
 struct CompletionRules: IOModelRules {
     /// The backend's gate: it knows the ring owner's thread.
     let gate: PollGate
+    /// What the ring offers (multishot receives).
+    let features: RingFeatures
 
     var model: IOModel { .completion }
     var callsAgain: Bool { false }
@@ -13,12 +19,17 @@ struct CompletionRules: IOModelRules {
     /// elsewhere it is tried directly first (handing it over would cost a wake-up).
     var sendsThroughKernel: Bool { gate.isBackgroundThread }
 
+    /// The most a receiver reads ahead for no receive before it is stopped (it is armed again by
+    /// the next receive that waits): a peer cannot make a socket nobody reads hold more.
+    static let readAheadLimit = 256 * 1024
+
     func answer(_ op: Operation, partial: OperationValue?) -> Pending<OperationValue> {
         .completion(op.completionInfo)
     }
 
     /// The operation goes to the kernel with what it has moved; a receive keeps the data its
-    /// attempt got and asks the kernel for the rest.
+    /// attempt got and asks the kernel for the rest (a stream's plain receive through the
+    /// socket's multishot receiver).
     func wait(_ op: Operation, partial: OperationValue?, ready: Bool, _ st: inout SocketState,
               _ fx: inout Effects) throws(SocketError) {
         if op.kind == .recv && op.message == nil {
@@ -27,7 +38,44 @@ struct CompletionRules: IOModelRules {
             if op.length == 0 { op.armedLength = st.recvBufferSize }
         }
         op.enter(.waiting)
+        send(op, toKernel: &st, &fx)
+    }
+
+    /// Hands a waiting operation to the kernel: a plain stream receive to the socket's
+    /// receiver (armed now if none is); any other receive, while a receiver is armed, waits for
+    /// it to stop (so nothing overtakes its data); anything else gets an SQE of its own.
+    func send(_ op: Operation, toKernel st: inout SocketState, _ fx: inout Effects) {
+        if op.kind == .recv {
+            let plain = op.message == nil && op.flags == 0 && st.type == .stream
+            if plain && (st.receiver != nil || features.multishotReceive) {
+                op.awaitsReceiver = true
+                if st.receiver == nil { armReceiver(for: op, &st, &fx) }
+                return
+            }
+            if st.receiver != nil {
+                op.awaitsReceiver = true
+                stopReceiver(&st, &fx)
+                return
+            }
+        }
         Self.arm(op, &st, &fx)
+    }
+
+    /// Arms the socket's multishot receive.
+    private func armReceiver(for op: Operation, _ st: inout SocketState, _ fx: inout Effects) {
+        let receiver = Operation(.recv, tag: .recv, handle: .make(), mailbox: op.mailbox, socket: op.socket)
+        receiver.isReceiver = true
+        receiver.enter(.waiting)
+        st.receiver = receiver
+        st.receiverStopping = false
+        Self.arm(receiver, &st, &fx)
+    }
+
+    /// Asks the kernel to end the socket's receiver; its last CQE comes later.
+    func stopReceiver(_ st: inout SocketState, _ fx: inout Effects) {
+        guard let receiver = st.receiver, !st.receiverStopping else { return }
+        st.receiverStopping = true
+        fx.append(.cancelInKernel(receiver))
     }
 
     /// Hands `op` to the kernel: one more request in flight, and one more try of its kind (the
@@ -64,17 +112,22 @@ struct CompletionRules: IOModelRules {
         }
     }
 
+    /// A receive that waits for the receiver is not in the kernel: it is cancelled at once.
     func cancel(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool {
-        guard op.phase == .waiting else { return false }
+        guard op.phase == .waiting, !op.awaitsReceiver else { return false }
         op.enter(.cancelling)
         fx.append(.cancelInKernel(op))
         return true
     }
 
     func abort(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool {
-        guard op.phase == .waiting else { return false }
+        guard op.phase == .waiting, !op.awaitsReceiver else { return false }
         op.enter(.aborted)
         fx.append(.cancelInKernel(op))
         return true
+    }
+
+    func closing(_ st: inout SocketState, _ fx: inout Effects) {
+        stopReceiver(&st, &fx)
     }
 }

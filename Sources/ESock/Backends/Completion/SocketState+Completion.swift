@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 // The completion model's own transition: the kernel's completion of an armed operation. Its
 // result is read with the same decoders as the direct attempt (SocketState+Attempts.swift).
 extension SocketState {
@@ -5,7 +9,12 @@ extension SocketState {
     /// receive into a provided buffer (nil otherwise). A waiting operation's result is delivered
     /// or it goes back to the kernel for the rest; a cancelled or aborted one keeps what it moved
     /// for the next caller (or for its canceller, or its abort message).
-    mutating func completed(_ op: Operation, result: Int32, data: UnsafeRawBufferPointer?, _ fx: inout Effects) {
+    mutating func completed(_ op: Operation, result: Int32, data: UnsafeRawBufferPointer?, more: Bool,
+                            rules: CompletionRules, _ fx: inout Effects) {
+        if op.isReceiver {
+            receiverCompleted(op, result: result, data: data, more: more, rules, &fx)
+            return
+        }
         inflight -= 1
         let queue = self.queue(for: op.kind)
         if _slowPath(debug) { fx.append(.trace("\(op.kind) \(op.handle): kernel completed with \(result)")) }
@@ -22,7 +31,7 @@ extension SocketState {
         case .waiting:
             switch finish(op, result: result, data: data) {
             case .wait:
-                CompletionRules.arm(op, &self, &fx)
+                rules.send(op, toKernel: &self, &fx)
             case .done(.accepted(let fd)):
                 fx.append(.deliverAccepted(op, fd))
                 if queue.current === op { handOver(queue, &fx) }
@@ -39,6 +48,103 @@ extension SocketState {
         if closed && inflight == 0, let latch = drained {
             fx.append(.signal(latch))
             drained = nil
+        }
+    }
+
+    // MARK: The multishot receiver
+
+    /// A CQE of the socket's multishot receiver: data feeds the receive waiting for it (or the
+    /// read-ahead); its last CQE (no `IORING_CQE_F_MORE`: the end of the stream, an error, no
+    /// provided buffer left, or a cancel) ends it, and a receive still waiting takes its turn again
+    /// (a new receiver, an SQE of its own, or the data read ahead).
+    private mutating func receiverCompleted(_ receiver: Operation, result: Int32, data: UnsafeRawBufferPointer?,
+                                            more: Bool, _ rules: CompletionRules, _ fx: inout Effects) {
+        let n = Int(result)
+        if !more {
+            inflight -= 1
+            if self.receiver === receiver {
+                self.receiver = nil
+                receiverStopping = false
+            }
+            fx.append(.release(receiver))
+        }
+        if _slowPath(debug) { fx.append(.trace("receiver: kernel completed with \(result)\(more ? ", more" : "")")) }
+        if !closed {
+            if n > 0 {
+                counters.read(n)
+                feed(data ?? UnsafeRawBufferPointer(start: nil, count: 0), rules, &fx)
+            } else if n == 0 && !more {
+                // The end of the stream: the waiting receive gets it, else the next receive's own
+                // call will.
+                if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, op.message == nil {
+                    counters.add(.readFails)
+                    let partial: SocketError.Partial? = op.received.isEmpty ? nil : .received(take(&op.received))
+                    finishAwaiting(op, .failed(SocketError(.closed, partial: partial)), &fx)
+                }
+            } else if result == -EINVAL {
+                // A kernel without multishot receives: plain receives from now on.
+                rules.features.setMultishotReceive(false)
+            } else if result != -ENOBUFS && result != -ECANCELED && result != -EINTR && result != -EAGAIN {
+                let error = SocketError.posix(-result)
+                counters.add(.readFails)
+                if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, op.message == nil {
+                    let partial: SocketError.Partial? = op.received.isEmpty ? nil : .received(take(&op.received))
+                    finishAwaiting(op, .failed(SocketError(error.reason, partial: partial)), &fx)
+                } else {
+                    readError = error
+                }
+            }
+            if !more, let op = readers.current, op.phase == .waiting, op.awaitsReceiver {
+                op.awaitsReceiver = false
+                retry(op, rules, &fx)
+            }
+        }
+        if closed && inflight == 0, let latch = drained {
+            fx.append(.signal(latch))
+            drained = nil
+        }
+    }
+
+    /// Data from the receiver: to the receive waiting for it, the rest to the read-ahead; a
+    /// read-ahead past its limit stops the receiver.
+    private mutating func feed(_ data: UnsafeRawBufferPointer, _ rules: CompletionRules, _ fx: inout Effects) {
+        if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, op.message == nil, op.flags == 0 {
+            let want = op.length == 0 ? min(data.count, max(op.armedLength, 1)) : min(data.count, op.length - op.received.count)
+            if op.received.isEmpty { op.received = Array(data[0..<want]) } else { op.received += data[0..<want] }
+            if want < data.count { readAhead += data[want...] }
+            if op.length == 0 || op.received.count == op.length {
+                finishAwaiting(op, .done(.bytes(take(&op.received))), &fx)
+            }
+        } else {
+            readAhead += data
+        }
+        if readAhead.count > CompletionRules.readAheadLimit { rules.stopReceiver(&self, &fx) }
+    }
+
+    /// A receive that waited for the receiver is over: its completion message, and the next
+    /// caller's turn.
+    private mutating func finishAwaiting(_ op: Operation, _ outcome: Attempt, _ fx: inout Effects) {
+        op.awaitsReceiver = false
+        switch outcome {
+        case .done(let value):
+            fx.append(.post(op.mailbox, .completion(socket: op.socket, handle: op.handle, status: op.status(value))))
+        case .failed(let error):
+            fx.append(.post(op.mailbox, .completion(socket: op.socket, handle: op.handle, status: .failed(error))))
+        case .wait:
+            return
+        }
+        if readers.current === op { handOver(readers, &fx) }
+    }
+
+    /// A receive that waited for a receiver that ended: served from what was read ahead, or
+    /// handed to the kernel again.
+    private mutating func retry(_ op: Operation, _ rules: CompletionRules, _ fx: inout Effects) {
+        switch attempt(op, force: false) {
+        case .wait(let partial, _):
+            if case .bytes(let d)? = partial { op.received = d }
+            rules.send(op, toKernel: &self, &fx)
+        case let outcome:
+            finishAwaiting(op, outcome, &fx)
         }
     }
 

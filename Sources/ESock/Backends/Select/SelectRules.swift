@@ -48,6 +48,8 @@ struct SelectRules: IOModelRules {
 
     func abort(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool { false }
 
+    func closing(_ st: inout SocketState, _ fx: inout Effects) {}
+
     /// Sends the select message to `op`, which is waiting.
     static func notify(_ op: Operation, _ fx: inout Effects) {
         op.enter(.notified)

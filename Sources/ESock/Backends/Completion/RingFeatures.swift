@@ -1,0 +1,15 @@
+import Synchronization
+
+/// What the completion backend's ring offers, as the socket engine needs to know it when it
+/// decides how an operation waits: shared by the backend (which learns it) and its rules.
+final class RingFeatures: Sendable {
+    private let multishot = Atomic<Bool>(false)
+
+    /// A multishot receive on the provided-buffer ring is possible: the ring has provided
+    /// buffers, and the kernel has not refused a multishot receive (Linux 6.0+).
+    var multishotReceive: Bool { multishot.load(ordering: .relaxed) }
+
+    /// Set by the backend when it set its provided-buffer ring up (true) or when the kernel
+    /// refused a multishot receive (false).
+    func setMultishotReceive(_ on: Bool) { multishot.store(on, ordering: .relaxed) }
+}
