@@ -167,8 +167,8 @@ struct DatagramTests {
         let task = Task { try await b.recvfrom() }
         task.cancel()
         await #expect(throws: SocketError.self) { try await task.value }
-        try a.sendto([7], to: target, timeout: .seconds(5))
-        #expect(try b.recvfrom(timeout: .seconds(5)).data == [7])
+        try await a.sendto([7], to: target, timeout: .seconds(5))
+        #expect(try await b.recvfrom(timeout: .seconds(5)).data == [7])
     }
 
     @Test("sendmsg: I/O vectors on a stream, beyond IOV_MAX, and refused on a datagram socket", arguments: Backend.allCases)

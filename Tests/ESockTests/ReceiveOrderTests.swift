@@ -23,14 +23,14 @@ struct ReceiveOrderTests {
         var sent = 0
         for size in [10, 1, 4096, 65536, 3, 100_000] where sent < data.count {
             let n = min(size, data.count - sent)
-            try p.client.send(Array(data[sent..<(sent + n)]), timeout: .seconds(5))
+            try await p.client.send(Array(data[sent..<(sent + n)]), timeout: .seconds(5))
             sent += n
         }
-        try p.client.send(Array(data[sent...]), timeout: .seconds(5))
+        try await p.client.send(Array(data[sent...]), timeout: .seconds(5))
         var got = try await first.value
-        got += try p.server.recv(length: 5000, timeout: .seconds(5))
+        got += try await p.server.recv(length: 5000, timeout: .seconds(5))
         got += try await p.server.recv(length: 1)
-        while got.count < data.count { got += try p.server.recv(timeout: .seconds(5)) }
+        while got.count < data.count { got += try await p.server.recv(timeout: .seconds(5)) }
         #expect(got == data)
         if io.info().settings["multishot_receive"] == "on" {
             #expect((io.info().counters["multishot_receivers"] ?? 0) > armedBefore, "no multishot receive was armed")
@@ -95,7 +95,7 @@ struct ReceiveOrderTests {
         let p = try connectedPair(on: backend)
         defer { p.closeAll() }
         // One receive arms the receiver; then nobody reads while 2 MiB arrive.
-        try p.client.send([1], timeout: .seconds(5))
+        try await p.client.send([1], timeout: .seconds(5))
         #expect(try await p.server.recv() == [1])
         let data = pattern(2 << 20, seed: 2)
         let writer = Task { try await p.client.send(data); try p.client.shutdown(.write) }

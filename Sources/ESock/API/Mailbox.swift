@@ -44,6 +44,13 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         case arrived
         /// Its task was cancelled.
         case cancelled
+        /// Its deadline passed.
+        case timedOut
+
+        var isTimeout: Bool {
+            if case .timedOut = self { return true }
+            return false
+        }
     }
 
     private struct AsyncWaiter {
@@ -263,10 +270,10 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         var seen: UInt64 = 0
         while true {
             if let m = take(after: &seen, where: matches) { return m }
-            switch await wait(nil, after: seen, polledBy: nil) {
+            switch await wait(nil, after: seen, polledBy: nil, deadline: nil) {
             case .message(let m): return m
             case .arrived: continue
-            case .cancelled: return nil
+            case .cancelled, .timedOut: return nil
             }
         }
     }
@@ -274,17 +281,25 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// ``next(where:)`` for `selection`, asking only `driver`'s background thread to poll (nil:
     /// every backend's).
     nonisolated(nonsending) func next(_ selection: Selection, polledBy driver: (any PollDriver)?) async -> SocketMessage? {
-        switch await wait(selection, after: 0, polledBy: driver) {
+        switch await wait(selection, after: 0, polledBy: driver, deadline: nil) {
         case .message(let m): return m
-        case .arrived, .cancelled: return nil
+        case .arrived, .cancelled, .timedOut: return nil
         }
+    }
+
+    /// Waits asynchronously for the message about `handle`, until `deadline` (nil: no limit) on
+    /// `driver`'s timers: the message, or `.cancelled`, or `.timedOut`.
+    nonisolated(nonsending) func next(handle: Handle, polledBy driver: any PollDriver,
+                                      deadline: ContinuousClock.Instant?) async -> Wake {
+        await wait(.handle(handle), after: 0, polledBy: driver, deadline: deadline)
     }
 
     /// Suspends until a message `selection` matches (taken for the caller), or, with no
     /// selection, until a message newer than `seen` arrives (left in the queue); or until the
     /// task is cancelled.
     private nonisolated(nonsending) func wait(_ selection: Selection?, after seen: UInt64,
-                                              polledBy driver: (any PollDriver)?) async -> Wake {
+                                              polledBy driver: (any PollDriver)?,
+                                              deadline: ContinuousClock.Instant?) async -> Wake {
         pthread_mutex_lock(mutex)
         if let ready = look(selection, after: seen) {
             pthread_mutex_unlock(mutex)
@@ -301,10 +316,11 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
             _ = driver?.gate.demandBackground(-1)
             for d in others { _ = d.gate.demandBackground(-1) }
         }
-        return await withTaskCancellationHandler {
+        var timer: UInt64?
+        let wake = await withTaskCancellationHandler {
             // Unsafe (no checking wrapper to allocate): each path below resumes it exactly once,
-            // either here or, after it was stored, by `post` or the cancel handler, which both
-            // remove it from `asyncWaiters` under the lock first.
+            // either here or, after it was stored, by `post`, the cancel handler or the timer,
+            // which all remove it from `asyncWaiters` under the lock first.
             await withUnsafeContinuation { (c: UnsafeContinuation<Wake, Never>) in
                 pthread_mutex_lock(mutex)
                 // A message may have arrived, or the task been cancelled, since the first look.
@@ -317,6 +333,9 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
                 } else {
                     asyncWaiters.append(AsyncWaiter(id: id, selection: selection, continuation: c))
                     pthread_mutex_unlock(mutex)
+                    if let deadline, let driver {
+                        timer = driver.schedule(deadline) { [self] in self.expire(waiter: id) }
+                    }
                 }
             }
         } onCancel: {
@@ -326,6 +345,18 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
             pthread_mutex_unlock(mutex)
             waiter?.continuation.resume(returning: .cancelled)
         }
+        // A wait woken otherwise than by its timer cancels the timer.
+        if let timer, !wake.isTimeout { driver?.timers.cancel(timer) }
+        return wake
+    }
+
+    /// A waiter's deadline passed: it is woken with `.timedOut`, unless something woke it first.
+    private func expire(waiter id: UInt64) {
+        pthread_mutex_lock(mutex)
+        let i = asyncWaiters.firstIndex { $0.id == id }
+        let waiter = i.map { asyncWaiters.remove(at: $0) }
+        pthread_mutex_unlock(mutex)
+        waiter?.continuation.resume(returning: .timedOut)
     }
 
     /// With the lock held: the message `selection` takes, or `.arrived` when there is one newer

@@ -28,8 +28,8 @@ extension Socket {
     /// Accepts a connection, suspending the task until one comes (Erlang: `accept/2` with
     /// `nowait`, then the select or completion message; no thread is blocked). Cancelling the
     /// task cancels the accept (Erlang: `cancel/2`) and throws ``SocketError/Reason/cancelled``.
-    public nonisolated(nonsending) func accept() async throws(SocketError) -> Socket {
-        try await perform(AcceptCall())
+    public nonisolated(nonsending) func accept(timeout: Timeout = .infinity) async throws(SocketError) -> Socket {
+        try await perform(AcceptCall(), timeout: timeout)
     }
 }
 

@@ -49,8 +49,8 @@ extension Socket {
     /// `connect/3` with `nowait`, then the message and, on select, the finalizing `connect/1`; no
     /// thread is blocked). Cancelling the task cancels the connect (Erlang: `cancel/2`) and
     /// throws ``SocketError/Reason/cancelled``.
-    public nonisolated(nonsending) func connect(_ address: SocketAddress) async throws(SocketError) {
-        try await perform(ConnectCall(address: address))
+    public nonisolated(nonsending) func connect(_ address: SocketAddress, timeout: Timeout = .infinity) async throws(SocketError) {
+        try await perform(ConnectCall(address: address), timeout: timeout)
     }
 }
 

@@ -83,7 +83,12 @@ extension Socket {
     func wentDown(_ reason: DownReason) {
         let (owner, monitors) = ownership.withLock { o -> (Mailbox?, [MonitorRef: Mailbox]) in
             o.down = true
-            defer { o.monitors.removeAll() }
+            // A closed socket has no controlling process: it lets go of its owner, so that a
+            // message about it left in the owner's mailbox does not keep the two alive.
+            defer {
+                o.monitors.removeAll()
+                o.owner = nil
+            }
             return (o.owner, o.monitors)
         }
         owner?.release(self)

@@ -28,8 +28,9 @@ extension Socket {
     ///
     /// `length` as in ``recv(length:flags:timeout:)``. Cancelling the task cancels the receive
     /// (Erlang: `cancel/2`) and throws ``SocketError/Reason/cancelled`` with any data that came.
-    public nonisolated(nonsending) func recv(length: Int = 0, flags: MessageFlags = []) async throws(SocketError) -> [UInt8] {
-        try await perform(RecvCall(length: length, flags: flags))
+    public nonisolated(nonsending) func recv(length: Int = 0, flags: MessageFlags = [],
+                                             timeout: Timeout = .infinity) async throws(SocketError) -> [UInt8] {
+        try await perform(RecvCall(length: length, flags: flags), timeout: timeout)
     }
 
     /// The nowait receive: the direct path when no other caller's receive is in the way, else
@@ -43,12 +44,18 @@ extension Socket {
             op.flags = flags.rawValue
             return op
         }
-        if let direct = try startDirect(.recv, mailbox: mailbox, handle: handle, mayWait: mayWait, { st in
-            st.receiveDirect(length: length, flags: flags.rawValue, force: !mayWait)
-        }, make: { handle, _ in operation(handle) }) {
-            return direct
+        func attempt() throws(SocketError) -> Started {
+            if let direct = try startDirect(.recv, mailbox: mailbox, handle: handle, mayWait: mayWait, { st in
+                st.receiveDirect(length: length, flags: flags.rawValue, force: !mayWait)
+            }, make: { handle, _ in operation(handle) }) {
+                return direct
+            }
+            return try start(operation(handle ?? .make()), mayWait: mayWait)
         }
-        return try start(operation(handle ?? .make()), mayWait: mayWait)
+        let started = try attempt()
+        // A zero timeout's one try: what the kernel's side already holds counts.
+        guard case .wouldBlock(let partial) = started, partial == nil, backend.catchUp(self) else { return started }
+        return try attempt()
     }
 }
 

@@ -32,8 +32,8 @@ extension Socket {
     /// Receives a message and its source, suspending the task until it arrives (Erlang:
     /// `recvfrom/4` with `nowait`, then the select or completion message). Cancelling the task
     /// cancels the receive and throws ``SocketError/Reason/cancelled``.
-    public nonisolated(nonsending) func recvfrom(bufferSize: Int = 0, flags: MessageFlags = []) async throws(SocketError) -> (source: SocketAddress?, data: [UInt8]) {
-        try await perform(recvfromCall(bufferSize, flags))
+    public nonisolated(nonsending) func recvfrom(bufferSize: Int = 0, flags: MessageFlags = [], timeout: Timeout = .infinity) async throws(SocketError) -> (source: SocketAddress?, data: [UInt8]) {
+        try await perform(recvfromCall(bufferSize, flags), timeout: timeout)
     }
 
     private func recvfromCall(_ bufferSize: Int, _ flags: MessageFlags) -> ReceiveMessageCall<(source: SocketAddress?, data: [UInt8])> {

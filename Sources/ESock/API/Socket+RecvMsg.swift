@@ -31,8 +31,9 @@ extension Socket {
     /// Receives a message with its control messages, suspending the task until it arrives
     /// (Erlang: `recvmsg/5` with `nowait`, then the select or completion message). Cancelling the
     /// task cancels the receive and throws ``SocketError/Reason/cancelled``.
-    public nonisolated(nonsending) func recvmsg(bufferSize: Int = 0, controlSize: Int = 0, flags: MessageFlags = []) async throws(SocketError) -> Msg {
-        try await perform(recvmsgCall(bufferSize, controlSize, flags))
+    public nonisolated(nonsending) func recvmsg(bufferSize: Int = 0, controlSize: Int = 0, flags: MessageFlags = [],
+                                                timeout: Timeout = .infinity) async throws(SocketError) -> Msg {
+        try await perform(recvmsgCall(bufferSize, controlSize, flags), timeout: timeout)
     }
 
     private func recvmsgCall(_ bufferSize: Int, _ controlSize: Int, _ flags: MessageFlags) -> ReceiveMessageCall<Msg> {

@@ -29,8 +29,9 @@ extension Socket {
     /// Cancelling the task cancels the send (Erlang: `cancel/2`) and throws
     /// ``SocketError/Reason/cancelled`` with the data not sent.
     @discardableResult
-    public nonisolated(nonsending) func send(_ data: [UInt8], flags: MessageFlags = []) async throws(SocketError) -> [UInt8] {
-        try await perform(SendCall(data: data, flags: flags))
+    public nonisolated(nonsending) func send(_ data: [UInt8], flags: MessageFlags = [],
+                                             timeout: Timeout = .infinity) async throws(SocketError) -> [UInt8] {
+        try await perform(SendCall(data: data, flags: flags), timeout: timeout)
     }
 
     /// The nowait send: the direct path from the caller's array when no other caller's send is

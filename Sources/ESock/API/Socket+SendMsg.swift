@@ -37,8 +37,9 @@ extension Socket {
     /// the blocking form does. Cancelling the task cancels the send and throws
     /// ``SocketError/Reason/cancelled`` with the data not sent.
     @discardableResult
-    public nonisolated(nonsending) func sendmsg(_ msg: Msg, flags: MessageFlags = []) async throws(SocketError) -> [[UInt8]] {
-        try await perform(SendMsgCall(msg: msg, flags: flags))
+    public nonisolated(nonsending) func sendmsg(_ msg: Msg, flags: MessageFlags = [],
+                                                timeout: Timeout = .infinity) async throws(SocketError) -> [[UInt8]] {
+        try await perform(SendMsgCall(msg: msg, flags: flags), timeout: timeout)
     }
 
     /// The memory of a sendmsg: checks the I/O vector's length and encodes the control messages.

@@ -36,7 +36,8 @@ extension Socket {
     /// ``SocketError/Reason/cancelled`` with the data not sent.
     @discardableResult
     public nonisolated(nonsending) func sendto(_ data: [UInt8], to destination: SocketAddress,
-                                               flags: MessageFlags = []) async throws(SocketError) -> [UInt8] {
-        try await perform(SendCall(data: data, flags: flags, to: destination))
+                                               flags: MessageFlags = [],
+                                               timeout: Timeout = .infinity) async throws(SocketError) -> [UInt8] {
+        try await perform(SendCall(data: data, flags: flags, to: destination), timeout: timeout)
     }
 }

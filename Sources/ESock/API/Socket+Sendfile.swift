@@ -53,8 +53,9 @@ extension Socket {
     /// Returns the bytes sent. Cancelling the task cancels the transfer (Erlang: `cancel/2`) and
     /// throws ``SocketError/Reason/cancelled`` with the bytes sent (``SocketError/Partial/sent(_:)``).
     @discardableResult
-    public nonisolated(nonsending) func sendfile(_ file: Int32, offset: Int64 = 0, count: Int = 0) async throws(SocketError) -> Int {
-        try await perform(SendfileCall(file: file, offset: offset, count: count))
+    public nonisolated(nonsending) func sendfile(_ file: Int32, offset: Int64 = 0, count: Int = 0,
+                                                 timeout: Timeout = .infinity) async throws(SocketError) -> Int {
+        try await perform(SendfileCall(file: file, offset: offset, count: count), timeout: timeout)
     }
 }
 

@@ -43,7 +43,7 @@ public protocol IOBackend: AnyObject, Sendable {
     /// hand-off: a nowait server loop (Erlang style: nowait calls and a mailbox) run this way
     /// costs no thread switch per operation. Tasks on ``executor`` run while `body` waits in a
     /// blocking call. Throws `backendStopped` once the backend stopped.
-    func run<T: Sendable>(_ body: @Sendable () throws -> T) throws -> T
+    func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T
     /// Stops the backend's thread and releases its kernel objects. Sockets still open on it
     /// are closed first.
     func shutdown()
@@ -66,4 +66,9 @@ protocol IOBackendDriver: IOBackend, PollDriver {
     /// Completion backend: asks the kernel to cancel an armed operation. Its last CQE still
     /// comes. Called with no lock held.
     func cancelInKernel(_ op: Operation)
+    /// For a receive that may not wait (a zero timeout) on `socket`, which found nothing: lets
+    /// the kernel's side deliver what it already holds for the socket (completion: the
+    /// multishot receiver's data in CQEs not handled yet). True when that may have brought
+    /// something: the receive is tried once more.
+    func catchUp(_ socket: Socket) -> Bool
 }

@@ -35,14 +35,17 @@ extension Socket {
     }
 
     /// The asynchronous ``waitFor(_:_:in:until:cancelled:)``: suspends the task until the message
-    /// about `handle`. When the task is cancelled first, the operation is cancelled and
-    /// `cancelled` thrown, unless it finished in the meantime.
+    /// about `handle`, or `deadline` (on the backend's timers). When the task is cancelled or
+    /// the deadline passes first, the operation is cancelled and `cancelled` or `timeout`
+    /// thrown, unless it finished in the meantime.
     nonisolated(nonsending) func awaitWakeup(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox,
-                     cancelled: (Operation) -> SocketError.Partial?) async throws(SocketError) -> Wakeup {
-        if let message = await mailbox.next(.handle(handle), polledBy: backend) {
-            return try wakeup(message)
+                                             until deadline: ContinuousClock.Instant?,
+                                             cancelled: (Operation) -> SocketError.Partial?) async throws(SocketError) -> Wakeup {
+        switch await mailbox.next(handle: handle, polledBy: backend, deadline: deadline) {
+        case .message(let message): return try wakeup(message)
+        case .timedOut: return try giveUp(handle, tag, in: mailbox, as: .timeout, cancelled: cancelled)
+        case .cancelled, .arrived: return try giveUp(handle, tag, in: mailbox, as: .cancelled, cancelled: cancelled)
         }
-        return try giveUp(handle, tag, in: mailbox, as: .cancelled, cancelled: cancelled)
     }
 
     /// The wait for `handle` was given up: cancels the operation and throws `reason` with what it

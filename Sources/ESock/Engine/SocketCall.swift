@@ -91,28 +91,35 @@ extension Socket {
         }
     }
 
-    /// Runs `call`, suspending the task; cancelling the task cancels the operation (Erlang's
-    /// cancel/2) and throws ``SocketError/Reason/cancelled`` with what moved.
-    nonisolated(nonsending) func perform<Call: SocketCall>(_ call: Call) async throws(SocketError) -> Call.Value {
+    /// Runs `call`, suspending the task at most until `timeout` passes (on the backend's
+    /// timers; a zero timeout makes the call once and never waits). Cancelling the task cancels
+    /// the operation (Erlang's cancel/2) and throws ``SocketError/Reason/cancelled`` with what
+    /// moved; a timeout throws ``SocketError/Reason/timeout`` with what moved, as the blocking
+    /// form does.
+    nonisolated(nonsending) func perform<Call: SocketCall>(_ call: Call, timeout: Timeout) async throws(SocketError) -> Call.Value {
         var call = call
+        let deadline = timeout.deadline()
+        let mayWait = !timeout.isZero
         let mailbox = AsyncMailboxes.take()
         defer { AsyncMailboxes.give(mailbox) }
         do throws(SocketError) {
             while true {
                 let handle: Handle
-                switch try call.attempt(self, mailbox, mayWait: true) {
+                switch try call.attempt(self, mailbox, mayWait: mayWait) {
                 case .done(let value): return value
                 case .wouldBlock: throw SocketError.timeout
                 case .wait(let h): handle = h
                 }
                 let snapshot = call
-                switch try await awaitWakeup(handle, call.tag, in: mailbox, cancelled: snapshot.partial(at:)) {
+                switch try await awaitWakeup(handle, call.tag, in: mailbox, until: deadline, cancelled: snapshot.partial(at:)) {
                 case .retry: continue
                 case .completed(let status): return try call.finish(status)
                 }
             }
         } catch {
-            throw call.decorate(error)
+            let decorated = call.decorate(error)
+            if decorated.reason == .timeout, let value = call.value(atTimeoutWith: decorated.partial) { return value }
+            throw decorated
         }
     }
 }

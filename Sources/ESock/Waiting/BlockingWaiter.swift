@@ -100,7 +100,7 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
                 if lead {
                     leader = pthread_self()
                     pthread_mutex_unlock(mutex)
-                    d.pollOnce(timeout: remaining)
+                    d.poll(timeout: remaining)
                     d.gate.release()
                     // The backend's own thread, blocked in a call of its own (a `run` body, a
                     // task's cancel): the work queued for it meanwhile runs here, not after.

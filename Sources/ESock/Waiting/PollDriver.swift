@@ -18,6 +18,8 @@ protocol PollDriver: AnyObject, Sendable {
     func jobQueued(pollerBusy: Bool)
     /// Runs tasks on the background thread.
     var executor: BackendExecutor { get }
+    /// Deadlines of asynchronous waits on this backend.
+    var timers: TimerQueue { get }
 }
 
 extension PollDriver {
@@ -27,7 +29,23 @@ extension PollDriver {
     func pollNow() {
         guard gate.tryLeadNow() else { return }
         pollOnce(timeout: .zero)
+        timers.fireDue()
         gate.release()
+    }
+
+    /// One kernel wait of at most `timeout` (nil: no limit) and until the earliest timer, then
+    /// the timers that are due. For the thread that holds the gate.
+    func poll(timeout: Duration?) {
+        pollOnce(timeout: timers.limit(timeout))
+        timers.fireDue()
+    }
+
+    /// Schedules `action` at `deadline`; wakes the thread in the kernel wait when the deadline is
+    /// the earliest now (it waits less). Returns the timer's id.
+    func schedule(_ deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) -> UInt64 {
+        let (id, earliest) = timers.schedule(deadline, action)
+        if earliest { kick() }
+        return id
     }
 
     /// The background thread's loop: runs the jobs of tasks on the backend's executor and the
@@ -41,7 +59,7 @@ extension PollDriver {
             case .run(let batch):
                 runWork(batch)
             case .poll:
-                pollOnce(timeout: nil)
+                poll(timeout: nil)
                 gate.releaseBackground()
             }
         }
@@ -59,19 +77,15 @@ extension PollDriver {
 
     /// Runs `body` on the backend's own thread and returns what it returns, blocking the caller
     /// until then (at once when the caller is that thread).
-    func runOnBackgroundThread<T>(_ body: () throws -> T) throws -> T {
+    func runOnBackgroundThread<T>(_ body: @escaping @Sendable () throws -> T) throws -> T {
         if gate.isBackgroundThread { return try body() }
         let outcome = RunOutcome<T>()
         let done = Latch(expecting: nil)
-        try withoutActuallyEscaping(body) { escapable in
-            // It escapes to the background thread only until `done` is set, which this call waits for.
-            let call = { outcome.result = Result { try escapable() }; done.set() }
-            guard gate.enqueue(call: call) else {
-                throw SocketError(.backendStopped(String(describing: Self.self)))
-            }
-            jobQueued(pollerBusy: true)
-            done.wait()
+        guard gate.enqueue(call: { outcome.result = Result { try body() }; done.set() }) else {
+            throw SocketError(.backendStopped(String(describing: Self.self)))
         }
+        jobQueued(pollerBusy: true)
+        done.wait()
         return try outcome.result!.get()
     }
 }

@@ -50,6 +50,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     let gate = PollGate(callersLead: false)
     /// Runs tasks on the ring owner's thread (see ``BackendExecutor``).
     public let executor: BackendExecutor
+    /// Deadlines of async calls' timeouts on this backend.
+    let timers = TimerQueue()
     private let table = SocketTable()
     private var thread: BackgroundThread?
     /// What the ring offers, learnt at setup (and when the kernel refuses something).
@@ -198,6 +200,20 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
 
     func cancelInKernel(_ op: Operation) {
         if gate.isBackgroundThread { prepareCancel(op) } else { handOver(.cancel(op)) }
+    }
+
+    /// A receive with a zero timeout found nothing while the socket's multishot receiver is
+    /// armed (so it made no kernel call of its own): the ring owner handles what the kernel has
+    /// (one `io_uring_enter` without waiting, on its thread), so that data already in the socket
+    /// reaches the read-ahead, as a zero timeout's one try would have read it.
+    func catchUp(_ socket: Socket) -> Bool {
+        guard socket.state.withLock({ $0.receiver != nil }) else { return false }
+        if gate.isBackgroundThread {
+            pollNow()
+        } else {
+            _ = try? runOnBackgroundThread { self.pollNow() }
+        }
+        return true
     }
 
     /// Queues a request for the owner and wakes it if it sleeps.
@@ -394,7 +410,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     // MARK: Info and shutdown
 
     /// Runs `body` on the backend's own thread (see ``IOBackend/run(_:)``).
-    public func run<T: Sendable>(_ body: @Sendable () throws -> T) throws -> T {
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
         try runOnBackgroundThread(body)
     }
 

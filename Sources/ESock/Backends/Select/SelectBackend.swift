@@ -30,6 +30,8 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     let gate: PollGate
     /// Runs tasks on this backend's own thread (see ``BackendExecutor``).
     public let executor: BackendExecutor
+    /// Deadlines of async calls' timeouts on this backend.
+    let timers = TimerQueue()
     private let eventBuffer = UnsafeMutablePointer<esock_epoll_event>.allocate(capacity: 1024)
 
     /// Starts an epoll instance and its thread. With `callersLead` false, the epoll thread
@@ -99,6 +101,9 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     /// Never called: a select-backend operation waits for readiness, not in the kernel.
     func arm(_ op: Operation) { assertionFailure("select operations are not armed") }
 
+    /// Nothing to catch up with: a select-backend receive makes its kernel call itself.
+    func catchUp(_ socket: Socket) -> Bool { false }
+
     /// Never called: nothing is in the kernel to cancel.
     func cancelInKernel(_ op: Operation) { assertionFailure("select operations are not in the kernel") }
 
@@ -141,7 +146,7 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     }
 
     /// Runs `body` on the backend's own thread (see ``IOBackend/run(_:)``).
-    public func run<T: Sendable>(_ body: @Sendable () throws -> T) throws -> T {
+    public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
         try runOnBackgroundThread(body)
     }
 
