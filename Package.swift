@@ -8,6 +8,9 @@ let package = Package(
         .executable(name: "esock-echo", targets: ["esock-echo"]),
         .executable(name: "esock-fileserver", targets: ["esock-fileserver"]),
     ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
     targets: [
         // liburing, found through pkg-config (Debian: liburing-dev).
         .systemLibrary(
@@ -24,14 +27,14 @@ let package = Package(
         ),
         .target(
             name: "ESock",
-            dependencies: ["CLiburing", "CESockShims"],
+            dependencies: ["CLiburing", "CESockShims", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/ESock",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Examples: an async echo server and a sendfile HTTP file server (README, issue #6).
         .target(
             name: "ESockExamples",
-            dependencies: ["ESock"],
+            dependencies: ["ESock", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/ESockExamples",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
@@ -57,7 +60,8 @@ let package = Package(
         ),
         .testTarget(
             name: "ESockTests",
-            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress"],
+            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress",
+                           .product(name: "SystemPackage", package: "swift-system")],
             path: "Tests/ESockTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
