@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "CESockStress", path: "Sources/CESockStress"),
         .executableTarget(
             name: "esock-stress",
-            dependencies: ["ESock", "CESockStress"],
+            dependencies: ["ESock", "CESockStress", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/esock-stress",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
