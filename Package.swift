@@ -5,11 +5,14 @@ let package = Package(
     name: "ESock",
     products: [
         .library(name: "ESock", targets: ["ESock"]),
+        // The swift-log adapter, separate so that the core library does not need swift-log.
+        .library(name: "ESockLogging", targets: ["ESockLogging"]),
         .executable(name: "esock-echo", targets: ["esock-echo"]),
         .executable(name: "esock-fileserver", targets: ["esock-fileserver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // liburing, found through pkg-config (Debian: liburing-dev).
@@ -29,6 +32,13 @@ let package = Package(
             name: "ESock",
             dependencies: ["CLiburing", "CESockShims", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/ESock",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // `{otp, debug}` trace lines through a swift-log Logger (ESock.logTraces(to:level:)).
+        .target(
+            name: "ESockLogging",
+            dependencies: ["ESock", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/ESockLogging",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Examples: an async echo server and a sendfile HTTP file server (README, issue #6).
@@ -60,8 +70,9 @@ let package = Package(
         ),
         .testTarget(
             name: "ESockTests",
-            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress",
-                           .product(name: "SystemPackage", package: "swift-system")],
+            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress", "ESockLogging",
+                           .product(name: "SystemPackage", package: "swift-system"),
+                           .product(name: "Logging", package: "swift-log")],
             path: "Tests/ESockTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
