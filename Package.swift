@@ -5,14 +5,16 @@ let package = Package(
     name: "ESock",
     products: [
         .library(name: "ESock", targets: ["ESock"]),
-        // The swift-log adapter, separate so that the core library does not need swift-log.
+        // swift-log and swift-metrics adapters, separate so that the core library does not need them.
         .library(name: "ESockLogging", targets: ["ESockLogging"]),
+        .library(name: "ESockMetrics", targets: ["ESockMetrics"]),
         .executable(name: "esock-echo", targets: ["esock-echo"]),
         .executable(name: "esock-fileserver", targets: ["esock-fileserver"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // liburing, found through pkg-config (Debian: liburing-dev).
@@ -39,6 +41,13 @@ let package = Package(
             name: "ESockLogging",
             dependencies: ["ESock", .product(name: "Logging", package: "swift-log")],
             path: "Sources/ESockLogging",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Socket, backend and library counters through swift-metrics (ESockMetricsReporter).
+        .target(
+            name: "ESockMetrics",
+            dependencies: ["ESock", .product(name: "CoreMetrics", package: "swift-metrics")],
+            path: "Sources/ESockMetrics",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Examples: an async echo server and a sendfile HTTP file server (README, issue #6).
@@ -70,9 +79,10 @@ let package = Package(
         ),
         .testTarget(
             name: "ESockTests",
-            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress", "ESockLogging",
+            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress", "ESockLogging", "ESockMetrics",
                            .product(name: "SystemPackage", package: "swift-system"),
-                           .product(name: "Logging", package: "swift-log")],
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")],
             path: "Tests/ESockTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
