@@ -2,6 +2,9 @@ import CoreMetrics
 @testable import ESock
 import ESockMetrics
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A swift-metrics factory that keeps each metric's value, by label and dimensions.
 final class RecordingMetrics: MetricsFactory {
@@ -98,6 +101,34 @@ final class RecordingMetrics: MetricsFactory {
     }
 }
 
+/// A count that a test can wait on for a bounded time: ESock's own blocking waiter (a
+/// pthread condition variable), so no descriptor and no task.
+final class Tally: BlockingWaiter, @unchecked Sendable {
+    // @unchecked: `count` is only touched with `mutex` held.
+    @exclusivity(unchecked) private var count = 0
+
+    func add() {
+        pthread_mutex_lock(mutex)
+        count += 1
+        pthread_mutex_unlock(mutex)
+        pthread_cond_broadcast(cond)
+    }
+
+    /// Waits until the count reaches `n`, at most `timeout`; whether it did. The wait blocks a
+    /// thread of its own, not one of the task pool, which the counting tasks may need.
+    func wait(for n: Int, within timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        return await withCheckedContinuation { done in
+            Thread {
+                pthread_mutex_lock(self.mutex)
+                let reached = self.block(until: deadline) { self.count >= n }
+                pthread_mutex_unlock(self.mutex)
+                done.resume(returning: reached)
+            }.start()
+        }
+    }
+}
+
 /// Socket, backend and library counters through swift-metrics (issue 15).
 @Suite(.leakChecked) struct MetricsTests {
     @Test("per socket: counters grow by what the socket counted, maxima are gauges, a closed socket's series go",
@@ -183,32 +214,14 @@ final class RecordingMetrics: MetricsFactory {
     func periodic(_ backend: Backend) async throws {
         let p = try connectedPair(on: backend)
         defer { p.closeAll() }
-        let (ticks, tick) = AsyncStream.makeStream(of: Void.self)
+        let collections = Tally()
         // One library gauge is recorded once per collection.
-        let metrics = RecordingMetrics { label in if label == "esock_library_num_cnt_bits" { tick.yield() } }
+        let metrics = RecordingMetrics { label in if label == "esock_library_num_cnt_bits" { collections.add() } }
         let reporter = ESockMetricsReporter(socketSeries: .perSocket, factory: metrics)
         reporter.start(every: .milliseconds(5))
         #expect(reporter.isRunning)
-        // Two collections.
-        let seen = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                var n = 0
-                for await _ in ticks {
-                    n += 1
-                    if n >= 2 { return true }
-                }
-                return false
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(10))  // a bound, not a synchronisation
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
+        let seen = await collections.wait(for: 2, within: .seconds(10))
         await reporter.stop()
-        tick.finish()
         #expect(seen)
         #expect(!reporter.isRunning)
         #expect(metrics.gauge("esock_socket_write_pkg_max", [("backend", backend.name), ("socket", "\(p.client.id)")]) == 0)
