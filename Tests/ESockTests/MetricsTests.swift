@@ -206,7 +206,7 @@ final class Tally: BlockingWaiter, @unchecked Sendable {
         #expect(try #require(metrics.gauge("esock_backend_sockets", dims)) >= 3)
         #expect(metrics.counter("esock_backend_sockets", dims) == nil)
         #expect(try #require(metrics.gauge("esock_library_num_sockets", [])) >= 3)
-        #expect(try #require(metrics.gauge("esock_library_num_tstream", [])) >= 3)
+        #expect(try #require(metrics.gauge("esock_library_num_tstreams", [])) >= 3)
         #expect(metrics.gauge("esock_library_num_cnt_bits", []) == 64)
     }
 

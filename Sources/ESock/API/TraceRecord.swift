@@ -33,9 +33,10 @@ extension ESock {
     /// writes each to standard error with one write(2). `ESockLogging`'s
     /// `ESock.logTraces(to:level:)` installs one that logs through a swift-log `Logger`.
     ///
-    /// The sink is called on the thread of the traced operation while that socket's lock is
-    /// held: it must be quick and must not call the socket it is told about (that would wait on
-    /// the lock it holds).
+    /// The sink is called on the thread of the traced operation, once the transition it
+    /// reports is done and the socket's lock released (a trace line is one of the transition's
+    /// effects): it may call the socket, but it delays the operation's caller, so it should be
+    /// quick. Lines of several threads may reach it at the same time.
     public static var traceSink: TraceSink? {
         get { traceSinkStore.withLock { $0 } }
         set { traceSinkStore.withLock { $0 = newValue } }
