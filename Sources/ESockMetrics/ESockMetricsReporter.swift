@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CoreMetrics
 import ESock
 import Synchronization
@@ -7,7 +10,7 @@ import Synchronization
 /// and the library's (``ESock/info()``'s `counters`, Erlang's `info/0`).
 ///
 /// ``collect()`` reads them all once and brings the metrics up to date; ``start(every:)`` does
-/// so periodically until ``stop()``. Metric names are `<prefix>_socket_<counter>`,
+/// so periodically on a thread of its own until ``stop()``. Metric names are `<prefix>_socket_<counter>`,
 /// `<prefix>_backend_<counter>` and `<prefix>_library_<counter>`, each counter under its
 /// Erlang name (`esock_socket_read_byte`, `esock_backend_submissions`,
 /// `esock_library_num_sockets`):
@@ -41,7 +44,7 @@ public final class ESockMetricsReporter: Sendable {
     public let socketSeries: SocketSeries
     private let factory: any MetricsFactory
     private let state: Mutex<State>
-    private let periodic = Mutex<Task<Void, Never>?>(nil)
+    private let periodic = Mutex<Ticker?>(nil)
 
     /// A reporter that creates its metrics with `factory` (nil: `MetricsSystem.factory`), named
     /// `<prefix>_...`, and also reports `backends` (beyond those it finds itself).
@@ -125,42 +128,32 @@ public final class ESockMetricsReporter: Sendable {
     /// Backend counters that are levels, not counts (reported as gauges).
     static let backendLevels: Set<String> = ["sockets"]
 
-    /// Collects now and then every `interval` (at least a millisecond), on a task of its own,
-    /// until ``stop()``; a reporter already started restarts with the new interval. The task
-    /// holds the reporter: call ``stop()`` when done.
+    /// Collects now and then every `interval` (at least a millisecond) on a thread of its own,
+    /// until ``stop()``; a reporter already started restarts with the new interval. A thread,
+    /// not a task: the collections go on when the task pool's threads are all busy (blocking
+    /// calls), and make no timer. The thread holds the reporter: call ``stop()`` when done.
     public func start(every interval: Duration) {
-        periodic.withLock { task in
-            task?.cancel()
-            task = Task { [self] in await run(every: interval) }
+        let ticker = Ticker(every: max(interval, .milliseconds(1))) { [self] in collect() }
+        let previous = periodic.withLock { running in
+            defer { running = ticker }
+            return running
         }
+        previous?.stop()
     }
 
-    /// Stops the collections ``start(every:)`` began; returns once the last one has finished.
-    public func stop() async {
-        let task = periodic.withLock { task in
-            defer { task = nil }
-            return task
+    /// Stops the collections ``start(every:)`` began; returns once the last one has finished
+    /// (called from a collection itself, it returns at once and that collection is the last).
+    public func stop() {
+        // Outside the lock: a collection may ask ``isRunning`` while this waits for it.
+        let running = periodic.withLock { running in
+            defer { running = nil }
+            return running
         }
-        task?.cancel()
-        await task?.value
+        running?.stop()
     }
 
     /// Whether ``start(every:)`` collections are running.
     public var isRunning: Bool { periodic.withLock { $0 != nil } }
-
-    /// Collects now and then every `interval` (at least a millisecond) until the calling task is
-    /// cancelled: the form for structured concurrency (a task group, a service's `run()`).
-    public func run(every interval: Duration) async {
-        let pause = max(interval, .milliseconds(1))
-        while !Task.isCancelled {
-            collect()
-            do {
-                try await Task.sleep(for: pause)
-            } catch {
-                return
-            }
-        }
-    }
 }
 
 /// One metric: its label and dimensions.
@@ -226,5 +219,79 @@ private struct State {
     mutating func destroy(_ key: SeriesKey) {
         counters.removeValue(forKey: key)?.destroy()
         gauges.removeValue(forKey: key)?.destroy()
+    }
+}
+
+/// The thread of ``ESockMetricsReporter/start(every:)``: runs `body`, then waits `interval` (on a
+/// condition variable, so that ``stop()`` ends the wait at once), until stopped.
+// @unchecked Sendable: `stopping` is only touched with `mutex` held; the rest is set in init.
+private final class Ticker: @unchecked Sendable {
+    private let interval: Duration
+    private let body: @Sendable () -> Void
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var stopping = false
+    private var thread = pthread_t()
+
+    init(every interval: Duration, _ body: @escaping @Sendable () -> Void) {
+        self.interval = interval
+        self.body = body
+        pthread_mutex_init(mutex, nil)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        pthread_cond_init(cond, &attr)
+        pthread_condattr_destroy(&attr)
+        // The thread holds the ticker until it ends.
+        let box = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, nil, { raw in
+            Unmanaged<Ticker>.fromOpaque(raw!).takeRetainedValue().loop()
+            return nil
+        }, box)
+    }
+
+    deinit {
+        pthread_cond_destroy(cond)
+        pthread_mutex_destroy(mutex)
+        cond.deallocate()
+        mutex.deallocate()
+    }
+
+    private func loop() {
+        while true {
+            body()
+            var deadline = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &deadline)
+            let (seconds, attoseconds) = interval.components
+            var nanoseconds = Int(deadline.tv_nsec) + Int(attoseconds / 1_000_000_000)
+            // Seconds past what timespec holds wait "for ever", until stop.
+            var wholeSeconds = Int(deadline.tv_sec).addingReportingOverflow(Int(seconds))
+            if nanoseconds >= 1_000_000_000 {
+                nanoseconds -= 1_000_000_000
+                wholeSeconds = wholeSeconds.partialValue.addingReportingOverflow(1)
+            }
+            deadline.tv_sec = wholeSeconds.overflow ? Int.max : wholeSeconds.partialValue
+            deadline.tv_nsec = nanoseconds
+            pthread_mutex_lock(mutex)
+            while !stopping {
+                if pthread_cond_timedwait(cond, mutex, &deadline) == ETIMEDOUT { break }
+            }
+            let done = stopping
+            pthread_mutex_unlock(mutex)
+            if done { return }
+        }
+    }
+
+    /// Ends the loop and waits for the thread (from the thread itself: does not wait).
+    func stop() {
+        pthread_mutex_lock(mutex)
+        stopping = true
+        pthread_mutex_unlock(mutex)
+        pthread_cond_broadcast(cond)
+        if pthread_equal(thread, pthread_self()) != 0 {
+            pthread_detach(thread)
+        } else {
+            pthread_join(thread, nil)
+        }
     }
 }

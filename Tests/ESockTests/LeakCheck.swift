@@ -21,8 +21,6 @@ struct LeakCheckTrait: TestTrait, SuiteTrait, TestScoping {
                       performing function: @Sendable () async throws -> Void) async throws {
         // The shared backends are made once and kept: make those this machine runs before counting.
         for b in Backend.allCases where b.unavailability == nil { _ = try b.shared() }
-        // So are the concurrency runtime's timer descriptors, made on the first Task.sleep.
-        try await Task.sleep(for: .milliseconds(1))
         let fds = openDescriptorCount(), sockets = Registry.shared.count
         try await function()
         let fdsAfter = openDescriptorCount(), socketsAfter = Registry.shared.count

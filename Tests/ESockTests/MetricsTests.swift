@@ -210,7 +210,7 @@ final class Tally: BlockingWaiter, @unchecked Sendable {
         #expect(metrics.gauge("esock_library_num_cnt_bits", []) == 64)
     }
 
-    @Test("start collects periodically until stop", arguments: Backend.allCases)
+    @Test("start collects periodically on its thread until stop", arguments: Backend.allCases)
     func periodic(_ backend: Backend) async throws {
         let p = try connectedPair(on: backend)
         defer { p.closeAll() }
@@ -221,7 +221,7 @@ final class Tally: BlockingWaiter, @unchecked Sendable {
         reporter.start(every: .milliseconds(5))
         #expect(reporter.isRunning)
         let seen = await collections.wait(for: 2, within: .seconds(10))
-        await reporter.stop()
+        reporter.stop()
         #expect(seen)
         #expect(!reporter.isRunning)
         #expect(metrics.gauge("esock_socket_write_pkg_max", [("backend", backend.name), ("socket", "\(p.client.id)")]) == 0)
