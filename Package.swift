@@ -5,8 +5,16 @@ let package = Package(
     name: "ESock",
     products: [
         .library(name: "ESock", targets: ["ESock"]),
+        // swift-log and swift-metrics adapters, separate so that the core library does not need them.
+        .library(name: "ESockLogging", targets: ["ESockLogging"]),
+        .library(name: "ESockMetrics", targets: ["ESockMetrics"]),
         .executable(name: "esock-echo", targets: ["esock-echo"]),
         .executable(name: "esock-fileserver", targets: ["esock-fileserver"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
     ],
     targets: [
         // liburing, found through pkg-config (Debian: liburing-dev).
@@ -24,14 +32,28 @@ let package = Package(
         ),
         .target(
             name: "ESock",
-            dependencies: ["CLiburing", "CESockShims"],
+            dependencies: ["CLiburing", "CESockShims", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/ESock",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // `{otp, debug}` trace lines through a swift-log Logger (ESock.logTraces(to:level:)).
+        .target(
+            name: "ESockLogging",
+            dependencies: ["ESock", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/ESockLogging",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Socket, backend and library counters through swift-metrics (ESockMetricsReporter).
+        .target(
+            name: "ESockMetrics",
+            dependencies: ["ESock", .product(name: "CoreMetrics", package: "swift-metrics")],
+            path: "Sources/ESockMetrics",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Examples: an async echo server and a sendfile HTTP file server (README, issue #6).
         .target(
             name: "ESockExamples",
-            dependencies: ["ESock"],
+            dependencies: ["ESock", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/ESockExamples",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
@@ -51,13 +73,16 @@ let package = Package(
         .target(name: "CESockStress", path: "Sources/CESockStress"),
         .executableTarget(
             name: "esock-stress",
-            dependencies: ["ESock", "CESockStress"],
+            dependencies: ["ESock", "CESockStress", .product(name: "SystemPackage", package: "swift-system")],
             path: "Sources/esock-stress",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .testTarget(
             name: "ESockTests",
-            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress"],
+            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress", "ESockLogging", "ESockMetrics",
+                           .product(name: "SystemPackage", package: "swift-system"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "CoreMetrics", package: "swift-metrics")],
             path: "Tests/ESockTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ESock
+import SystemPackage
 
 /// A minimal HTTP/1.1 file server written with ESock's async calls: every GET is answered with
 /// the one file it serves, sent with `sendfile` (Erlang: `socket:sendfile/5`), then the connection
@@ -56,18 +57,20 @@ public final class FileServer: Sendable {
             guard head.count < 16 << 10 else { return }
             head += try await connection.recv()
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
+        let file: FileDescriptor
+        do {
+            file = try FileDescriptor.open(path, .readOnly, options: .closeOnExec)
+        } catch {
             try await connection.send(Array("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".utf8))
             return
         }
-        defer { close(fd) }
-        var st = stat()
-        guard fstat(fd, &st) == 0 else { return }
+        defer { try? file.close() }
+        // sendfile reads from the offset it is given, so the seek to the end does not disturb it.
+        guard let size = try? file.seek(offset: 0, from: .end) else { return }
         let response = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n"
-            + "Content-Length: \(st.st_size)\r\nConnection: close\r\n\r\n"
+            + "Content-Length: \(size)\r\nConnection: close\r\n\r\n"
         try await connection.send(Array(response.utf8))
-        if st.st_size > 0 { try await connection.sendfile(fd, offset: 0, count: Int(st.st_size)) }
+        if size > 0 { try await connection.sendfile(file, offset: 0, count: Int(size)) }
         try connection.shutdown(.write)
     }
 }

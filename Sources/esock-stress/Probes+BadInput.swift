@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import ESock
+import SystemPackage
 
 /// Bad input never traps: huge timeouts mean "very long", foreign address families and file
 /// ranges past the largest offset are `invalid`, and a receive allocates for what can arrive.
@@ -49,7 +50,7 @@ func probeBadInput(_ backend: any IOBackend) throws(SocketError) {
     defer { close(file); unlink(path) }
     _ = write(file, "0123456789", 10)
     for (offset, count) in [(Int64.max - 5, 10), (Int64(1), Int.max), (Int64.max, 1)] {
-        let e = thrown { () throws(SocketError) in try p.client.sendfile(file, offset: offset, count: count, timeout: .seconds(1)) }
+        let e = thrown { () throws(SocketError) in try p.client.sendfile(FileDescriptor(rawValue: file), offset: offset, count: count, timeout: .seconds(1)) }
         check(e.map { if case .invalid = $0.reason { true } else { false } } ?? false,
               "sendfile offset \(offset) count \(count) is invalid")
     }

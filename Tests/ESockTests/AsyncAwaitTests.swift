@@ -1,5 +1,6 @@
 import ESock
 import Synchronization
+import SystemPackage
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -200,7 +201,7 @@ struct AsyncAwaitTests {
         defer { close(fd); unlink(path) }
         try #require(content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == content.count)
         let reader = Task { try await p.client.recv(length: content.count) }
-        let sent = try await p.server.sendfile(fd, offset: 0, count: 0)
+        let sent = try await p.server.sendfile(FileDescriptor(rawValue: fd), offset: 0, count: 0)
         #expect(sent == content.count)
         #expect(try await reader.value == content)
         #expect(p.server.info().counters.sendfile >= 1)

@@ -1,4 +1,5 @@
 import ESock
+import SystemPackage
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -276,7 +277,7 @@ struct AsyncSemanticsTests {
         let mb = Mailbox()
         var sent = 0
         loop: while sent < content.count {
-            switch try p.client.sendfile(fd, offset: Int64(sent), nowait: mb) {
+            switch try p.client.sendfile(FileDescriptor(rawValue: fd), offset: Int64(sent), nowait: mb) {
             case .done(let n): sent += n
             case .select(let info, let partial):
                 sent += partial ?? 0

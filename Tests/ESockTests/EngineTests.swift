@@ -1,5 +1,6 @@
 @testable import ESock
 import Synchronization
+import SystemPackage
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -103,7 +104,7 @@ struct EngineTests {
         let mb = Mailbox()
         var sent = 0
         try transfer(mb, { p.server.counters.sendfileTries }, extraTries: 0, {
-            try p.server.sendfile(fd, offset: Int64(sent), count: content.count - sent, nowait: mb)
+            try p.server.sendfile(FileDescriptor(rawValue: fd), offset: Int64(sent), count: content.count - sent, nowait: mb)
         }, progressed: { pending in
             switch pending {
             case .done(let n): sent += n; return sent < content.count

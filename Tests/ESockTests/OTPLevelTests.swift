@@ -44,6 +44,11 @@ import Glibc
     @Test("{otp, debug} traces the socket's operations and its close to standard error",
           .serialized, arguments: Backend.allCases)
     func debugTraces(_ backend: Backend) throws {
+        // The lines go to standard error only while no test has set another trace sink.
+        try TraceOutput.lock.withLock { _ in try debugTracesOnStandardError(backend) }
+    }
+
+    private func debugTracesOnStandardError(_ backend: Backend) throws {
         let path = "/tmp/esock-debug-\(getpid())-\(backend.rawValue)"
         let file = open(path, O_CREAT | O_TRUNC | O_RDWR, 0o600)
         try #require(file >= 0)

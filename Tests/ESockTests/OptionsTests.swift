@@ -1,4 +1,5 @@
 import ESock
+import SystemPackage
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -72,7 +73,7 @@ private func isInvalid(_ body: () throws -> Void) -> Bool {
         var fds: [Int32] = [0, 0]
         try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, &fds) == 0)
         defer { close(fds[1]) }
-        let s = try Socket.open(fd: fds[0], dup: false, backend: backend.instance())
+        let s = try Socket.open(fd: FileDescriptor(rawValue: fds[0]), dup: false, backend: backend.instance())
         defer { try? s.close() }
         #expect(try s.getopt(.socket(.peercred)) == .credentials(Credentials(pid: getpid(), uid: getuid(), gid: getgid())))
         try s.setopt(.socket(.passcred), .bool(true))

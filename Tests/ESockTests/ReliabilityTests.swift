@@ -1,6 +1,7 @@
 import CESockStress
 @testable import ESock
 import Synchronization
+import SystemPackage
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -180,7 +181,7 @@ struct ReliabilityTests {
                     switch op {
                     case "recv": _ = try victim.recv(timeout: .seconds(10))
                     case "send": try victim.send(pattern(16 << 20), timeout: .seconds(10))
-                    default: _ = try victim.sendfile(file, timeout: .seconds(10))
+                    default: _ = try victim.sendfile(FileDescriptor(rawValue: file), timeout: .seconds(10))
                     }
                     Issue.record("\(op) finished although nobody read")
                 } catch let e as SocketError {
@@ -231,7 +232,7 @@ struct ReliabilityTests {
             // The write side is shut down however sendfile ends, so the reader sees the end.
             defer { try? p.client.shutdown(.write) }
             do throws(SocketError) {
-                let n = try p.client.sendfile(file, timeout: .seconds(20))
+                let n = try p.client.sendfile(FileDescriptor(rawValue: file), timeout: .seconds(20))
                 sent.withLock { $0 = n }
             } catch {
                 // The kernel may also refuse the pages the truncation removed: an error that

@@ -1,4 +1,5 @@
 import ESock
+import SystemPackage
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -215,9 +216,9 @@ struct StreamTests {
         defer { close(fd); unlink(path) }
         #expect(content.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) } == content.count)
         let wait = onThread {
-            let all = try p.client.sendfile(fd, timeout: .seconds(10))
+            let all = try p.client.sendfile(FileDescriptor(rawValue: fd), timeout: .seconds(10))
             #expect(all == content.count)
-            let part = try p.client.sendfile(fd, offset: 1000, count: 5000, timeout: .seconds(10))
+            let part = try p.client.sendfile(FileDescriptor(rawValue: fd), offset: 1000, count: 5000, timeout: .seconds(10))
             #expect(part == 5000)
         }
         #expect(try recvAll(p.server, content.count) == content)
@@ -225,7 +226,7 @@ struct StreamTests {
         try wait()
         #expect(p.client.counters.sendfileByte == UInt64(content.count + 5000))
         #expect(throws: SocketError.invalid("file descriptor 100000")) {
-            try p.client.sendfile(100_000, timeout: .seconds(1))
+            try p.client.sendfile(FileDescriptor(rawValue: 100_000), timeout: .seconds(1))
         }
     }
 
@@ -258,6 +259,6 @@ struct StreamTests {
         let t = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
         defer { try? t.close() }
         #expect(throws: SocketError.self) { try t.recv(timeout: .milliseconds(10)) }  // not connected
-        #expect(throws: SocketError.invalid("offset -1")) { try t.sendfile(0, offset: -1, timeout: .zero) }
+        #expect(throws: SocketError.invalid("offset -1")) { try t.sendfile(.standardInput, offset: -1, timeout: .zero) }
     }
 }

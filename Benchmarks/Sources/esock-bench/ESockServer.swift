@@ -5,6 +5,7 @@
 // - async: a task per connection making async calls (no thread blocked per connection), on the
 //   backend's executor.
 import ESock
+import SystemPackage
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -45,7 +46,7 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     }
     print("READY \(try listener.sockname().port ?? 0)")
     flushOutput()
-    let config = ServerConfig(mode: mode, chunk: [UInt8](repeating: 0x5a, count: max(size, 1)), file: fileFD)
+    let config = ServerConfig(mode: mode, chunk: [UInt8](repeating: 0x5a, count: max(size, 1)), file: FileDescriptor(rawValue: fileFD))
     switch api {
     case "nowait":
         // Erlang style: one loop of nowait calls and a mailbox, on the backend's own thread (no
@@ -77,7 +78,7 @@ enum ServerMode: String {
 struct ServerConfig: @unchecked Sendable {
     let mode: ServerMode
     let chunk: [UInt8]
-    let file: Int32
+    let file: FileDescriptor
 }
 
 func raiseDescriptorLimit() {

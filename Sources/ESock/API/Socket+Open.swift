@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CESockShims
+import SystemPackage
 
 extension Socket {
     /// Creates a socket from an existing descriptor (Erlang: `open(FD)`, `open(FD, Opts)`).
@@ -10,13 +11,25 @@ extension Socket {
     /// and the caller keeps `fd`; its `ctype` is `fromfd`. With `dup` false the socket takes `fd`
     /// over (it closes it on ``close()``) and its `ctype` is `{fromfd, fd}`. Domain, type and
     /// protocol are read from the descriptor (getsockopt SO_DOMAIN, SO_TYPE, SO_PROTOCOL) unless
-    /// given. The descriptor is made non-blocking and close-on-exec. A descriptor that is not
-    /// open throws `posix(EBADF)`; one that is not a socket throws `posix(ENOTSOCK)`. `owner` and
-    /// `useRegistry` are as for ``open(_:_:_:backend:owner:useRegistry:)``.
-    public static func open(fd: Int32, dup: Bool = true, domain: Domain? = nil, type: SocketType? = nil,
+    /// given. The socket's descriptor is made non-blocking (fcntl F_SETFL O_NONBLOCK) and
+    /// close-on-exec. A descriptor that is not open throws `posix(EBADF)`; one that is not a
+    /// socket throws `posix(ENOTSOCK)`. `owner` and `useRegistry` are as for
+    /// ``open(_:_:_:backend:owner:useRegistry:)``.
+    ///
+    /// - Important: with `dup` true, `fd` becomes non-blocking too. A duplicate shares the open
+    ///   file description, and O_NONBLOCK is a flag of the description, not of the descriptor:
+    ///   there is no way to set it on one of the two numbers only (a socket cannot be opened
+    ///   anew through /proc/self/fd, which would give a description of its own). The backends
+    ///   need it, as OTP's do: its `open(FD)` duplicates and sets O_NONBLOCK the same way. ESock
+    ///   does not clear the flag again at ``close()``: the description may still be in use
+    ///   through `fd`, and clearing it would change it under that use just as setting it did.
+    ///   Code that goes on using `fd` must expect `EAGAIN`, or clear O_NONBLOCK itself once the
+    ///   socket is closed.
+    public static func open(fd descriptor: FileDescriptor, dup: Bool = true, domain: Domain? = nil, type: SocketType? = nil,
                             protocol proto: SocketProtocol? = nil, backend: (any IOBackend)? = nil,
                             owner: Mailbox? = nil, useRegistry: Bool? = nil) throws(SocketError) -> Socket {
         let driver = try driver(for: backend)
+        let fd = descriptor.rawValue
         guard fd >= 0 else { throw .posix(EBADF) }
         let detectedType = try socketOption(fd, SO_TYPE)
         let detectedDomain = domain == nil ? try socketOption(fd, SO_DOMAIN) : 0

@@ -1,16 +1,19 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import SystemPackage
 
 extension Socket {
     /// Sends file data without waiting (Erlang: `sendfile(Socket, FileHandle, Offset, Count, nowait | Handle)`).
     ///
-    /// `file` is an open file descriptor the caller keeps open until the operation ends; `count`
-    /// 0 sends up to the end of the file. Returns `.done` with the bytes sent. Select backend:
+    /// `file` is an open file (Erlang: the `file:fd()`; here swift-system's `FileDescriptor`,
+    /// `FileDescriptor(rawValue:)` for a descriptor number) that the caller keeps open until the
+    /// operation ends; its own file offset is neither used nor moved. `count` 0 sends up to the
+    /// end of the file. Returns `.done` with the bytes sent. Select backend:
     /// `.select` with the bytes sent so far as `partial` (call again from `offset + partial` after
     /// the select message); completion backend: `.completion`, and the message says
     /// ``CompletionStatus/sentFile(_:)``.
-    public func sendfile(_ file: Int32, offset: Int64 = 0, count: Int = 0, nowait mailbox: Mailbox,
+    public func sendfile(_ file: FileDescriptor, offset: Int64 = 0, count: Int = 0, nowait mailbox: Mailbox,
                          handle: Handle? = nil) throws(SocketError) -> Pending<Int> {
         try startSendfile(file, offset: offset, count: count, mailbox: mailbox, handle: handle, mayWait: true)
             .pending().map { value in
@@ -21,16 +24,16 @@ extension Socket {
 
     /// The nowait sendfile; `mayWait` false: tried once, never queued or armed. The range must
     /// fit in a file offset (`offset + count` does not overflow).
-    func startSendfile(_ file: Int32, offset: Int64, count: Int, mailbox: Mailbox, handle: Handle?,
+    func startSendfile(_ file: FileDescriptor, offset: Int64, count: Int, mailbox: Mailbox, handle: Handle?,
                        mayWait: Bool) throws(SocketError) -> Started {
         guard offset >= 0 else { throw .invalid("offset \(offset)") }
         guard count >= 0 else { throw .invalid("count \(count)") }
         guard !offset.addingReportingOverflow(Int64(count)).overflow else {
             throw .invalid("offset \(offset) + count \(count) is past the largest file offset")
         }
-        guard fcntl(file, F_GETFD) >= 0 else { throw .invalid("file descriptor \(file)") }
+        guard fcntl(file.rawValue, F_GETFD) >= 0 else { throw .invalid("file descriptor \(file.rawValue)") }
         let op = Operation(.sendfile, tag: .sendfile, handle: handle ?? .make(), mailbox: mailbox, socket: self)
-        op.fileDescriptor = file
+        op.fileDescriptor = file.rawValue
         op.fileOffset = offset
         op.fileRemaining = count == 0 ? nil : count
         try transition { (st, _) throws(SocketError) in
@@ -44,7 +47,7 @@ extension Socket {
     /// sent; on timeout or error after some were sent the error carries the count
     /// (``SocketError/Partial/sent(_:)``).
     @discardableResult
-    public func sendfile(_ file: Int32, offset: Int64 = 0, count: Int = 0, timeout: Timeout = .infinity) throws(SocketError) -> Int {
+    public func sendfile(_ file: FileDescriptor, offset: Int64 = 0, count: Int = 0, timeout: Timeout = .infinity) throws(SocketError) -> Int {
         try perform(SendfileCall(file: file, offset: offset, count: count), timeout: timeout)
     }
 
@@ -53,7 +56,7 @@ extension Socket {
     /// Returns the bytes sent. Cancelling the task cancels the transfer (Erlang: `cancel/2`) and
     /// throws ``SocketError/Reason/cancelled`` with the bytes sent (``SocketError/Partial/sent(_:)``).
     @discardableResult
-    public nonisolated(nonsending) func sendfile(_ file: Int32, offset: Int64 = 0, count: Int = 0,
+    public nonisolated(nonsending) func sendfile(_ file: FileDescriptor, offset: Int64 = 0, count: Int = 0,
                                                  timeout: Timeout = .infinity) async throws(SocketError) -> Int {
         try await perform(SendfileCall(file: file, offset: offset, count: count), timeout: timeout)
     }
@@ -61,13 +64,13 @@ extension Socket {
 
 /// sendfile: continues from where each select round left off until `count` bytes went.
 struct SendfileCall: SocketCall {
-    let file: Int32
+    let file: FileDescriptor
     let offset: Int64
     let count: Int
     var sent = 0
     var tag: OperationTag { .sendfile }
 
-    init(file: Int32, offset: Int64, count: Int) {
+    init(file: FileDescriptor, offset: Int64, count: Int) {
         self.file = file
         self.offset = offset
         self.count = count

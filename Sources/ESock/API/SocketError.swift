@@ -9,42 +9,6 @@ import Musl
 /// ``reason`` says what went wrong; ``partial`` holds what moved before it did (Erlang's
 /// `{error, {Reason, Data}}`): data received so far, data not yet sent, or bytes sent by sendfile.
 public struct SocketError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// An operating-system error number (`errno`), kept as it came from the kernel.
-    public struct Errno: RawRepresentable, Sendable, Hashable, CustomStringConvertible {
-        public let rawValue: Int32
-        public init(rawValue: Int32) { self.rawValue = rawValue }
-
-        public static let again = Errno(rawValue: EAGAIN)
-        public static let badFileDescriptor = Errno(rawValue: EBADF)
-        public static let connectionRefused = Errno(rawValue: ECONNREFUSED)
-        public static let connectionReset = Errno(rawValue: ECONNRESET)
-        public static let brokenPipe = Errno(rawValue: EPIPE)
-        public static let inProgress = Errno(rawValue: EINPROGRESS)
-        public static let alreadyInProgress = Errno(rawValue: EALREADY)
-        public static let addressInUse = Errno(rawValue: EADDRINUSE)
-        public static let invalidArgument = Errno(rawValue: EINVAL)
-        public static let notConnected = Errno(rawValue: ENOTCONN)
-        public static let notSupported = Errno(rawValue: EOPNOTSUPP)
-        public static let interrupted = Errno(rawValue: EINTR)
-        public static let canceled = Errno(rawValue: ECANCELED)
-        public static let addressFamilyNotSupported = Errno(rawValue: EAFNOSUPPORT)
-        public static let tooManyOpenFiles = Errno(rawValue: EMFILE)
-        public static let permissionDenied = Errno(rawValue: EPERM)
-        public static let noSuchFile = Errno(rawValue: ENOENT)
-        public static let timedOut = Errno(rawValue: ETIMEDOUT)
-        public static let networkUnreachable = Errno(rawValue: ENETUNREACH)
-        public static let hostUnreachable = Errno(rawValue: EHOSTUNREACH)
-
-        /// The error's C name in lower case, as Erlang's `posix()` atoms spell it (`econnreset`).
-        public var name: String {
-            errnoNames[rawValue] ?? "errno\(rawValue)"
-        }
-
-        public var description: String {
-            "\(name) (\(String(cString: strerror(rawValue))))"
-        }
-    }
-
     /// What went wrong.
     public enum Reason: Sendable, Hashable, CustomStringConvertible {
         /// The kernel refused: Erlang's `posix()` reasons.
@@ -129,18 +93,3 @@ public struct SocketError: Error, Sendable, Hashable, CustomStringConvertible {
 
 /// An errno is an error of its own where only the kernel's number matters (the ring's setup).
 extension SocketError.Errno: Error {}
-
-private let errnoNames: [Int32: String] = [
-    EPERM: "eperm", ENOENT: "enoent", EINTR: "eintr", EIO: "eio", EBADF: "ebadf", EAGAIN: "eagain",
-    ENOMEM: "enomem", EACCES: "eacces", EFAULT: "efault", EBUSY: "ebusy", EEXIST: "eexist",
-    EINVAL: "einval", ENFILE: "enfile", EMFILE: "emfile", ENOSPC: "enospc", EPIPE: "epipe",
-    ENOSYS: "enosys", ENOTSOCK: "enotsock", EDESTADDRREQ: "edestaddrreq", EMSGSIZE: "emsgsize",
-    EPROTOTYPE: "eprototype", ENOPROTOOPT: "enoprotoopt", EPROTONOSUPPORT: "eprotonosupport",
-    EOPNOTSUPP: "eopnotsupp", EAFNOSUPPORT: "eafnosupport", EADDRINUSE: "eaddrinuse",
-    EADDRNOTAVAIL: "eaddrnotavail", ENETDOWN: "enetdown", ENETUNREACH: "enetunreach",
-    ECONNABORTED: "econnaborted", ECONNRESET: "econnreset", ENOBUFS: "enobufs", EISCONN: "eisconn",
-    ENOTCONN: "enotconn", ETIMEDOUT: "etimedout", ECONNREFUSED: "econnrefused",
-    EHOSTUNREACH: "ehostunreach", EALREADY: "ealready", EINPROGRESS: "einprogress",
-    ECANCELED: "ecanceled", ENAMETOOLONG: "enametoolong", ESOCKTNOSUPPORT: "esocktnosupport",
-    ENODEV: "enodev", ENXIO: "enxio",
-]

@@ -1,8 +1,8 @@
 /// The options of level `otp`: Erlang's `{otp, Opt}`, settings of ESock itself rather than of
 /// the kernel. The raw value is Erlang's name.
 public enum OTPOption: String, Sendable, Hashable, CaseIterable, CustomStringConvertible {
-    /// Boolean: ESock writes a line to standard error for each operation started or finished
-    /// on the socket.
+    /// Boolean: ESock traces each operation started or finished on the socket, one line each,
+    /// to ``ESock/traceSink`` (standard error unless one is set).
     case debug
     /// Boolean: "inform on wrap": the owner gets ``SocketMessage/counterWrap(socket:counter:)``
     /// when one of the socket's counters wraps.
