@@ -55,6 +55,9 @@ public enum CompletionStatus: Sendable, CustomStringConvertible {
     case connected
     /// recv: the data (Erlang: `{ok, Data}`). On a stream, empty data means the peer closed.
     case received([UInt8])
+    /// recv into the caller's memory (``Socket/recv(into:flags:timeout:)-(UnsafeMutableRawBufferPointer,_,_)``):
+    /// the bytes written there.
+    case receivedCount(Int)
     /// recvfrom: the source address (nil when the kernel gave none) and the data
     /// (Erlang: `{ok, {Source, Data}}`).
     case receivedFrom(source: SocketAddress?, data: [UInt8])
@@ -72,6 +75,7 @@ public enum CompletionStatus: Sendable, CustomStringConvertible {
         case .accepted(let s): return "{ok, \(s)}"
         case .connected, .sent: return "ok"
         case .received(let d): return "{ok, <<\(d.count) bytes>>}"
+        case .receivedCount(let n): return "{ok, \(n)}"
         case .receivedFrom(let s, let d): return "{ok, {\(s.map { "\($0)" } ?? "undefined"), <<\(d.count) bytes>>}}"
         case .receivedMessage(let m): return "{ok, \(m)}"
         case .sentFile(let n): return "{ok, \(n)}"

@@ -51,9 +51,18 @@ final class Operation: @unchecked Sendable {
     /// ``Operation/receiveChunk`` bytes: memory for what can arrive, not for what was asked).
     @exclusivity(unchecked) var buffer: UnsafeMutableRawBufferPointer?
 
+    /// recv(into:): the caller's memory, written by the kernel (the caller waits until the
+    /// operation's last completion, so the memory outlives the kernel's use of it).
+    @exclusivity(unchecked) var target: UnsafeMutableRawBufferPointer?
+    /// recv(into:): bytes written into `target` by a completion the cancel did not stop.
+    @exclusivity(unchecked) var receivedCount = 0
+
     // send
-    /// The data still to send, owned by the operation while the kernel may read it.
+    /// The data still to send: owned by the operation while the kernel may read it, or the
+    /// caller's memory (`outgoingIsBorrowed`) when the caller waits until the last completion.
     @exclusivity(unchecked) var outgoing: UnsafeMutableRawBufferPointer?
+    /// `outgoing` is the caller's memory, not the operation's: it is not freed.
+    @exclusivity(unchecked) var outgoingIsBorrowed = false
     @exclusivity(unchecked) var outgoingSent = 0
 
     // sendfile
@@ -105,7 +114,7 @@ final class Operation: @unchecked Sendable {
     }
 
     deinit {
-        outgoing?.deallocate()
+        if !outgoingIsBorrowed { outgoing?.deallocate() }
         buffer?.deallocate()
         address?.deallocate()
     }
@@ -132,10 +141,21 @@ final class Operation: @unchecked Sendable {
 
     /// Keeps a copy of `bytes` as the data to send.
     func setOutgoing(_ bytes: UnsafeRawBufferPointer) {
-        outgoing?.deallocate()
+        if !outgoingIsBorrowed { outgoing?.deallocate() }
+        outgoingIsBorrowed = false
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
         if bytes.count > 0 { copy.copyMemory(from: bytes) }
         outgoing = UnsafeMutableRawBufferPointer(rebasing: copy[0..<bytes.count])
+        outgoingSent = 0
+    }
+
+    /// Points the operation at the caller's `bytes` to send, without a copy: only for a caller
+    /// that waits until the operation's last completion (a blocking or async call).
+    func borrowOutgoing(_ bytes: UnsafeRawBufferPointer) {
+        if !outgoingIsBorrowed { outgoing?.deallocate() }
+        outgoing = bytes.baseAddress.map { UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: $0), count: bytes.count) }
+            ?? UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        outgoingIsBorrowed = true
         outgoingSent = 0
     }
 

@@ -23,6 +23,7 @@ extension SocketState {
     // MARK: Receiving
 
     private mutating func attemptRecv(_ op: Operation, force: Bool) -> Attempt {
+        if let target = op.target { return receiveInto(target, flags: op.flags, force: force) }
         // A message a cancelled recvfrom or recvmsg received after all comes first.
         if !messagesAhead.isEmpty {
             let message = messagesAhead.removeFirst()
@@ -110,16 +111,40 @@ extension SocketState {
         case finished(Attempt)
     }
 
-    /// What one recv(2) result means, whether it came from the direct call or from a CQE: `n` is
-    /// the byte count or -errno, `data` the bytes, `asked` what the call asked for, `length` the
+    /// What a recv(2) result is, read once for every receive (into an array or into the caller's
+    /// memory, from the direct call or a CQE): the counters and the drained-read flag move here.
+    enum ReadResult {
+        case data(Int)
+        case end
+        case blocked
+        case error(Int32)
+    }
+
+    /// Reads one recv(2) result: `n` is the byte count or -errno, `asked` what the call asked for.
+    mutating func readResult(_ n: Int, asked: Int, flags: Int32) -> ReadResult {
+        if n > 0 {
+            counters.read(n)
+            if drains(flags) { mayRead = n >= asked }
+            return .data(n)
+        }
+        if n == 0 { return .end }
+        if n == -Int(EAGAIN) || n == -Int(EINTR) || n == -Int(ENOBUFS) {
+            if drains(flags) && n == -Int(EAGAIN) { mayRead = false }
+            return .blocked
+        }
+        counters.add(.readFails)
+        return .error(Int32(-n))
+    }
+
+    /// What one recv(2) result means for a receive into an array, whether it came from the
+    /// direct call or from a CQE: `data` the bytes, `asked` what the call asked for, `length` the
     /// receive's length (0: whatever is available) and `received` what came before. `gather`: a
     /// full read of length 0 on a stream may read again (`{otp, rcvbuf}`'s count).
     mutating func received(_ n: Int, _ data: UnsafeRawBufferPointer, asked: Int, length: Int, flags: Int32,
                            gather: Bool, into received: inout [UInt8]) -> ReceiveStep {
         let isStream = type == .stream
-        if n > 0 {
-            counters.read(n)
-            if drains(flags) { mayRead = n >= asked }
+        switch readResult(n, asked: asked, flags: flags) {
+        case .data:
             if received.isEmpty {
                 // One allocation of the exact size (this form is specialized for UInt8; the
                 // unsafeUninitializedCapacity one looks the storage type up at run time).
@@ -129,22 +154,53 @@ extension SocketState {
             }
             let more = isStream && (length == 0 ? gather && n == asked : received.count < length)
             return more ? .more : .finished(.done(.bytes(take(&received))))
-        }
-        if n == 0 {
+        case .end:
             // A datagram may be empty; a stream's 0 is its end, after any data gathered.
             if !isStream || (length == 0 && !received.isEmpty) { return .finished(.done(.bytes(take(&received)))) }
             counters.add(.readFails)
             return .finished(.failed(SocketError(.closed, partial: received.isEmpty ? nil : .received(take(&received)))))
-        }
-        if n == -Int(EAGAIN) || n == -Int(EINTR) || n == -Int(ENOBUFS) {
-            if drains(flags) && n == -Int(EAGAIN) { mayRead = false }
+        case .blocked:
             // Gathering reads of length 0: what came is the answer.
             if length == 0 && !received.isEmpty { return .finished(.done(.bytes(take(&received)))) }
             return .finished(.wait(partial: received.isEmpty ? nil : .bytes(take(&received)), ready: false))
+        case .error(let e):
+            return .finished(.failed(SocketError(.posix(.init(rawValue: e)),
+                                                 partial: received.isEmpty ? nil : .received(take(&received)))))
         }
-        counters.add(.readFails)
-        return .finished(.failed(SocketError(.posix(.init(rawValue: Int32(-n))),
-                                             partial: received.isEmpty ? nil : .received(take(&received)))))
+    }
+
+    /// What one recv(2) result means for a receive into the caller's memory (`recv(into:)`):
+    /// the count written there; the end of a stream is `closed`.
+    mutating func receivedInto(_ n: Int, asked: Int, flags: Int32) -> Attempt {
+        switch readResult(n, asked: asked, flags: flags) {
+        case .data(let count): return .done(.count(count))
+        case .end:
+            if type != .stream || asked == 0 { return .done(.count(0)) }
+            counters.add(.readFails)
+            return .failed(.closed)
+        case .blocked: return .blocked
+        case .error(let e): return .failed(.posix(e))
+        }
+    }
+
+    /// A receive into the caller's memory: what was read ahead first (copied), then, unless a
+    /// multishot receiver is armed, one recv(2) straight into `target`.
+    mutating func receiveInto(_ target: UnsafeMutableRawBufferPointer, flags: Int32, force: Bool) -> Attempt {
+        let oob = flags & MessageFlags.oob.rawValue != 0
+        if !readAhead.isEmpty && !oob {
+            let take = min(readAhead.count, target.count)
+            readAhead.withUnsafeBytes { target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<take])) }
+            if flags & MessageFlags.peek.rawValue == 0 { readAhead.removeFirst(take) }
+            return .done(.count(take))
+        }
+        if receiver != nil && !oob { return .blocked }
+        if let error = readError, !oob {
+            readError = nil
+            return .failed(error)
+        }
+        if drains(flags) && !mayRead && !force { return .blocked }
+        counters.add(.readTries)
+        return receivedInto(Syscall.recv(fd, target.baseAddress, target.count, flags), asked: target.count, flags: flags)
     }
 
     /// One recvmsg(2) call, non-blocking, into the message memory (recvfrom and recvmsg: one call
@@ -217,19 +273,23 @@ extension SocketState {
     /// until everything went, at most ``syscallBudget`` calls. Advances `sent`. `.done` carries
     /// what was not sent (only a non-stream socket leaves any); `.wait` the rest when part went
     /// (all of it when the budget ran out); `.failed` too.
-    mutating func sendNow(_ bytes: UnsafeRawBufferPointer, flags: Int32, sent: inout Int) -> Attempt {
+    ///
+    /// `reportRest` false: the caller tracks `sent` itself, and `.wait` carries no copy of the
+    /// rest (a send from the caller's memory, `send(_: UnsafeRawBufferPointer)`).
+    mutating func sendNow(_ bytes: UnsafeRawBufferPointer, flags: Int32, sent: inout Int,
+                          reportRest: Bool = true) -> Attempt {
         func rest(_ sent: Int) -> [UInt8] { Array(bytes[sent...]) }
         let before = sent
         var calls = 0
         while true {
-            if calls == SocketState.syscallBudget { return .wait(partial: .bytes(rest(sent)), ready: true) }
+            if calls == SocketState.syscallBudget { return .wait(partial: reportRest ? .bytes(rest(sent)) : nil, ready: true) }
             counters.add(.writeTries)
             let n = Syscall.send(fd, bytes.baseAddress.map { $0 + sent }, bytes.count - sent, flags)
             calls += 1
             switch self.sent(n, total: bytes.count, sent: &sent) {
             case .more: continue
             case .done: return .done(.bytes(sent == bytes.count ? [] : rest(sent)))
-            case .blocked: return .wait(partial: sent > before ? .bytes(rest(sent)) : nil, ready: false)
+            case .blocked: return .wait(partial: reportRest && sent > before ? .bytes(rest(sent)) : nil, ready: false)
             case .failed(let reason): return .failed(SocketError(reason, partial: sent > 0 ? .rest(rest(sent)) : nil))
             }
         }

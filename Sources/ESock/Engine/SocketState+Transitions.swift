@@ -247,7 +247,7 @@ extension Operation {
         case .accepted: return .failed(.invalid("accepted descriptor not adopted"))
         case .none: return kind == .connect ? .connected : .sent
         case .bytes(let b): return kind == .recv ? .received(b) : .sent
-        case .count(let n): return .sentFile(n)
+        case .count(let n): return kind == .recv ? .receivedCount(n) : .sentFile(n)
         case .message(let m): return tag == .recvfrom ? .receivedFrom(source: m.address, data: m.data) : .receivedMessage(m)
         case .iov: return .sent
         }

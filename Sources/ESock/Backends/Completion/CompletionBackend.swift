@@ -251,6 +251,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         case .recv where op.isReceiver:
             request = .recvMultishot(fd: fd, flags: 0, group: Self.bufferGroup)
             receiversArmed.wrappingAdd(1, ordering: .relaxed)
+        case .recv where op.target != nil:
+            let target = op.target!
+            op.armedLength = min(target.count, Int(Int32.max))
+            request = .recv(fd: fd, buffer: target.baseAddress, length: op.armedLength, flags: op.flags, group: nil)
         case .recv:
             if let message = op.message {
                 message.prepareReceive()

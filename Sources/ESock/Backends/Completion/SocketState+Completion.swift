@@ -108,7 +108,13 @@ extension SocketState {
     /// Data from the receiver: to the receive waiting for it, the rest to the read-ahead; a
     /// read-ahead past its limit stops the receiver.
     private mutating func feed(_ data: UnsafeRawBufferPointer, _ rules: CompletionRules, _ fx: inout Effects) {
-        if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, op.message == nil, op.flags == 0 {
+        if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, let target = op.target {
+            // Into the caller's memory, the rest read ahead.
+            let count = min(data.count, target.count)
+            target.copyMemory(from: UnsafeRawBufferPointer(rebasing: data[0..<count]))
+            if count < data.count { readAhead += data[count...] }
+            finishAwaiting(op, .done(.count(count)), &fx)
+        } else if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, op.message == nil, op.flags == 0 {
             let want = op.length == 0 ? min(data.count, max(op.armedLength, 1)) : min(data.count, op.length - op.received.count)
             if op.received.isEmpty { op.received = Array(data[0..<want]) } else { op.received += data[0..<want] }
             if want < data.count { readAhead += data[want...] }
@@ -154,6 +160,7 @@ extension SocketState {
         switch op.kind {
         case .recv:
             if let message = op.message { return receivedMessage(n, message) }
+            if op.target != nil { return receivedInto(n, asked: op.armedLength, flags: op.flags) }
             let bytes = data ?? receivedInBuffer(op, n)
             var received = op.received
             op.received = []
@@ -224,6 +231,15 @@ extension SocketState {
                 let received = message.received(n)
                 counters.read(n)
                 if keep { messagesAhead.append(received) } else { fx.append(.closeCarried(received)) }
+                return
+            }
+            if op.target != nil {
+                // The bytes are in the caller's memory; its canceller (a blocking or async call,
+                // which waits for this) reports how many.
+                if n > 0 {
+                    op.receivedCount = n
+                    counters.read(n)
+                }
                 return
             }
             if n > 0 {
