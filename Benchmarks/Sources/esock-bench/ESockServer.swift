@@ -29,6 +29,7 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     let callersLead = getenv("ESOCK_CALLERS_LEAD").map { String(cString: $0) != "0" } ?? true
     var ringConfig = CompletionBackend.Configuration()
     ringConfig.deferTaskRun = getenv("ESOCK_DEFER_TASKRUN").map { String(cString: $0) != "0" } ?? true
+    ringConfig.sendsThroughRing = getenv("ESOCK_RING_SENDS").map { String(cString: $0) != "0" } ?? true
     if let n = getenv("ESOCK_PROVIDED_BUFFERS").flatMap({ UInt32(String(cString: $0)) }) { ringConfig.providedBuffers = n }
     if let n = getenv("ESOCK_PROVIDED_BUFFER_SIZE").flatMap({ UInt32(String(cString: $0)) }) { ringConfig.providedBufferSize = n }
     let io: any IOBackend = choice == .select ? try SelectBackend(callersLead: callersLead)

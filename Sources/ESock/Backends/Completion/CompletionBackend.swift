@@ -41,6 +41,9 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         /// falling back to neither where the kernel refuses them. False: neither (to measure
         /// the difference, and to test the fallback).
         public var deferTaskRun = true
+        /// True (the default): a send made on the ring owner's thread is an SQE of the owner's
+        /// next batch. False: it is tried with send(2) first, as on any other thread.
+        public var sendsThroughRing = true
 
         public init() {}
     }
@@ -130,7 +133,9 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     var rules: any IOModelRules { completionRules }
 
     /// This backend's rules, as the completion transitions take them.
-    private var completionRules: CompletionRules { CompletionRules(gate: gate, features: features) }
+    private var completionRules: CompletionRules {
+        CompletionRules(gate: gate, features: features, ringSends: configuration.sendsThroughRing)
+    }
 
     func attach(_ socket: Socket) throws(SocketError) {
         try table.add(socket, backend: name)

@@ -11,13 +11,15 @@ struct CompletionRules: IOModelRules {
     let gate: PollGate
     /// What the ring offers (multishot receives).
     let features: RingFeatures
+    /// Whether sends on the ring owner's thread go through the ring (the configuration).
+    let ringSends: Bool
 
     var model: IOModel { .completion }
     var callsAgain: Bool { false }
     var operationsKeepData: Bool { true }
     /// On the ring owner's thread a send is an SQE of the next batch, not a send(2) of its own;
     /// elsewhere it is tried directly first (handing it over would cost a wake-up).
-    var sendsThroughKernel: Bool { gate.isBackgroundThread }
+    var sendsThroughKernel: Bool { ringSends && gate.isBackgroundThread }
 
     /// The most a receiver reads ahead for no receive before it is stopped (it is armed again by
     /// the next receive that waits): a peer cannot make a socket nobody reads hold more.
