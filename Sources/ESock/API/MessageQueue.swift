@@ -1,7 +1,8 @@
 /// A mailbox's messages in arrival order, each with a sequence number, with removal of the
-/// oldest match (selective receive). A growable ring buffer.
+/// oldest match (selective receive). A growable ring buffer, empty (no storage) until the first
+/// message: an async call's mailbox, one per waiting call, mostly holds one message at a time.
 struct MessageQueue {
-    private var storage: [(sequence: UInt64, message: SocketMessage)?] = Array(repeating: nil, count: 16)
+    private var storage: [(sequence: UInt64, message: SocketMessage)?] = []
     private var head = 0
     private(set) var count = 0
     /// The sequence number of the newest message ever appended (0: none yet).
@@ -16,6 +17,7 @@ struct MessageQueue {
 
     /// Removes and returns the oldest message `selection` matches.
     mutating func removeFirst(matching selection: Mailbox.Selection) -> SocketMessage? {
+        guard count > 0 else { return nil }
         let mask = storage.count - 1
         for i in 0..<count {
             guard let entry = storage[(head + i) & mask], selection.matches(entry.message) else { continue }
@@ -29,6 +31,7 @@ struct MessageQueue {
     /// first.
     mutating func removeAll(where matches: (SocketMessage) -> Bool) -> [SocketMessage] {
         var out: [SocketMessage] = []
+        guard count > 0 else { return out }
         var i = 0
         let mask = storage.count - 1
         while i < count {
@@ -44,6 +47,7 @@ struct MessageQueue {
 
     /// The messages newer than `sequence`, oldest first, with their numbers.
     func entries(after sequence: UInt64) -> [(UInt64, SocketMessage)] {
+        guard count > 0 else { return [] }
         let mask = storage.count - 1
         var out: [(UInt64, SocketMessage)] = []
         for i in 0..<count {
@@ -54,6 +58,7 @@ struct MessageQueue {
 
     /// Removes the message numbered `sequence`, if it is still there.
     mutating func remove(sequence: UInt64) -> SocketMessage? {
+        guard count > 0 else { return nil }
         let mask = storage.count - 1
         for i in 0..<count {
             guard let entry = storage[(head + i) & mask], entry.sequence == sequence else { continue }
@@ -77,7 +82,7 @@ struct MessageQueue {
     }
 
     private mutating func grow() {
-        var bigger = [(sequence: UInt64, message: SocketMessage)?](repeating: nil, count: storage.count * 2)
+        var bigger = [(sequence: UInt64, message: SocketMessage)?](repeating: nil, count: max(storage.count * 2, 2))
         for i in 0..<count { bigger[i] = storage[(head + i) & (storage.count - 1)] }
         storage = bigger
         head = 0
