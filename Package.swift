@@ -6,7 +6,7 @@ let package = Package(
     products: [
         .library(name: "ESock", targets: ["ESock"]),
         .executable(name: "esock-echo", targets: ["esock-echo"]),
-        .executable(name: "esock-fileserver", targets: ["esock-fileserver"]),
+        .executable(name: "esock-http", targets: ["esock-http"]),
     ],
     targets: [
         // liburing, found through pkg-config (Debian: liburing-dev).
@@ -28,7 +28,7 @@ let package = Package(
             path: "Sources/ESock",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        // Examples: an async echo server and a sendfile HTTP file server (README, issue #6).
+        // Examples: an async echo server, an HTTP/1.1 server (async and nowait) (README, issues #6 and #15).
         .target(
             name: "ESockExamples",
             dependencies: ["ESock"],
@@ -42,9 +42,9 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
-            name: "esock-fileserver",
+            name: "esock-http",
             dependencies: ["ESock", "ESockExamples"],
-            path: "Sources/esock-fileserver",
+            path: "Sources/esock-http",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Reliability checks that need a process of their own (Tests/ESockTests/ReliabilityTests.swift).
@@ -57,7 +57,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ESockTests",
-            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress"],
+            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress", "esock-http"],
             path: "Tests/ESockTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
