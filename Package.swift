@@ -7,6 +7,7 @@ let package = Package(
         .library(name: "ESock", targets: ["ESock"]),
         .executable(name: "esock-echo", targets: ["esock-echo"]),
         .executable(name: "esock-http", targets: ["esock-http"]),
+        .executable(name: "esock-redis-bench", targets: ["esock-redis-bench"]),
     ],
     targets: [
         // liburing, found through pkg-config (Debian: liburing-dev).
@@ -28,7 +29,8 @@ let package = Package(
             path: "Sources/ESock",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        // Examples: an async echo server, an HTTP/1.1 server (async and nowait) (README, issues #6 and #15).
+        // Examples: an async echo server, an HTTP/1.1 server (async and nowait), a Redis client
+        // (README, issues #6 and #15).
         .target(
             name: "ESockExamples",
             dependencies: ["ESock"],
@@ -47,6 +49,12 @@ let package = Package(
             path: "Sources/esock-http",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        .executableTarget(
+            name: "esock-redis-bench",
+            dependencies: ["ESock", "ESockExamples"],
+            path: "Sources/esock-redis-bench",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Reliability checks that need a process of their own (Tests/ESockTests/ReliabilityTests.swift).
         .target(name: "CESockStress", path: "Sources/CESockStress"),
         .executableTarget(
@@ -57,7 +65,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ESockTests",
-            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress", "esock-http"],
+            dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress", "esock-http", "esock-redis-bench"],
             path: "Tests/ESockTests",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),

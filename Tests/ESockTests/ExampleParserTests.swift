@@ -44,7 +44,7 @@ private func parseError(_ text: String, limits: HTTPLimits = HTTPLimits()) -> HT
     }
 }
 
-@Suite("example parsers: HTTP/1.1 requests, in any pieces", .leakChecked)
+@Suite("example parsers: HTTP/1.1 requests and RESP2 replies, in any pieces", .leakChecked)
 struct ExampleParserTests {
     static let pipelined = Array(("\r\n"
         + "GET /a?b=c HTTP/1.1\r\nHost: x\r\nX-Spaced:   v  \r\n\r\n"
@@ -150,7 +150,71 @@ struct ExampleParserTests {
         if case .close? = session.respond().first {} else { Issue.record("no close after the drain limit") }
     }
 
+    static let values: [RESPValue] = [
+        .simpleString("OK"), .simpleString(""), .error("ERR unknown command"),
+        .integer(0), .integer(-1), .integer(.max), .integer(.min),
+        .bulkString([]), .bulkString(nil), .bulkString(Array("a\r\nb$-1\r\n*3\r\n".utf8)), .bulkString((0...255).map { UInt8($0) }),
+        .array([]), .array(nil),
+        .array([.integer(1), .array([.bulkString(Array("x".utf8)), .array(nil), .array([.error("E")])]), .simpleString("s")]),
+    ]
 
+    @Test("RESP values parse back the same whole, split anywhere, and a byte at a time")
+    func respSplits() throws {
+        let bytes = Self.values.flatMap { $0.encoded() }
+        for split in 0...bytes.count {
+            var parser = RESPParser()
+            var seen: [RESPValue] = []
+            for piece in [bytes[..<split], bytes[split...]] {
+                parser.append(Array(piece))
+                while let v = try parser.next() { seen.append(v) }
+            }
+            #expect(seen == Self.values, "split at \(split)")
+        }
+        var parser = RESPParser()
+        var seen: [RESPValue] = []
+        for b in bytes {
+            parser.append([b])
+            while let v = try parser.next() { seen.append(v) }
+        }
+        #expect(seen == Self.values && parser.bufferedCount == 0)
+    }
+
+    @Test("bytes that are not RESP2, and values over the limits, are errors (never a trap)")
+    func respErrors() throws {
+        var limits = RESPParser.Limits()
+        limits.maxDepth = 3
+        limits.maxArrayCount = 10
+        limits.maxBulkLength = 100
+        limits.maxLineLength = 24
+        let bad = ["?x\r\n", "$-2\r\n", "*-2\r\n", ":12a\r\n", ":\r\n", ":-\r\n", ":9223372036854775808\r\n",
+                   ":-9223372036854775809\r\n", "$3\r\nabcX\r\n", "+OK\rX", "+OK\n", "+" + String(repeating: "x", count: 25), "$101\r\n",
+                   "*11\r\n", "*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n", "%1\r\n", "_\r\n"]
+        for text in bad {
+            var parser = RESPParser(limits: limits)
+            parser.append(Array(text.utf8))
+            #expect(throws: RESPError.self, "\(text.debugDescription)") { _ = try parser.next() }
+        }
+        var parser = RESPParser(limits: limits)
+        parser.append(Array(":-9223372036854775808\r\n*1\r\n*1\r\n:1\r\n+123456789012345678901234\r\n".utf8))
+        #expect(try parser.next() == .integer(.min))
+        #expect(try parser.next() == .array([.array([.integer(1)])]))
+        #expect(try parser.next() == .simpleString("123456789012345678901234"))
+        // The largest limits overflow nothing: a huge announced length is just incomplete.
+        var unbounded = RESPParser.Limits()
+        unbounded.maxBulkLength = .max
+        unbounded.maxLineLength = .max
+        var huge = RESPParser(limits: unbounded)
+        huge.append(Array("$9223372036854775807\r\nabc".utf8))
+        #expect(try huge.next() == nil)
+    }
+
+    @Test("commands are sent as arrays of bulk strings")
+    func redisCommandEncoding() {
+        var out: [UInt8] = []
+        RedisCommand("SET", "k", "").encode(into: &out)
+        RedisCommand.get("k").encode(into: &out)
+        #expect(String(decoding: out, as: UTF8.self) == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$0\r\n\r\n*2\r\n$3\r\nGET\r\n$1\r\nk\r\n")
+    }
 }
 
 extension String {

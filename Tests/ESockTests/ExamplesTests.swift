@@ -131,11 +131,19 @@ func curl(_ arguments: [String]) async throws -> (status: Int32, output: String)
     return (status, process.printedText())
 }
 
-@Suite("examples: echo server, HTTP server (async and nowait) with curl",
+@Suite("examples: echo server, HTTP server (async and nowait) with curl, Redis client with redis-server",
        .leakChecked, .timeLimit(.minutes(2)))
 struct ExamplesTests {
     static let curlPath = findExecutable("curl")
+    static let redisServerPath = findExecutable("redis-server")
     static let apis: [ExampleOptions.API] = [.async, .nowait]
+
+    /// A redis-server of its own for one test, on a free loopback port, persisting nothing.
+    static func startRedis() async throws -> (process: TestProcess, port: UInt16) {
+        try await startServer(ready: "Ready to accept connections") {
+            ["redis-server", "--port", "\($0)", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]
+        }
+    }
 
     @Test(arguments: Backend.allCases)
     func echoServerEchoes(backend: Backend) async throws {
@@ -314,5 +322,67 @@ struct ExamplesTests {
         #expect(readWholeFile(file + ".2") == content)
         await server.terminate()
         #expect(server.printedText().hasPrefix("http://127.0.0.1:\(port)/"))
+    }
+
+    @Test("Redis client: SET/GET of 10,000 keys one at a time and pipelined against redis-server; every reply type",
+          .enabled(if: redisServerPath != nil, "redis-server is not installed (apt-get install redis-server)"),
+          arguments: Backend.allCases)
+    func redisClient(backend: Backend) async throws {
+        let (redis, port) = try await Self.startRedis()
+        let client = try await RedisClient.connect(to: .loopback(port: port), backend: backend.instance())
+
+        let bench = RedisBench(keys: 10_000, valueSize: 64)
+        let phases = try await bench.run(on: client)
+        #expect(phases.map(\.commands) == [10_000, 10_000, 10_000, 10_000, 10_000])
+        // Values of 100 KiB in pipelines of 7 (the last one short): replies in many pieces.
+        let big = RedisBench(keys: 30, valueSize: 100 << 10, depth: 7)
+        #expect(try await big.run(on: client).count == 5)
+
+        #expect(try await client.send(RedisCommand("PING")) == .simpleString("PONG"))
+        guard case .error(let message) = try await client.send(RedisCommand("NO-SUCH-COMMAND")) else {
+            Issue.record("no error reply"); return
+        }
+        #expect(message.hasPrefix("ERR"))
+        #expect(try await client.send(RedisCommand("INCRBY", "esock:n", "41")) == .integer(41))
+        #expect(try await client.send(RedisCommand("INCRBY", "esock:n", "-9223372036854775807")) == .integer(41 - Int64.max))
+        #expect(try await client.get("esock:missing") == nil)
+        let binary = (0..<256).map { UInt8($0) } + Array("\r\n$-1\r\n".utf8)
+        try await client.set("esock:binary", binary)
+        #expect(try await client.get("esock:binary") == binary)
+        #expect(try await client.send(RedisCommand("RPUSH", "esock:list", "a", "", "c")) == .integer(3))
+        #expect(try await client.send(RedisCommand("LRANGE", "esock:list", "0", "-1"))
+                == .array([.bulkString(Array("a".utf8)), .bulkString([]), .bulkString(Array("c".utf8))]))
+        #expect(try await client.send(RedisCommand("BLPOP", "esock:empty", "0.01")) == .array(nil))
+        // Nested arrays: SCAN answers [cursor, [keys]].
+        guard case .array(let scan?) = try await client.send(RedisCommand("SCAN", "0", "MATCH", "esock:list", "COUNT", "1000")),
+              scan.count == 2, case .array(let keys?) = scan[1] else {
+            Issue.record("SCAN did not answer [cursor, [keys]]"); return
+        }
+        #expect(keys == [.bulkString(Array("esock:list".utf8))])
+        // A pipeline with an error reply in the middle goes on.
+        let replies = try await client.pipeline([.set("esock:s", Array("1".utf8)), RedisCommand("INCR", "esock:s"),
+                                                 RedisCommand("LPUSH", "esock:s", "x"), .get("esock:s")])
+        #expect(replies.count == 4)
+        #expect(replies.first == .simpleString("OK") && replies.dropFirst().first == .integer(2))
+        if case .error(let wrongType)? = replies.dropFirst(2).first { #expect(wrongType.hasPrefix("WRONGTYPE")) } else {
+            Issue.record("no WRONGTYPE error: \(replies)")
+        }
+        #expect(replies.last == .bulkString(Array("2".utf8)))
+        client.close()
+        await redis.terminate()
+    }
+
+    @Test("esock-redis-bench runs as its README says", .enabled(if: redisServerPath != nil, "redis-server is not installed (apt-get install redis-server)"),
+          arguments: ["select", "completion"])
+    func redisBenchExecutable(backend: String) async throws {
+        let (redis, port) = try await Self.startRedis()
+        let bench = try TestProcess([try builtExecutable("esock-redis-bench"), "--backend", backend, "--port", "\(port)",
+                                     "--keys", "2000", "--depth", "300"])
+        let status = await bench.exitStatus()
+        let output = bench.printedText()
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("every value read back was the value written"), "\(output)")
+        #expect(output.contains("GET, pipelined       2000 commands"), "\(output)")
+        await redis.terminate()
     }
 }
