@@ -5,6 +5,8 @@ let package = Package(
     name: "ESock",
     products: [
         .library(name: "ESock", targets: ["ESock"]),
+        // The examples' servers and client, for programs that build on them (the benchmark's http workload).
+        .library(name: "ESockExamples", targets: ["ESockExamples"]),
         .executable(name: "esock-echo", targets: ["esock-echo"]),
         .executable(name: "esock-http", targets: ["esock-http"]),
         .executable(name: "esock-redis-bench", targets: ["esock-redis-bench"]),

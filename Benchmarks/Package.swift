@@ -26,6 +26,7 @@ let package = Package(
             name: "esock-bench",
             dependencies: [
                 .product(name: "ESock", package: "ESock"),
+                .product(name: "ESockExamples", package: "ESock"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/esock-bench",
