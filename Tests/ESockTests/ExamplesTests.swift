@@ -251,6 +251,19 @@ struct ExamplesTests {
         await server.stop()
     }
 
+    @Test("stop() closes the listener and the open connections; the server ends", arguments: Backend.allCases, apis)
+    func stopWithConnectionsOpen(backend: Backend, api: ExampleOptions.API) async throws {
+        let server = try RunningHTTPServer(api, backend, site: HTTPSite())
+        let idle = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
+        defer { try? idle.close() }
+        try await idle.connect(.loopback(port: server.port))
+        try await idle.send(Array("GET / HTTP/1.1\r\nHost: t\r\n\r\n".utf8))
+        #expect(try readResponses(try await idle.recv()).map(\.status) == [200])
+        await server.stop()
+        // The server closed the kept-alive connection: the client reads its end.
+        await #expect(throws: SocketError.closed) { _ = try await idle.recv() }
+    }
+
     @Test("Expect: 100-continue gets 100 Continue before the body is sent", arguments: Backend.allCases, apis)
     func expectContinue(backend: Backend, api: ExampleOptions.API) async throws {
         let server = try RunningHTTPServer(api, backend, site: HTTPSite())

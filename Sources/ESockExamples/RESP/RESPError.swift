@@ -9,5 +9,6 @@ public struct RESPError: Error, Sendable, Hashable, CustomStringConvertible {
         self.message = message
     }
 
+    /// `RESP protocol error: ...`.
     public var description: String { "RESP protocol error: \(message)" }
 }

@@ -14,6 +14,7 @@ public enum RedisError: Error, Sendable, Hashable, CustomStringConvertible {
     /// A value read back is not the value written (``RedisBench``).
     case mismatch(key: String)
 
+    /// What went wrong, for a log line.
     public var description: String {
         switch self {
         case .socket(let e): return "socket: \(e)"
