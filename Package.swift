@@ -8,8 +8,11 @@ let package = Package(
         // swift-log and swift-metrics adapters, separate so that the core library does not need them.
         .library(name: "ESockLogging", targets: ["ESockLogging"]),
         .library(name: "ESockMetrics", targets: ["ESockMetrics"]),
+        // The examples' servers and client, for programs that build on them (the benchmark's http workload).
+        .library(name: "ESockExamples", targets: ["ESockExamples"]),
         .executable(name: "esock-echo", targets: ["esock-echo"]),
-        .executable(name: "esock-fileserver", targets: ["esock-fileserver"]),
+        .executable(name: "esock-http", targets: ["esock-http"]),
+        .executable(name: "esock-redis-bench", targets: ["esock-redis-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
@@ -50,7 +53,8 @@ let package = Package(
             path: "Sources/ESockMetrics",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
-        // Examples: an async echo server and a sendfile HTTP file server (README, issue #6).
+        // Examples: an async echo server, an HTTP/1.1 server (async and nowait), a Redis client
+        // (README, issues #6 and #15).
         .target(
             name: "ESockExamples",
             dependencies: ["ESock", .product(name: "SystemPackage", package: "swift-system")],
@@ -64,9 +68,15 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .executableTarget(
-            name: "esock-fileserver",
+            name: "esock-http",
             dependencies: ["ESock", "ESockExamples"],
-            path: "Sources/esock-fileserver",
+            path: "Sources/esock-http",
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        .executableTarget(
+            name: "esock-redis-bench",
+            dependencies: ["ESock", "ESockExamples"],
+            path: "Sources/esock-redis-bench",
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Reliability checks that need a process of their own (Tests/ESockTests/ReliabilityTests.swift).
@@ -80,6 +90,7 @@ let package = Package(
         .testTarget(
             name: "ESockTests",
             dependencies: ["ESock", "ESockExamples", "esock-stress", "CESockStress", "ESockLogging", "ESockMetrics",
+                           "esock-http", "esock-redis-bench",
                            .product(name: "SystemPackage", package: "swift-system"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "CoreMetrics", package: "swift-metrics")],

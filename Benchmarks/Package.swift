@@ -28,6 +28,7 @@ let package = Package(
             dependencies: [
                 .product(name: "ESock", package: "ESock"),
                 .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "ESockExamples", package: "ESock"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Sources/esock-bench",

@@ -8,9 +8,7 @@ public final class EchoServer: Sendable {
 
     /// Opens a listener on 127.0.0.1:`port` (0: any free port) on `backend` (nil: the default).
     public init(port: UInt16 = 0, backend: (any IOBackend)? = nil) throws(SocketError) {
-        listener = try Socket.open(.inet, .stream, .tcp, backend: backend)
-        try listener.bind(.loopback(port: port))
-        try listener.listen(backlog: 1024)
+        listener = try openLoopbackListener(port: port, backend: backend)
     }
 
     /// The port the server listens on.
@@ -18,22 +16,10 @@ public final class EchoServer: Sendable {
 
     /// Serves connections until the listener is closed (``stop()``).
     public func run() async {
-        await withDiscardingTaskGroup { group in
-            while true {
-                let connection: Socket
-                do {
-                    connection = try await listener.accept()
-                } catch let error as SocketError where error.reason == .closed {
-                    return
-                } catch {
-                    continue
-                }
-                group.addTask {
-                    defer { try? connection.close() }
-                    while let data = try? await connection.recv(), !data.isEmpty {
-                        guard (try? await connection.send(data)) != nil else { return }
-                    }
-                }
+        await serveConnections(of: listener) { connection in
+            defer { try? connection.close() }
+            while let data = try? await connection.recv(), !data.isEmpty {
+                guard (try? await connection.send(data)) != nil else { return }
             }
         }
     }

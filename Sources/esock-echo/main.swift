@@ -7,7 +7,7 @@ import Glibc
 #endif
 
 do {
-    let options = try ExampleOptions(Array(CommandLine.arguments.dropFirst()))
+    let options = try ExampleOptions(Array(CommandLine.arguments.dropFirst()), port: 7000)
     if let choice = options.backend { try ESock.setDefaultBackend(choice) }
     let server = try EchoServer(port: options.port)
     print("echo server on 127.0.0.1:\(server.port), backend \(try ESock.defaultBackend().name)")

@@ -29,7 +29,7 @@ struct Run: ParsableCommand {
     @Option(help: "Comma-separated server ids (\(ServerKind.defaultIDs.joined(separator: ",")), esock-select-harvester, esock-completion-harvester).")
     var servers: String?
 
-    @Option(help: "Comma-separated workload ids or families (echo, stream, accept, sendfile, idle).")
+    @Option(help: "Comma-separated workload ids or families (echo, stream, accept, sendfile, http, idle).")
     var workloads: String?
 
     @Option(help: "Folder for results.json and chart.svg (default: Benchmarks/results).")
@@ -50,10 +50,9 @@ struct Run: ParsableCommand {
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         let layout = try BuildLayout.locate()
-        try layout.buildSiblings()
 
         let sendfileBytes = (sendfileMiB ?? (quick ? 64 : 256)) << 20
-        let file = try makeSendfileFile(bytes: sendfileBytes)
+        let file = try makeFile(bytes: sendfileBytes)
         var matrix = Workload.matrix(quick: quick, sendfileBytes: sendfileBytes,
                                      idleConnections: idleConnections ?? (quick ? 2000 : 10000))
         if let workloads {
@@ -67,9 +66,11 @@ struct Run: ParsableCommand {
             return s
         }
         guard !matrix.isEmpty, !chosen.isEmpty else { throw ValidationError("nothing to run") }
+        try layout.buildSiblings(for: chosen, matrix)
 
         let settings = RunSettings(bin: layout.binFolder, seconds: seconds ?? (quick ? 1 : 3),
                                    warmup: warmup ?? (quick ? 0.5 : 1), file: file,
+                                   httpFile: try makeFile(bytes: 1 << 20), wrkScript: try writeWrkScript(),
                                    serverCPU: serverCPU, loadCPU: loadCPU)
         let machine = MachineInfo.current()
         print("esock-bench: \(chosen.count) servers × \(matrix.count) workloads, \(settings.seconds) s each; "
@@ -77,7 +78,7 @@ struct Run: ParsableCommand {
         print("servers pinned to CPU \(serverCPU), load generator to CPU \(loadCPU)")
         var results: [Measurement] = []
         for w in matrix {
-            for s in chosen {
+            for s in chosen where s.runs(w) {
                 let m = Runner.run(s, w, settings)
                 let figure = w.headline == .opsPerSecond ? "\(fmt(m.opsPerSecond, 0)) ops/s"
                                                          : "\(fmt(m.bytesPerSecond / 1048576, 0)) MiB/s"
@@ -99,8 +100,8 @@ struct Run: ParsableCommand {
         if results.contains(where: { !$0.ok }) { throw ExitCode(1) }
     }
 
-    /// A file of `bytes` bytes for the sendfile workload, made once and reused.
-    private func makeSendfileFile(bytes: Int) throws -> String {
+    /// A file of `bytes` bytes for the sendfile and http-file workloads, made once and reused.
+    private func makeFile(bytes: Int) throws -> String {
         let path = NSTemporaryDirectory() + "esock-bench-sendfile-\(bytes).bin"
         if let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int, size == bytes {
             return path
@@ -118,6 +119,32 @@ struct Run: ParsableCommand {
         }
         return path
     }
+
+    /// The wrk script that makes wrk print what esock-loadgen prints (Benchmarks/CONTRACT.md):
+    /// MEASURE_START when its thread starts, then at the end MEASURE_END and the JSON line.
+    private func writeWrkScript() throws -> String {
+        let path = NSTemporaryDirectory() + "esock-bench-wrk.lua"
+        let script = """
+        -- esock-bench: wrk's figures as the lines esock-loadgen prints (Benchmarks/CONTRACT.md).
+        init = function(args)
+          io.write("MEASURE_START\\n")
+          io.flush()
+        end
+        done = function(summary, latency, requests)
+          local seconds = summary.duration / 1e6
+          local e = summary.errors
+          io.write("MEASURE_END\\n")
+          io.write(string.format('{"workload":"wrk","seconds":%.6f,"ops":%d,"ops_per_sec":%.3f,"bytes":%d,'
+            .. '"bytes_per_sec":%.3f,"p50_us":%.1f,"p99_us":%.1f,"errors":%d}\\n',
+            seconds, summary.requests, summary.requests / seconds, summary.bytes, summary.bytes / seconds,
+            latency:percentile(50), latency:percentile(99), e.connect + e.read + e.write + e.status + e.timeout))
+          io.flush()
+        end
+
+        """
+        try script.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
 }
 
 struct Serve: ParsableCommand {
@@ -125,10 +152,10 @@ struct Serve: ParsableCommand {
 
     @Option(help: "select or completion.") var backend: String
     @Option(help: "nowait (one thread, mailbox), blocking (a thread per connection) or async (a task per connection).") var api = "nowait"
-    @Option(help: "echo, sink, source, accept or sendfile.") var mode: String
+    @Option(help: "echo, sink, source, accept, sendfile or http (the HTTP example; api nowait or async).") var mode: String
     @Option(help: "Port on 127.0.0.1 (0 = any).") var port = 0
-    @Option(help: "File served in sendfile mode.") var file: String?
-    @Option(help: "Chunk size in source mode.") var size = 65536
+    @Option(help: "File served in sendfile mode, and at /file in http mode.") var file: String?
+    @Option(help: "Chunk size in source mode; the body of / in http mode.") var size = 65536
 
     func run() throws {
         try runESockServer(backend: backend, api: api, mode: mode, port: port, file: file, size: size)
@@ -160,9 +187,14 @@ struct BuildLayout {
                            configuration: (bin as NSString).lastPathComponent)
     }
 
-    /// Builds, with the same configuration, the executables `swift run esock-bench` did not build.
-    func buildSiblings() throws {
-        let missing = Self.siblings.filter { !FileManager.default.isExecutableFile(atPath: "\(binFolder)/\($0)") }
+    /// Builds, with the same configuration, the executables of this run (the servers', and the
+    /// load generator unless every workload uses wrk) that `swift run esock-bench` did not build.
+    func buildSiblings(for servers: [ServerKind], _ workloads: [Workload]) throws {
+        var needed = Set(servers.compactMap { s in
+            s.command(binFolder, []).first.flatMap { $0.hasPrefix(binFolder + "/") ? String($0.dropFirst(binFolder.count + 1)) : nil }
+        })
+        if workloads.contains(where: { $0.httpPath == nil }) { needed.insert("esock-loadgen") }
+        let missing = Self.siblings.filter { needed.contains($0) && !FileManager.default.isExecutableFile(atPath: "\(binFolder)/\($0)") }
         guard !missing.isEmpty else { return }
         if configuration != "release" {
             print("warning: esock-bench is a \(configuration) build; figures from debug builds mean little (use -c release)")

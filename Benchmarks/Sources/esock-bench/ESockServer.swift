@@ -4,8 +4,10 @@
 // - blocking: a thread per connection making blocking calls;
 // - async: a task per connection making async calls (no thread blocked per connection), on the
 //   backend's executor.
+// The http mode runs ESock's HTTP example (Sources/ESockExamples/HTTP) in its async or nowait form.
 import ESock
 import SystemPackage
+import ESockExamples
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -34,6 +36,7 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     if let n = getenv("ESOCK_PROVIDED_BUFFER_SIZE").flatMap({ UInt32(String(cString: $0)) }) { ringConfig.providedBufferSize = n }
     let io: any IOBackend = choice == .select ? try SelectBackend(callersLead: callersLead)
                                               : try CompletionBackend(configuration: ringConfig)
+    if mode == .http { try runHTTPExample(io: io, api: api, port: port, file: file, size: size) }
     let listener = try Socket.open(.inet, .stream, .tcp, backend: io)
     var one: Int32 = 1
     setsockopt(listener.fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -73,7 +76,30 @@ struct BenchError: Error, CustomStringConvertible {
 }
 
 enum ServerMode: String {
-    case echo, sink, source, accept, sendfile
+    case echo, sink, source, accept, sendfile, http
+}
+
+/// The http mode: ESock's HTTP example in its async or nowait form, `size` bytes at `/` and
+/// `file` at `/file` (by sendfile), with keep-alive.
+func runHTTPExample(io: any IOBackend, api: String, port: Int, file: String?, size: Int) throws -> Never {
+    let site = HTTPSite(greeting: String(repeating: "x", count: max(size - 1, 0)) + "\n",
+                        file: try file.map { path throws(SocketError) in try ServedFile(path: path) })
+    switch api {
+    case "nowait":
+        let server = try HTTPNowaitServer(port: UInt16(port), site: site, backend: io)
+        print("READY \(server.port)")
+        flushOutput()
+        server.run()
+    case "async":
+        let server = try HTTPServer(port: UInt16(port), site: site, backend: io)
+        print("READY \(server.port)")
+        flushOutput()
+        // The tasks run on the backend's own thread, as esock-http runs them.
+        Task(executorPreference: io.executor) { await server.run() }
+    default:
+        throw BenchError("the http mode runs the nowait and async forms, not \(api)")
+    }
+    while true { pause() }
 }
 
 struct ServerConfig: @unchecked Sendable {
@@ -194,7 +220,7 @@ final class NowaitServer {
         let c = Connection(s)
         setNoDelay(s)
         switch config.mode {
-        case .accept: try? s.close()
+        case .accept, .http: try? s.close()
         case .echo, .sink: recvLoop(c)
         case .source:
             c.pending = config.chunk
@@ -313,7 +339,7 @@ final class BlockingServer: @unchecked Sendable {
                         while true { try s.send(config.chunk) }
                     case .sendfile:
                         try s.sendfile(config.file)
-                    case .accept:
+                    case .accept, .http:
                         break
                     }
                 } catch {}
@@ -374,7 +400,7 @@ final class AsyncServer: Sendable {
                             while true { try await s.send(config.chunk) }
                         case .sendfile:
                             try await s.sendfile(config.file)
-                        case .accept:
+                        case .accept, .http:
                             break
                         }
                     } catch {}

@@ -16,6 +16,13 @@ struct ServerKind: Sendable {
     let environment: [String: String]
     /// The command line, given the executables' folder and the contract's flags.
     let command: @Sendable (_ bin: String, _ flags: [String]) -> [String]
+    /// Whether it serves the `http` mode: ESock's HTTP example, in its async and nowait forms.
+    var servesHTTP = false
+
+    /// Whether it runs `workload` (only the HTTP example speaks HTTP).
+    func runs(_ workload: Workload) -> Bool {
+        workload.serverMode != "http" || servesHTTP
+    }
 
     /// The C server with the same I/O model (the limit ESock is held to).
     var cBaselineID: String? {
@@ -32,7 +39,8 @@ struct ServerKind: Sendable {
             return ServerKind(
                 id: "esock-\(backend)\(suffix)", model: IOModel(rawValue: backend)!, isBaseline: false,
                 environment: lead ? [:] : ["ESOCK_CALLERS_LEAD": "0"],
-                command: { _, flags in [selfPath, "serve", "--backend", backend, "--api", api] + flags })
+                command: { _, flags in [selfPath, "serve", "--backend", backend, "--api", api] + flags },
+                servesHTTP: api != "blocking")
         }
         return [
             ServerKind(id: "c-epoll", model: .select, isBaseline: true, environment: [:],
@@ -76,6 +84,8 @@ struct Workload: Sendable {
     let size: Int
     let headline: Headline
     var extraLoadgenFlags: [String] = []
+    /// The path wrk requests; nil: the load comes from esock-loadgen.
+    var httpPath: String?
 
     static func matrix(quick: Bool, sendfileBytes: Int, idleConnections: Int) -> [Workload] {
         var list: [Workload] = []
@@ -105,6 +115,14 @@ struct Workload: Sendable {
         list.append(Workload(id: "sendfile", family: "sendfile", title: "sendfile \(byteText(sendfileBytes)) file, 1 client",
                              serverMode: "sendfile", loadgenWorkload: "sendfile", conns: 1, size: 0,
                              headline: .bytesPerSecond, extraLoadgenFlags: ["--expect", String(sendfileBytes)]))
+        // HTTP/1.1 keep-alive through wrk (the HTTP example, async and nowait): a 1 KiB body, and
+        // a 1 MiB file by sendfile.
+        list.append(Workload(id: "http", family: "http", title: "HTTP keep-alive, 64 conns × GET 1 KiB (wrk)",
+                             serverMode: "http", loadgenWorkload: "wrk", conns: 64, size: 1024,
+                             headline: .opsPerSecond, httpPath: "/"))
+        list.append(Workload(id: "http-file", family: "http", title: "HTTP keep-alive, 8 conns × GET 1 MiB file (wrk)",
+                             serverMode: "http", loadgenWorkload: "wrk", conns: 8, size: 1024,
+                             headline: .bytesPerSecond, httpPath: "/file"))
         list.append(Workload(id: "idle-wave", family: "idle",
                              title: "\(idleConnections) idle conns, then a 64 B echo wave",
                              serverMode: "echo", loadgenWorkload: "idle-wave", conns: idleConnections, size: 64,

@@ -34,7 +34,7 @@ struct Report {
                     continue
                 }
                 let value = w.headline == .opsPerSecond ? fmt(m.opsPerSecond, 0) : fmt(m.bytesPerSecond / 1048576, 0)
-                let latency = w.family == "echo" || w.family == "idle"
+                let latency = w.family == "echo" || w.family == "idle" || w.family == "http"
                 let extra = m.serverBytesPerConnection.map { "\(fmt($0 / 1024, 1)) KiB/conn" } ?? ""
                 rows.append([
                     s.id, value,

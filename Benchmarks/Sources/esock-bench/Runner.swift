@@ -36,6 +36,10 @@ struct RunSettings: Sendable {
     var seconds: Double
     var warmup: Double
     var file: String
+    /// The 1 MiB file the http-file workload downloads.
+    var httpFile: String
+    /// The wrk script that prints the load generator's lines (MEASURE_START/END and the JSON).
+    var wrkScript: String
     var serverCPU: Int
     var loadCPU: Int
 }
@@ -56,7 +60,8 @@ enum Runner {
                                 into m: inout Measurement) throws {
         var flags = ["--mode", workload.serverMode, "--port", "0"]
         if workload.serverMode == "sendfile" { flags += ["--file", s.file] }
-        if workload.serverMode == "source" { flags += ["--size", String(workload.size)] }
+        if workload.serverMode == "http" { flags += ["--file", s.httpFile] }
+        if workload.serverMode == "source" || workload.serverMode == "http" { flags += ["--size", String(workload.size)] }
         let srv = try ChildProcess(server.command(s.bin, flags), cpu: s.serverCPU,
                                    environment: server.environment, name: server.id)
         defer { srv.terminate() }
@@ -66,11 +71,19 @@ enum Runner {
         }
         let rssReady = srv.residentBytes()
 
-        var args = ["\(s.bin)/esock-loadgen", "--port", String(port), "--workload", workload.loadgenWorkload,
+        let args: [String]
+        if let path = workload.httpPath {
+            // wrk has no warm-up: its whole run is measured (the script prints the lines below).
+            guard access("/usr/bin/wrk", X_OK) == 0 else { throw BenchError("wrk is not installed (apt-get install wrk)") }
+            args = ["/usr/bin/wrk", "--threads", "1", "--connections", String(workload.conns),
+                    "--duration", "\(Int((s.seconds + s.warmup).rounded(.up)))s", "--script", s.wrkScript,
+                    "http://127.0.0.1:\(port)\(path)"]
+        } else {
+            args = ["\(s.bin)/esock-loadgen", "--port", String(port), "--workload", workload.loadgenWorkload,
                     "--conns", String(workload.conns), "--size", String(workload.size),
-                    "--seconds", String(s.seconds), "--warmup", String(s.warmup)]
-        args += workload.extraLoadgenFlags
-        let gen = try ChildProcess(args, cpu: s.loadCPU, name: "esock-loadgen")
+                    "--seconds", String(s.seconds), "--warmup", String(s.warmup)] + workload.extraLoadgenFlags
+        }
+        let gen = try ChildProcess(args, cpu: s.loadCPU, name: workload.httpPath == nil ? "esock-loadgen" : "wrk")
         defer { gen.terminate() }
 
         var cpuStart: Double?
@@ -112,11 +125,12 @@ enum Runner {
         m.errors = number("errors")
         if let cpuStart, let cpuEnd {
             m.serverCPUSeconds = cpuEnd - cpuStart
-            let ops = workload.headline == .bytesPerSecond && workload.family != "sendfile" ? m.bytes / 65536 : m.ops
+            let ops = workload.family == "stream" ? m.bytes / 65536 : m.ops
             if ops > 0 { m.serverCPUMicrosecondsPerOp = m.serverCPUSeconds / ops * 1e6 }
             if m.seconds > 0 { m.serverCPUShare = m.serverCPUSeconds / m.seconds }
         }
         if m.errors > 0 { m.failure = "load generator counted \(Int(m.errors)) errors" }
+
         if m.ops == 0 && m.bytes == 0 { m.failure = "nothing moved" }
     }
 }
