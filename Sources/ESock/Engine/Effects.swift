@@ -7,6 +7,10 @@
 enum Effect {
     /// Deliver `message` to `mailbox`.
     case post(Mailbox, SocketMessage)
+    /// Deliver `message`, about `op`, to `op`'s mailbox, unless `op` was cancelled meanwhile
+    /// (``Operation/withdrawn``): after cancel returns, no message for its handle arrives, though
+    /// the transition that made this one ran before the cancel did (OTP 27's guarantee).
+    case notify(Operation, SocketMessage)
     /// An operation on the socket's backend will deliver to `mailbox`: a thread blocked on it
     /// may then drive that backend's kernel wait.
     case expect(Mailbox)

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 
 /// One asynchronous operation on a socket, from the call that starts it to its last message.
 ///
@@ -37,6 +38,9 @@ final class Operation: @unchecked Sendable {
     let mailbox: Mailbox
     let socket: Socket
     @exclusivity(unchecked) private(set) var phase: Phase = .queued
+    /// Set by cancel (inside the socket's lock) before it flushes the mailbox; a message about
+    /// the operation whose post comes later is dropped (read under the mailbox's lock).
+    let withdrawn = Atomic<Bool>(false)
 
     // recv
     /// Bytes asked for; 0 means whatever is available.

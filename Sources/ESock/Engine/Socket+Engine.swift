@@ -53,6 +53,8 @@ extension Socket {
             switch effect {
             case .post(let mailbox, let message):
                 mailbox.post(message)
+            case .notify(let op, let message):
+                op.mailbox.post(message, unlessWithdrawn: op)
             case .expect(let mailbox):
                 mailbox.expect(backend)
             case .arm(let op):

@@ -105,7 +105,7 @@ extension SocketState {
         fx.append(.expect(op.mailbox))
         if rules.callsAgain, let i = queue.waiting.firstIndex(where: { $0.mailbox === op.mailbox }) {
             let old = queue.waiting[i]
-            fx.append(.post(old.mailbox, .abort(socket: old.socket, handle: old.handle, reason: SocketError(.cancelled))))
+            fx.append(.notify(old, .abort(socket: old.socket, handle: old.handle, reason: SocketError(.cancelled))))
             fx.append(.release(old))
             queue.waiting[i] = op
         } else {
@@ -120,7 +120,7 @@ extension SocketState {
     private mutating func callAgain(_ queue: OperationQueue, handle: Handle?, _ fx: inout Effects) {
         guard let current = queue.current else { return }
         if current.phase == .waiting && current.handle != handle {
-            fx.append(.post(current.mailbox, .abort(socket: current.socket, handle: current.handle,
+            fx.append(.notify(current, .abort(socket: current.socket, handle: current.handle,
                                                     reason: SocketError(.cancelled))))
         }
         fx.append(.release(current))
@@ -166,13 +166,16 @@ extension SocketState {
         if tag == .send || tag == .sendto || tag == .sendmsg { writePackageSent = 0 }
         for queue in allQueues {
             if let i = queue.waiting.firstIndex(where: { $0.handle == handle && $0.tag == tag }) {
-                return (queue.waiting.remove(at: i), nil)
+                let op = queue.waiting.remove(at: i)
+                op.withdrawn.store(true, ordering: .sequentiallyConsistent)
+                return (op, nil)
             }
             guard let op = queue.current, op.handle == handle, op.tag == tag else { continue }
             switch op.phase {
             case .cancelling, .aborted:
                 throw .invalid(what)
             default:
+                op.withdrawn.store(true, ordering: .sequentiallyConsistent)
                 op.cancellerTakesData = takingData
                 let r = rules
                 if r.cancel(op, &self, &fx) {
@@ -213,7 +216,7 @@ extension SocketState {
                 if op.phase == .cancelling { continue }
                 let r = rules
                 if r.abort(op, &self, &fx) { continue }
-                fx.append(.post(op.mailbox, .abort(socket: op.socket, handle: op.handle,
+                fx.append(.notify(op, .abort(socket: op.socket, handle: op.handle,
                                                    reason: SocketError(.closed, partial: op.movedPartial))))
             }
             queue.current = nil

@@ -101,10 +101,10 @@ struct CompletionRules: IOModelRules {
             fx.append(.deliverAccepted(op, fd))
             return false
         case .done(let value):
-            fx.append(.post(op.mailbox, .completion(socket: op.socket, handle: op.handle, status: op.status(value))))
+            fx.append(.notify(op, .completion(socket: op.socket, handle: op.handle, status: op.status(value))))
             return false
         case .failed(let error):
-            fx.append(.post(op.mailbox, .completion(socket: op.socket, handle: op.handle, status: .failed(error))))
+            fx.append(.notify(op, .completion(socket: op.socket, handle: op.handle, status: .failed(error))))
             return false
         case .wait(let partial, let ready):
             st.countWait(op.kind)

@@ -22,7 +22,7 @@ extension SocketState {
         case .cancelling, .aborted:
             absorb(op, result: result, data: data, &fx)
             if op.phase == .aborted {
-                fx.append(.post(op.mailbox, .abort(socket: op.socket, handle: op.handle,
+                fx.append(.notify(op, .abort(socket: op.socket, handle: op.handle,
                                                    reason: SocketError(.closed, partial: op.movedPartial))))
             } else if !closed && queue.current === op {
                 handOver(queue, &fx)
@@ -36,10 +36,10 @@ extension SocketState {
                 fx.append(.deliverAccepted(op, fd))
                 if queue.current === op { handOver(queue, &fx) }
             case .done(let value):
-                fx.append(.post(op.mailbox, .completion(socket: op.socket, handle: op.handle, status: op.status(value))))
+                fx.append(.notify(op, .completion(socket: op.socket, handle: op.handle, status: op.status(value))))
                 if queue.current === op { handOver(queue, &fx) }
             case .failed(let error):
-                fx.append(.post(op.mailbox, .completion(socket: op.socket, handle: op.handle, status: .failed(error))))
+                fx.append(.notify(op, .completion(socket: op.socket, handle: op.handle, status: .failed(error))))
                 if queue.current === op { handOver(queue, &fx) }
             }
         case .queued, .notified:
@@ -133,9 +133,9 @@ extension SocketState {
         op.awaitsReceiver = false
         switch outcome {
         case .done(let value):
-            fx.append(.post(op.mailbox, .completion(socket: op.socket, handle: op.handle, status: op.status(value))))
+            fx.append(.notify(op, .completion(socket: op.socket, handle: op.handle, status: op.status(value))))
         case .failed(let error):
-            fx.append(.post(op.mailbox, .completion(socket: op.socket, handle: op.handle, status: .failed(error))))
+            fx.append(.notify(op, .completion(socket: op.socket, handle: op.handle, status: .failed(error))))
         case .wait:
             return
         }

@@ -36,7 +36,7 @@ struct SelectRules: IOModelRules {
         do {
             try backend.watch(&st)
         } catch {
-            fx.append(.post(op.mailbox, .abort(socket: op.socket, handle: op.handle, reason: error)))
+            fx.append(.notify(op, .abort(socket: op.socket, handle: op.handle, reason: error)))
             return false
         }
         op.enter(.waiting)
@@ -53,7 +53,7 @@ struct SelectRules: IOModelRules {
     /// Sends the select message to `op`, which is waiting.
     static func notify(_ op: Operation, _ fx: inout Effects) {
         op.enter(.notified)
-        fx.append(.post(op.mailbox, .select(socket: op.socket, handle: op.handle)))
+        fx.append(.notify(op, .select(socket: op.socket, handle: op.handle)))
     }
 
     /// Whether an operation of `kind` on `fd` can proceed now (poll(2) with no wait).
