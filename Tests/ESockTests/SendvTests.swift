@@ -47,11 +47,18 @@ struct SendvTests {
     }
 
     /// Reads `count` bytes from `s` on another thread; the returned function waits for them.
+    /// A reader that fails closes `s`, so a sender waiting for it without a timeout (the async
+    /// form) fails too instead of waiting for ever.
     func reader(_ s: Socket, _ count: Int) -> () throws -> [UInt8] {
         let got = Locked<[UInt8]>([])
         let wait = onThread {
-            let d = try recvAll(s, count)
-            got.withLock { $0 = d }
+            do {
+                let d = try recvAll(s, count)
+                got.withLock { $0 = d }
+            } catch {
+                try? s.close()
+                throw error
+            }
         }
         return {
             try wait()
