@@ -1,6 +1,6 @@
 /// The operation an asynchronous call started: Erlang's `select_tag()` and `completion_tag()`.
 public enum OperationTag: String, Sendable, Hashable {
-    case accept, connect, recv, recvfrom, recvmsg, send, sendto, sendmsg, sendfile
+    case accept, connect, recv, recvfrom, recvmsg, send, sendto, sendmsg, sendv, sendfile
 }
 
 /// What a `nowait:` call returns on the select backend when it must wait:

@@ -13,7 +13,8 @@ extension Socket {
     /// (Erlang: `cancel(Socket, CompletionInfo)`; C: `IORING_OP_ASYNC_CANCEL`).
     ///
     /// Returns when the kernel has finished with the operation, with what it had moved by then:
-    /// for a send, the data it did not send (``SocketError/Partial/rest(_:)``); for a sendfile,
+    /// for a send, the data it did not send (``SocketError/Partial/rest(_:)``; for a sendv, the
+    /// part of the vector, ``SocketError/Partial/restIOV(_:)``); for a sendfile,
     /// the bytes it sent (``SocketError/Partial/sent(_:)``); for a receive or an accept nothing
     /// (what it received, or the connection it accepted, before the cancel reached it is kept for
     /// the next receive or accept, so nothing is lost). No message for the handle is delivered

@@ -15,11 +15,13 @@ extension Socket {
         try startSendmsg(msg, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map(\.iov)
     }
 
-    /// The nowait sendmsg; `mayWait` false: tried once, never queued or armed.
+    /// The nowait sendmsg; `mayWait` false: tried once, never queued or armed. `tag` `.sendv`:
+    /// a sendv (its rest is reported as a vector).
     func startSendmsg(_ msg: Msg, flags: MessageFlags, mailbox: Mailbox, handle: Handle?,
-                      mayWait: Bool) throws(SocketError) -> Started {
+                      mayWait: Bool, tag: OperationTag = .sendmsg) throws(SocketError) -> Started {
         let message = try messageMemory(for: msg)
-        return try startMessage(.send, .sendmsg, message, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
+        message.restAsVector = tag == .sendv
+        return try startMessage(.send, tag, message, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
     }
 
     /// Sends a message, waiting at most `timeout` (Erlang: `sendmsg/2,3,4`).
@@ -56,23 +58,27 @@ extension Socket {
     }
 }
 
-/// sendmsg: continues a stream's partial sends with the rest of the I/O vector (without the
-/// control messages, which went with the first part) until all of it went.
+/// sendmsg (and sendv, which is a sendmsg of the vector alone): continues a stream's partial
+/// sends with the rest of the I/O vector (without the control messages, which went with the
+/// first part) until all of it went.
 struct SendMsgCall: SocketCall {
     let msg: Msg
     let flags: MessageFlags
+    /// `.sendmsg`, or `.sendv`.
+    let tag: OperationTag
     /// The part of the I/O vector still to send, once part went.
     var rest: [[UInt8]]?
-    var tag: OperationTag { .sendmsg }
 
-    init(msg: Msg, flags: MessageFlags) {
+    init(msg: Msg, flags: MessageFlags, tag: OperationTag = .sendmsg) {
         self.msg = msg
         self.flags = flags
+        self.tag = tag
     }
 
     mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<[[UInt8]]> {
         let next = rest.map { Msg(address: msg.address, iov: $0) } ?? msg
-        let started = try socket.startSendmsg(next, flags: flags, mailbox: mailbox, handle: Handle.make(), mayWait: mayWait)
+        let started = try socket.startSendmsg(next, flags: flags, mailbox: mailbox, handle: Handle.make(),
+                                              mayWait: mayWait, tag: tag)
         if let partial = started.partial { rest = partial.iov }
         return started.step(\.iov)
     }
@@ -81,7 +87,7 @@ struct SendMsgCall: SocketCall {
         switch status {
         case .sent: return []
         case .failed(let e): throw e
-        default: throw .invalid("sendmsg completed with \(status)")
+        default: throw .invalid("\(tag) completed with \(status)")
         }
     }
 

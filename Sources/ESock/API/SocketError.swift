@@ -50,6 +50,9 @@ public struct SocketError: Error, Sendable, Hashable, CustomStringConvertible {
         case received([UInt8])
         /// The tail of the data that was not sent (send).
         case rest([UInt8])
+        /// The tail of an I/O vector that was not sent, element by element (sendv: Erlang's
+        /// `RestIOV`, what ``Socket/restIOV(_:of:)`` computes from the bytes written).
+        case restIOV([[UInt8]])
         /// Bytes sent before the error (sendfile).
         case sent(Int)
     }
@@ -86,6 +89,7 @@ public struct SocketError: Error, Sendable, Hashable, CustomStringConvertible {
         switch partial {
         case .received(let d): return "SocketError(\(reason), received \(d.count) bytes)"
         case .rest(let d): return "SocketError(\(reason), \(d.count) bytes not sent)"
+        case .restIOV(let v): return "SocketError(\(reason), \(v.reduce(0) { $0 + $1.count }) bytes in \(v.count) elements not sent)"
         case .sent(let n): return "SocketError(\(reason), sent \(n) bytes)"
         }
     }

@@ -135,4 +135,13 @@ final class MessageIO {
     var rest: [[UInt8]] {
         (firstUnsent..<iovCount).map { Array(UnsafeRawBufferPointer(start: iovecs[$0].iov_base, count: iovecs[$0].iov_len)) }
     }
+
+    /// Whether an error, a cancel or an abort reports the unsent part as a vector (sendv:
+    /// Erlang's `RestIOV`) rather than as one array (sendmsg, sendto).
+    var restAsVector = false
+
+    /// The unsent part as an error's, a cancel's or an abort's partial.
+    var restPartial: SocketError.Partial {
+        restAsVector ? .restIOV(rest) : .rest(Array(rest.joined()))
+    }
 }

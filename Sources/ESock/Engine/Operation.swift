@@ -177,7 +177,7 @@ final class Operation: @unchecked Sendable {
     var movedPartial: SocketError.Partial? {
         switch kind {
         case .send:
-            if let message { return .rest(Array(message.rest.joined())) }
+            if let message { return message.restPartial }
             return outgoing == nil ? nil : .rest(Array(unsent))
         case .sendfile:
             return .sent(fileSent)

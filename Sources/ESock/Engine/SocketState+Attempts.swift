@@ -313,7 +313,7 @@ extension SocketState {
             case .done: return .done(.iov(message.remaining == 0 ? [] : message.rest))
             case .blocked: return .wait(partial: message.sent > before ? .iov(message.rest) : nil, ready: false)
             case .failed(let reason):
-                return .failed(SocketError(reason, partial: message.sent > 0 ? .rest(Array(message.rest.joined())) : nil))
+                return .failed(SocketError(reason, partial: message.sent > 0 ? message.restPartial : nil))
             }
         }
         return .done(.iov([]))

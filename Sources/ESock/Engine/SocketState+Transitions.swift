@@ -163,7 +163,7 @@ extension SocketState {
                          _ fx: inout Effects) throws(SocketError) -> (Operation, Latch?) {
         guard !closed else { throw .closed }
         // A send given up leaves its package incomplete: the next one counts from zero.
-        if tag == .send || tag == .sendto || tag == .sendmsg { writePackageSent = 0 }
+        if tag == .send || tag == .sendto || tag == .sendmsg || tag == .sendv { writePackageSent = 0 }
         for queue in allQueues {
             if let i = queue.waiting.firstIndex(where: { $0.handle == handle && $0.tag == tag }) {
                 let op = queue.waiting.remove(at: i)

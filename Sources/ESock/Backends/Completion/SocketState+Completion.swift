@@ -181,7 +181,7 @@ extension SocketState {
                 case .more, .blocked: return .blocked
                 case .done: return .done(.iov(message.remaining == 0 ? [] : message.rest))
                 case .failed(let reason):
-                    return .failed(SocketError(reason, partial: message.sent > 0 ? .rest(Array(message.rest.joined())) : nil))
+                    return .failed(SocketError(reason, partial: message.sent > 0 ? message.restPartial : nil))
                 }
             }
             switch sent(n, total: op.outgoing?.count ?? 0, sent: &op.outgoingSent) {
