@@ -9,6 +9,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stdio.h>
 
 int esock_stress_deny_io_uring(void) {
 #if !defined(__x86_64__)
@@ -33,3 +34,5 @@ int esock_stress_deny_io_uring(void) {
 int esock_stress_unshare_net(void) {
     return unshare(CLONE_NEWNET) == 0 ? 0 : -errno;
 }
+
+void esock_stress_line_buffered_stdout(void) { setvbuf(stdout, NULL, _IOLBF, 0); }

@@ -8,6 +8,57 @@ import Synchronization
 /// operations pending: closing them neither crashes (no deinit closes anything inside a lock)
 /// nor hangs (no deinit waits for the ring); the owner ends when it is ended.
 func probeDroppedOwner(_ backend: any IOBackend) throws(SocketError) {
+    // The owner's only reference left is its one socket's pending receive: closing the socket
+    // releases that operation (it once did so inside the socket's lock, and the owner's deinit
+    // then closed the socket again: "Recursive call to lock Mutex").
+    for round in 0..<20 {
+        let l = try Socket.open(.inet, .stream, .tcp, backend: backend)
+        try l.bind(.loopback(port: 0))
+        try l.listen()
+        var only: Socket?
+        do {
+            let owner = Mailbox()
+            let c = try Socket.open(.inet, .stream, .tcp, backend: backend, owner: owner)
+            try c.connect(l.sockname(), timeout: .seconds(5))
+            _ = try c.recv(nowait: owner)
+            only = c
+        }
+        let peer = try l.accept(timeout: .seconds(5))
+        guard let only else { fail("no socket") }
+        try only.close()
+        check(thrown { () throws(SocketError) in try only.close() }?.reason == .closed, "round \(round): the only socket of a dropped owner closed")
+        try peer.close()
+        try l.close()
+    }
+    // A dropped owner's receive completes where completions are handled (the ring owner's
+    // thread on completion) while its other socket's receive is in the kernel, reporting
+    // elsewhere: nothing there may close that socket and wait for the kernel (once a hang).
+    let other = Mailbox()
+    for round in 0..<5 {
+        let l = try Socket.open(.inet, .stream, .tcp, backend: backend)
+        try l.bind(.loopback(port: 0))
+        try l.listen()
+        var reporting: Socket?, elsewhere: Socket?
+        do {
+            let owner = Mailbox()
+            let a = try Socket.open(.inet, .stream, .tcp, backend: backend, owner: owner)
+            let b = try Socket.open(.inet, .stream, .tcp, backend: backend, owner: owner)
+            try a.connect(l.sockname(), timeout: .seconds(5))
+            try b.connect(l.sockname(), timeout: .seconds(5))
+            _ = try a.recv(nowait: owner)
+            _ = try b.recv(nowait: other)
+            reporting = a
+            elsewhere = b
+        }
+        let peerA = try l.accept(timeout: .seconds(5)), peerB = try l.accept(timeout: .seconds(5))
+        try peerA.send([1], timeout: .seconds(5))
+        guard let reporting, let elsewhere else { fail("no sockets") }
+        waitFor("round \(round): the receive to complete") { reporting.counters.readByte == 1 || reporting.info().numReaders == 1 }
+        check(other.receive(timeout: .milliseconds(100)) == nil, "round \(round): nothing reached the other mailbox")
+        check(ESock.whichSockets().contains(elsewhere), "round \(round): the owner's other socket is still open")
+        for s in [reporting, elsewhere, peerA, peerB, l] { try s.close() }
+        _ = other.receive(timeout: .zero)
+    }
     for round in 0..<20 {
         var first: Socket?
         var second: Socket?
@@ -41,6 +92,28 @@ func probeDroppedOwner(_ backend: any IOBackend) throws(SocketError) {
 func probePredicates(_ backend: any IOBackend) throws(SocketError) {
     let p = try pair(backend)
     defer { for s in [p.client, p.server, p.listener] { try? s.close() } }
+    // An async waiter's predicate: it runs on the waiting task, not inside the post of the
+    // backend's thread (which held the socket's lock: "Recursive call to lock Mutex").
+    let waiting = Mailbox()
+    for round in 0..<20 {
+        let pending = try p.server.recv(nowait: waiting)
+        guard let handle = pending.handle else { continue }
+        let server = p.server
+        let got = ProbeBox<SocketMessage>()
+        Task {
+            let m = await waiting.next { m in
+                _ = m.socket.counters
+                _ = server.info()
+                return m.handle == handle
+            }
+            got.set(m)
+        }
+        try p.client.send([UInt8(truncatingIfNeeded: round)], timeout: .seconds(5))
+        waitFor("round \(round): the async predicate's message") { got.isSet }
+        let message = got.value
+        check(message?.handle == handle, "round \(round): an async predicate reading the socket took its message")
+        if case .select? = message { _ = try p.server.recv(nowait: waiting) }
+    }
     let mb = Mailbox()
     for round in 0..<50 {
         let pending = try p.server.recv(nowait: mb)

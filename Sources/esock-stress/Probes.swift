@@ -9,11 +9,15 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CESockStress
 import ESock
+import Synchronization
 
 /// Runs probe `name` on a new backend of kind `backendName`.
 func probe(_ name: String, _ backendName: String) throws(SocketError) {
     alarm(60)
+    // Line by line: what a probe printed before a trap is not lost in a buffer.
+    esock_stress_line_buffered_stdout()
     let backend = try makeBackend(backendName)
     switch name {
     case "bad-input": try probeBadInput(backend)
@@ -94,4 +98,12 @@ func residentBytes() -> Int {
         }
     }
     return resident * Int(sysconf(Int32(_SC_PAGESIZE)))
+}
+
+/// A value another thread or task sets once.
+final class ProbeBox<T: Sendable>: Sendable {
+    private let state = Mutex<(set: Bool, value: T?)>((false, nil))
+    func set(_ v: T?) { state.withLock { $0 = (true, v) } }
+    var isSet: Bool { state.withLock { $0.set } }
+    var value: T? { state.withLock { $0.value } }
 }

@@ -7,7 +7,7 @@ import Glibc
 /// Async calls take a timeout with the blocking forms' semantics: `timeout` with what moved, a
 /// zero timeout tries once, and the data of a receive of whatever is available that came in time
 /// is the answer. The deadline runs on the backend's timers, with no task or thread per wait.
-@Suite("Async calls with timeouts", .leakChecked, .timeLimit(.minutes(2)))
+@Suite("Async calls with timeouts", .leakChecked, .timeLimit(.minutes(5)))
 struct AsyncTimeoutTests {
     @Test("an async receive with nothing to receive times out; one of a length carries the part that came",
           arguments: Backend.allCases)

@@ -132,7 +132,7 @@ func curl(_ arguments: [String]) async throws -> (status: Int32, output: String)
 }
 
 @Suite("examples: echo server, HTTP server (async and nowait) with curl, Redis client with redis-server",
-       .leakChecked, .timeLimit(.minutes(2)))
+       .leakChecked, .timeLimit(.minutes(5)))
 struct ExamplesTests {
     static let curlPath = findExecutable("curl")
     static let redisServerPath = findExecutable("redis-server")

@@ -21,6 +21,8 @@ func runStress(_ arguments: [String]) throws -> (status: Int32, output: String) 
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
     posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 1)
+    // Standard error too: a trap's message (Swift's "Fatal error: ...") goes there.
+    posix_spawn_file_actions_adddup2(&actions, pipeEnds[1], 2)
     posix_spawn_file_actions_addclose(&actions, pipeEnds[0])
     var argv: [UnsafeMutablePointer<CChar>?] = (["esock-stress"] + arguments).map { strdup($0) } + [nil]
     defer { for a in argv { free(a) } }
@@ -38,7 +40,10 @@ func runStress(_ arguments: [String]) throws -> (status: Int32, output: String) 
     }
     var status: Int32 = 0
     waitpid(child, &status, 0)
-    return ((status >> 8) & 0xff, String(decoding: output, as: UTF8.self))
+    let text = String(decoding: output, as: UTF8.self)
+    // Killed by a signal (a trap, or SIGALRM on a hang): not an exit status of 0.
+    if status & 0x7f != 0 { return (128 + (status & 0x7f), text + "\n[killed by signal \(status & 0x7f)]") }
+    return ((status >> 8) & 0xff, text)
 }
 
 /// The value of `key=` in `output`.

@@ -11,4 +11,7 @@ int esock_stress_deny_io_uring(void);
 /// Returns 0, or -errno.
 int esock_stress_unshare_net(void);
 
+/// Makes standard output line buffered (what a child printed before it died is not lost).
+void esock_stress_line_buffered_stdout(void);
+
 #endif

@@ -48,8 +48,8 @@ extension Socket {
     /// cancels the send and throws ``SocketError/Reason/cancelled``, with the rest as a vector
     /// when part of it went.
     @discardableResult
-    public nonisolated(nonsending) func sendv(_ iov: [[UInt8]]) async throws(SocketError) -> [[UInt8]] {
-        try await perform(SendvCall(iov: iov))
+    public nonisolated(nonsending) func sendv(_ iov: [[UInt8]], timeout: Timeout = .infinity) async throws(SocketError) -> [[UInt8]] {
+        try await perform(SendvCall(iov: iov), timeout: timeout)
     }
 
     /// The part of the I/O vector `iov` after its first `written` bytes (Erlang:

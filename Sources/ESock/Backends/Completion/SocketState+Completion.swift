@@ -255,12 +255,10 @@ extension SocketState {
             counters.add(.accSuccess)
             if keep { acceptedAhead.append(result) } else { fx.append(.closeDescriptor(result)) }
         case .send:
+            // Bytes that went after all; the package was given up (its count starts again).
             guard n > 0 else { return }
-            if let message = op.message {
-                _ = sentMessage(n, message)
-            } else {
-                _ = sent(n, total: op.outgoing?.count ?? 0, sent: &op.outgoingSent)
-            }
+            counters.wrote(n)
+            if let message = op.message { message.advance(by: n) } else { op.outgoingSent += n }
         case .connect, .sendfile:
             break
         }
