@@ -20,7 +20,7 @@ public struct MonitorRef: Hashable, Sendable, CustomStringConvertible {
 public enum DownReason: String, Sendable, Hashable, CustomStringConvertible {
     /// The socket was closed with ``Socket/close()``.
     case closed
-    /// The socket's owner ended (``Mailbox/end()`` or its last reference went), which closed it.
+    /// The socket's owner ended (``Mailbox/end()``), which closed it.
     case ownerEnded = "owner_ended"
     /// The socket was already closed when the monitor was made (Erlang: `nosock`).
     case nosock

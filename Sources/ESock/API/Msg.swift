@@ -2,7 +2,7 @@
 import Glibc
 #endif
 
-/// A message for ``Socket/sendmsg(_:flags:timeout:)`` or from ``Socket/recvmsg(bufferSize:controlSize:flags:timeout:)``:
+/// A message for ``Socket/sendmsg(_:flags:timeout:)-11nw`` or from ``Socket/recvmsg(bufferSize:controlSize:flags:timeout:)-9xo4w``:
 /// Erlang's `msg_send()` and `msg_recv()`, C's `struct msghdr`.
 public struct Msg: Sendable, Hashable, CustomStringConvertible {
     /// The peer address (`msg_name`): where to send on an unconnected socket; where a received

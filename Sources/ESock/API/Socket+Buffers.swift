@@ -16,7 +16,7 @@ extension Socket {
         try perform(RecvIntoCall(target: buffer, flags: flags), timeout: timeout)
     }
 
-    /// ``recv(into:flags:timeout:)-(UnsafeMutableRawBufferPointer,_,_)``, suspending the task
+    /// ``recv(into:flags:timeout:)-3o7fc``, suspending the task
     /// instead of blocking the thread. The task stays suspended until the kernel's last
     /// completion for the operation, also when it is cancelled, so `buffer` outlives the
     /// kernel's use of it.
@@ -27,7 +27,7 @@ extension Socket {
 
     /// Receives what is available into the uninitialized part of `output` (at most its free
     /// capacity) and appends it there; returns the count. See
-    /// ``recv(into:flags:timeout:)-(UnsafeMutableRawBufferPointer,_,_)``.
+    /// ``recv(into:flags:timeout:)-3o7fc``.
     public func recv(into output: inout OutputRawSpan, flags: MessageFlags = [],
                      timeout: Timeout = .infinity) throws(SocketError) -> Int {
         try output.withUnsafeMutableBytes { (raw, initialized) throws(SocketError) -> Int in
@@ -40,7 +40,7 @@ extension Socket {
     }
 
     /// Receives what is available into `span` (at most its count); returns the count. See
-    /// ``recv(into:flags:timeout:)-(UnsafeMutableRawBufferPointer,_,_)``.
+    /// ``recv(into:flags:timeout:)-3o7fc``.
     public func recv(into span: inout MutableRawSpan, flags: MessageFlags = [],
                      timeout: Timeout = .infinity) throws(SocketError) -> Int {
         try span.withUnsafeMutableBytes { (raw) throws(SocketError) -> Int in
@@ -65,7 +65,7 @@ extension Socket {
         try perform(SendBytesCall(bytes: bytes, flags: flags), timeout: timeout)
     }
 
-    /// ``send(_:flags:timeout:)-(UnsafeRawBufferPointer,_,_)``, suspending the task instead of
+    /// ``send(_:flags:timeout:)-75ppd``, suspending the task instead of
     /// blocking the thread (until the kernel's last completion, also when cancelled).
     @discardableResult
     public nonisolated(nonsending) func send(_ bytes: UnsafeRawBufferPointer, flags: MessageFlags = [],
@@ -75,7 +75,7 @@ extension Socket {
 
     /// Sends all of `bytes` (a span of any contiguous memory: an array's `span.bytes`, a
     /// `Data`'s, a buffer's) without copying them; see
-    /// ``send(_:flags:timeout:)-(UnsafeRawBufferPointer,_,_)``.
+    /// ``send(_:flags:timeout:)-75ppd``.
     @discardableResult
     public func send(_ bytes: RawSpan, flags: MessageFlags = [], timeout: Timeout = .infinity) throws(SocketError) -> Int {
         try bytes.withUnsafeBytes { (raw) throws(SocketError) -> Int in try send(raw, flags: flags, timeout: timeout) }

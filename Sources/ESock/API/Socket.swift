@@ -6,7 +6,7 @@ import Synchronization
 
 private let nextSocketID = Atomic<UInt64>(1)
 
-/// A socket: Erlang's `socket()`, created by ``open(_:_:_:backend:owner:useRegistry:)`` or ``accept(timeout:)``.
+/// A socket: Erlang's `socket()`, created by ``open(_:_:_:backend:owner:useRegistry:)`` or ``accept(timeout:)-4tid7``.
 ///
 /// A socket belongs to one ``IOBackend`` for its whole life. Its descriptor is non-blocking and
 /// close-on-exec. Every method may be called from any thread. As in Erlang, a socket stays open
@@ -62,7 +62,8 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
     /// process's default backend (see ``ESock/defaultBackend()``).
     ///
     /// `owner` is the controlling process (Erlang: the process calling `open`): when it ends
-    /// (``Mailbox/end()``, or its last reference goes) the socket is closed. Nil: the socket has
+    /// (``Mailbox/end()``: an owner ends only so, never when its last reference goes) the socket
+    /// is closed. Nil: the socket has
     /// no owner and stays open until ``close()``. `useRegistry` (Erlang: the `use_registry` open
     /// option) puts the socket in the registry or keeps it out; nil: the global value
     /// (``ESock/useRegistry(_:)``).

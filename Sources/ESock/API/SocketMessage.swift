@@ -53,9 +53,10 @@ public enum CompletionStatus: Sendable, CustomStringConvertible {
     case accepted(Socket)
     /// connect: the connection is established (Erlang: `ok`).
     case connected
-    /// recv: the data (Erlang: `{ok, Data}`). On a stream, empty data means the peer closed.
+    /// recv: the data (Erlang: `{ok, Data}`). A datagram may be empty; the end of a stream is no
+    /// data but ``failed(_:)`` with ``SocketError/Reason/closed``.
     case received([UInt8])
-    /// recv into the caller's memory (``Socket/recv(into:flags:timeout:)-(UnsafeMutableRawBufferPointer,_,_)``):
+    /// recv into the caller's memory (``Socket/recv(into:flags:timeout:)-3o7fc``):
     /// the bytes written there.
     case receivedCount(Int)
     /// recvfrom: the source address (nil when the kernel gave none) and the data

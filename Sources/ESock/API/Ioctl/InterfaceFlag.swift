@@ -1,4 +1,4 @@
-/// One interface flag: Erlang's `ioctl_device_flag()`, spelled as its atom (``rawValue``).
+/// One interface flag: Erlang's `ioctl_device_flag()`, spelled as its atom (`rawValue`).
 ///
 /// `sifflags` takes a `[InterfaceFlag: Bool]` (Erlang: `#{Flag => boolean()}`): true sets the
 /// flag, false resets it.

@@ -1,4 +1,4 @@
-/// A request of Erlang's `socket:ioctl/2,3,4`, spelled as Erlang's atom (``rawValue``).
+/// A request of Erlang's `socket:ioctl/2,3,4`, spelled as Erlang's atom (`rawValue`).
 ///
 /// Each request is used with one form of ``Socket/ioctl(_:)``:
 /// - ``Form/get`` — `ioctl/2`, ``Socket/ioctl(_:)``: `gifconf`, `nread`, `nwrite`, `nspace`,

@@ -8,7 +8,7 @@ public enum PlatformFeature: String, Sendable, Hashable, CaseIterable, CustomStr
     case local
     /// Network namespaces (`setns(2)`, used by ``Socket/open(_:_:_:netns:backend:owner:useRegistry:)``).
     case netns
-    /// `sendfile(2)` (``Socket/sendfile(_:offset:count:timeout:)``).
+    /// `sendfile(2)` (``Socket/sendfile(_:offset:count:timeout:)-jelf``).
     case sendfile
 
     public var description: String { rawValue }
