@@ -137,4 +137,36 @@ struct EngineTests {
         #expect(m?.handle == handle)
         if case .select? = m { #expect(try p.server.recv(nowait: mb).doneValue == [9]) }
     }
+
+    @Test("connections that arrive while nobody accepts are accepted later, each once; a cancelled accept loses none",
+          arguments: Backend.allCases)
+    func acceptsLoseNothing(_ backend: Backend) throws {
+        let io = try backend.instance()
+        let l = try listener(on: backend)
+        defer { try? l.close() }
+        let mb = Mailbox()
+        // An accept waits (the completion backend arms its acceptor), then is cancelled.
+        switch try l.accept(nowait: mb) {
+        case .select(let info, _): try l.cancel(info)
+        case .completion(let info): try l.cancel(info)
+        case .done(let s): try s.close(); Issue.record("a connection nobody made")
+        }
+        var clients: [Socket] = []
+        defer { for c in clients { try? c.close() } }
+        for _ in 0..<100 {
+            let c = try Socket.open(.inet, .stream, .tcp, backend: io)
+            try c.connect(l.sockname(), timeout: .seconds(5))
+            clients.append(c)
+        }
+        var peers = Set<SocketAddress>()
+        for _ in 0..<100 {
+            let s = try l.accept(timeout: .seconds(5))
+            peers.insert(try s.peername())
+            try s.close()
+        }
+        #expect(peers.count == 100)
+        #expect(Set(try clients.map { try $0.sockname() }) == peers)
+        #expect(throws: SocketError.timeout) { try l.accept(timeout: .milliseconds(50)) }
+        #expect(mb.receive(timeout: .zero) == nil)
+    }
 }

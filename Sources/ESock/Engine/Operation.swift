@@ -83,11 +83,12 @@ final class Operation: @unchecked Sendable {
     // recvfrom, recvmsg, sendto, sendmsg: the msghdr and everything it points at.
     @exclusivity(unchecked) var message: MessageIO?
 
-    /// Completion backend: the socket's multishot receive (``SocketState/receiver``), not a
-    /// caller's operation.
+    /// Completion backend: the socket's multishot receive or accept (``SocketState/receiver``,
+    /// ``SocketState/acceptor``), not a caller's operation.
     @exclusivity(unchecked) var isReceiver = false
-    /// Completion backend: a receive that waits for the socket's multishot receive (its data, or
-    /// its end) rather than for an SQE of its own; cancelled without the kernel.
+    /// Completion backend: a receive or accept that waits for the socket's multishot receive or
+    /// accept (its data or connection, or its end) rather than for an SQE of its own; cancelled
+    /// without the kernel.
     @exclusivity(unchecked) var awaitsReceiver = false
 
     /// A thread waiting in cancel for the kernel's last CQE of this operation.

@@ -86,6 +86,12 @@ struct SocketState: @unchecked Sendable {
     var receiverStopping = false
     /// An error the receiver met when no receive was waiting: the next receive gets it.
     var readError: SocketError?
+    /// Completion backend: the multishot accept armed on this listener (one SQE that posts a
+    /// CQE per connection), if any: its connections go to the waiting accept or to
+    /// `acceptedAhead`.
+    var acceptor: Operation?
+    /// The acceptor was asked to stop (enough connections accepted ahead).
+    var acceptorStopping = false
     /// Completion backend: operations handed to the kernel whose last CQE has not arrived.
     var inflight = 0
     /// Set by close while operations are in flight; set when the last of them completes.

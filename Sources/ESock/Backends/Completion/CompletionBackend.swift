@@ -290,6 +290,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                 request = .send(fd: fd, buffer: chunk.baseAddress, length: min(chunk.count, Int(Int32.max)),
                                 flags: op.flags | ESOCK_MSG_NOSIGNAL)
             }
+        case .accept where op.isReceiver:
+            request = .acceptMultishot(fd: fd, flags: Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
         case .accept:
             request = .accept(fd: fd, flags: Int32(SOCK_NONBLOCK.rawValue | SOCK_CLOEXEC.rawValue))
         case .connect, .sendfile:
@@ -433,6 +435,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                         "state": table.isStopped ? "stopped" : "running"]
         if let fallbackReason { settings["setup_fallback"] = fallbackReason }
         settings["multishot_receive"] = features.multishotReceive ? "on" : "off"
+        settings["multishot_accept"] = features.multishotAccept ? "on" : "off"
         return BackendInfo(name: name, model: model, threads: 1,
                            counters: ["submissions": submissions.load(ordering: .relaxed),
                                       "completions": completions.load(ordering: .relaxed),

@@ -5,7 +5,8 @@
 ///
 /// A stream's receives of plain data wait on one multishot receive per socket (the socket's
 /// *receiver*, armed by the first receive that waits and kept while data keeps coming): one SQE
-/// for many messages, each CQE feeding the waiting receive or the read-ahead.
+/// for many messages, each CQE feeding the waiting receive or the read-ahead. A listener's
+/// accepts wait the same way on one multishot accept (its *acceptor*).
 struct CompletionRules: IOModelRules {
     /// The backend's gate: it knows the ring owner's thread.
     let gate: PollGate
@@ -60,7 +61,32 @@ struct CompletionRules: IOModelRules {
                 return
             }
         }
+        if op.kind == .accept && (st.acceptor != nil || features.multishotAccept) {
+            op.awaitsReceiver = true
+            if st.acceptor == nil { armAcceptor(for: op, &st, &fx) }
+            return
+        }
         Self.arm(op, &st, &fx)
+    }
+
+    /// The most connections an acceptor accepts ahead for no accept before it is stopped.
+    static let acceptedAheadLimit = 64
+
+    /// Arms the listener's multishot accept.
+    private func armAcceptor(for op: Operation, _ st: inout SocketState, _ fx: inout Effects) {
+        let acceptor = Operation(.accept, tag: .accept, handle: .make(), mailbox: op.mailbox, socket: op.socket)
+        acceptor.isReceiver = true
+        acceptor.enter(.waiting)
+        st.acceptor = acceptor
+        st.acceptorStopping = false
+        Self.arm(acceptor, &st, &fx)
+    }
+
+    /// Asks the kernel to end the listener's acceptor; its last CQE comes later.
+    func stopAcceptor(_ st: inout SocketState, _ fx: inout Effects) {
+        guard let acceptor = st.acceptor, !st.acceptorStopping else { return }
+        st.acceptorStopping = true
+        fx.append(.cancelInKernel(acceptor))
     }
 
     /// Arms the socket's multishot receive.
@@ -131,5 +157,6 @@ struct CompletionRules: IOModelRules {
 
     func closing(_ st: inout SocketState, _ fx: inout Effects) {
         stopReceiver(&st, &fx)
+        stopAcceptor(&st, &fx)
     }
 }

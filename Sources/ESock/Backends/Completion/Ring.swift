@@ -23,6 +23,8 @@ final class Ring {
         case sendmsg(fd: Int32, header: UnsafeMutablePointer<msghdr>, flags: Int32)
         /// accept4(2) with `flags`.
         case accept(fd: Int32, flags: Int32)
+        /// A multishot accept: one CQE per connection, with `IORING_CQE_F_MORE` until the last.
+        case acceptMultishot(fd: Int32, flags: Int32)
         /// One-shot poll for `mask`.
         case poll(fd: Int32, mask: UInt32)
         /// read(2) of `length` bytes into `buffer`.
@@ -101,6 +103,8 @@ final class Ring {
             io_uring_prep_sendmsg(s, fd, header, UInt32(bitPattern: flags))
         case .accept(let fd, let flags):
             io_uring_prep_accept(s, fd, nil, nil, flags)
+        case .acceptMultishot(let fd, let flags):
+            io_uring_prep_multishot_accept(s, fd, nil, nil, flags)
         case .poll(let fd, let mask):
             io_uring_prep_poll_add(s, fd, mask)
         case .read(let fd, let buffer, let length):

@@ -4,6 +4,7 @@ import Synchronization
 /// decides how an operation waits: shared by the backend (which learns it) and its rules.
 final class RingFeatures: Sendable {
     private let multishot = Atomic<Bool>(false)
+    private let multishotAccepts = Atomic<Bool>(true)
 
     /// A multishot receive on the provided-buffer ring is possible: the ring has provided
     /// buffers, and the kernel has not refused a multishot receive (Linux 6.0+).
@@ -12,4 +13,10 @@ final class RingFeatures: Sendable {
     /// Set by the backend when it set its provided-buffer ring up (true) or when the kernel
     /// refused a multishot receive (false).
     func setMultishotReceive(_ on: Bool) { multishot.store(on, ordering: .relaxed) }
+
+    /// A multishot accept is possible (Linux 5.19+): until the kernel refuses one.
+    var multishotAccept: Bool { multishotAccepts.load(ordering: .relaxed) }
+
+    /// Set when the kernel refused a multishot accept.
+    func setMultishotAccept(_ on: Bool) { multishotAccepts.store(on, ordering: .relaxed) }
 }

@@ -12,7 +12,11 @@ extension SocketState {
     mutating func completed(_ op: Operation, result: Int32, data: UnsafeRawBufferPointer?, more: Bool,
                             rules: CompletionRules, _ fx: inout Effects) {
         if op.isReceiver {
-            receiverCompleted(op, result: result, data: data, more: more, rules, &fx)
+            if op.kind == .accept {
+                acceptorCompleted(op, result: result, more: more, rules, &fx)
+            } else {
+                receiverCompleted(op, result: result, data: data, more: more, rules, &fx)
+            }
             return
         }
         inflight -= 1
@@ -97,6 +101,62 @@ extension SocketState {
             if !more, let op = readers.current, op.phase == .waiting, op.awaitsReceiver {
                 op.awaitsReceiver = false
                 retry(op, rules, &fx)
+            }
+        }
+        if closed && inflight == 0, let latch = drained {
+            fx.append(.signal(latch))
+            drained = nil
+        }
+    }
+
+    /// A CQE of the listener's multishot accept: a connection goes to the accept waiting for it,
+    /// or is accepted ahead (at most ``CompletionRules/acceptedAheadLimit``, then the acceptor
+    /// stops); its last CQE ends it, and an accept still waiting takes its turn again.
+    private mutating func acceptorCompleted(_ acceptor: Operation, result: Int32, more: Bool,
+                                            _ rules: CompletionRules, _ fx: inout Effects) {
+        if !more {
+            inflight -= 1
+            if self.acceptor === acceptor {
+                self.acceptor = nil
+                acceptorStopping = false
+            }
+            fx.append(.release(acceptor))
+        }
+        if _slowPath(debug) { fx.append(.trace("acceptor: kernel completed with \(result)\(more ? ", more" : "")")) }
+        if closed {
+            if result >= 0 { fx.append(.closeDescriptor(result)) }
+        } else if result >= 0 {
+            counters.add(.accSuccess)
+            if let op = acceptors.current, op.phase == .waiting, op.awaitsReceiver {
+                op.awaitsReceiver = false
+                fx.append(.deliverAccepted(op, result))
+                handOver(acceptors, &fx)
+            } else {
+                acceptedAhead.append(result)
+                if acceptedAhead.count >= CompletionRules.acceptedAheadLimit { rules.stopAcceptor(&self, &fx) }
+            }
+        } else if result == -EINVAL {
+            // A kernel without multishot accepts: plain accepts from now on.
+            rules.features.setMultishotAccept(false)
+        } else if result != -ECANCELED && result != -EINTR && result != -EAGAIN && result != -ECONNABORTED {
+            counters.add(.accFails)
+            if let op = acceptors.current, op.phase == .waiting, op.awaitsReceiver {
+                op.awaitsReceiver = false
+                fx.append(.notify(op, .completion(socket: op.socket, handle: op.handle, status: .failed(.posix(-result)))))
+                handOver(acceptors, &fx)
+            }
+        }
+        if !closed && !more, let op = acceptors.current, op.phase == .waiting, op.awaitsReceiver {
+            op.awaitsReceiver = false
+            switch attempt(op, force: false) {
+            case .done(.accepted(let fd)):
+                fx.append(.deliverAccepted(op, fd))
+                handOver(acceptors, &fx)
+            case .failed(let error):
+                fx.append(.notify(op, .completion(socket: op.socket, handle: op.handle, status: .failed(error))))
+                handOver(acceptors, &fx)
+            default:
+                rules.send(op, toKernel: &self, &fx)
             }
         }
         if closed && inflight == 0, let latch = drained {
