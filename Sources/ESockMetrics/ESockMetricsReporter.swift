@@ -43,8 +43,8 @@ public final class ESockMetricsReporter: Sendable {
     /// Which series the socket metrics form.
     public let socketSeries: SocketSeries
     private let factory: any MetricsFactory
-    private let state: Mutex<State>
-    private let periodic = Mutex<Ticker?>(nil)
+    private let state: Locked<State>
+    private let periodic = Locked<Ticker?>(nil)
 
     /// A reporter that creates its metrics with `factory` (nil: `MetricsSystem.factory`), named
     /// `<prefix>_...`, and also reports `backends` (beyond those it finds itself).
@@ -55,7 +55,7 @@ public final class ESockMetricsReporter: Sendable {
         self.factory = factory ?? MetricsSystem.factory
         var st = State()
         for b in backends { st.note(b) }
-        self.state = Mutex(st)
+        self.state = Locked(st)
     }
 
     /// Reads every counter once and updates the metrics (see ``ESockMetricsReporter``).

@@ -102,7 +102,7 @@ func residentBytes() -> Int {
 
 /// A value another thread or task sets once.
 final class ProbeBox<T: Sendable>: Sendable {
-    private let state = Mutex<(set: Bool, value: T?)>((false, nil))
+    private let state = Locked<(set: Bool, value: T?)>((false, nil))
     func set(_ v: T?) { state.withLock { $0 = (true, v) } }
     var isSet: Bool { state.withLock { $0.set } }
     var value: T? { state.withLock { $0.value } }

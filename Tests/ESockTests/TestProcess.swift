@@ -1,4 +1,4 @@
-import ESock
+@testable import ESock
 import Synchronization
 import Testing
 #if canImport(Glibc)
@@ -15,7 +15,7 @@ final class TestProcess: Sendable {
     let pid: pid_t
     private let output = OutputReader()
     /// Whether a wait has taken its exit status (the pid may then be another process's).
-    private let reaped = Mutex(false)
+    private let reaped = Locked(false)
 
     /// Starts `argv` (its first element looked up in PATH).
     init(_ argv: [String]) throws {
@@ -113,7 +113,7 @@ private final class OutputReader: Sendable {
         /// Who waits, for which text (nil: for the end).
         var waiters: [(text: String?, continuation: CheckedContinuation<Bool, Never>)] = []
     }
-    private let state = Mutex(State())
+    private let state = Locked(State())
 
     /// Reads `fd` until its end, then closes it.
     func start(reading fd: Int32) {

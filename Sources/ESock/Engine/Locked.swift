@@ -9,13 +9,13 @@ import Synchronization
 /// (On Linux `Mutex` locks with futexes TSan does not see, so every access it guards would be
 /// reported as a race and real races could not be told from them.)
 // @unchecked Sendable: `value` is only touched inside `withLock`, with the mutex held.
-final class Locked<Value>: @unchecked Sendable {
+package final class Locked<Value>: @unchecked Sendable {
     // `value` comes first: a zero-sized value (`Locked<Void>`) then has an address inside this
     // object, not at its end, where TSan would take it for the next object's first field.
     private var value: Value
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
-    init(_ value: Value) {
+    package init(_ value: Value) {
         self.value = value
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
@@ -26,14 +26,14 @@ final class Locked<Value>: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    func withLock<Result, E: Error>(_ body: (inout Value) throws(E) -> Result) throws(E) -> Result {
+    package func withLock<Result, E: Error>(_ body: (inout Value) throws(E) -> Result) throws(E) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return try body(&value)
     }
 }
 #else
-/// A value guarded by a lock: `Synchronization.Mutex` (a pthread mutex in sanitizer builds, see
+/// A value guarded by a lock (for the package's other modules too): `Synchronization.Mutex` (a pthread mutex in sanitizer builds, see
 /// the `ESOCK_PTHREAD_LOCKS` branch of this file).
-typealias Locked<Value> = Mutex<Value>
+package typealias Locked<Value> = Mutex<Value>
 #endif
