@@ -160,21 +160,35 @@ struct BuildLayout {
                            configuration: (bin as NSString).lastPathComponent)
     }
 
-    /// Builds, with the same configuration, the executables `swift run esock-bench` did not build.
+    /// Builds, with the same configuration, the executables `swift run esock-bench` does not build
+    /// (SwiftPM builds one product per command). Every run asks: a build that is up to date takes
+    /// about a second, and a server or load generator changed since the last run is rebuilt
+    /// rather than measured stale.
     func buildSiblings() throws {
-        let missing = Self.siblings.filter { !FileManager.default.isExecutableFile(atPath: "\(binFolder)/\($0)") }
-        guard !missing.isEmpty else { return }
         if configuration != "release" {
             print("warning: esock-bench is a \(configuration) build; figures from debug builds mean little (use -c release)")
         }
-        for product in missing {
-            print("building \(product) (\(configuration))…")
+        for product in Self.siblings {
+            // Quiet when up to date; the build's output as soon as it compiles something.
+            var shown = !FileManager.default.isExecutableFile(atPath: "\(binFolder)/\(product)")
+            if shown { print("building \(product) (\(configuration))…") }
             flushOutput()
             let build = try ChildProcess(["/usr/bin/env", "swift", "build", "-c", configuration,
                                           "--package-path", packageFolder, "--product", product],
                                          cpu: nil, name: "swift build")
-            while let line = build.readLine(within: 1800) { print("  " + line) }
-            guard build.wait(within: 60) == 0 else { throw BenchError("swift build --product \(product) failed") }
+            var held: [String] = []
+            while let line = build.readLine(within: 1800) {
+                if !shown, line.contains("Compiling") || line.contains("Linking") || line.contains("error") {
+                    print("rebuilding \(product) (\(configuration))…")
+                    shown = true
+                    held.forEach { print("  " + $0) }
+                }
+                if shown { print("  " + line); flushOutput() } else { held.append(line) }
+            }
+            guard build.wait(within: 60) == 0 else {
+                if !shown { held.forEach { print("  " + $0) } }
+                throw BenchError("swift build --product \(product) failed")
+            }
         }
     }
 }
