@@ -1,6 +1,7 @@
 // esock-bench: ESock's main job. `esock-bench` (= `esock-bench run`) compares the select backend
 // with the completion backend, against a C epoll server, a C io_uring server and SwiftNIO, on
-// loopback, and writes a table, results.json and chart.svg. `esock-bench serve` is the ESock server
+// loopback, in rounds (every server once per round), and writes a table with each server's
+// median and spread, the targets met or missed, results.json and chart.svg. `esock-bench serve` is the ESock server
 // the run measures.
 import ArgumentParser
 import Foundation
@@ -17,7 +18,7 @@ struct ESockBench: ParsableCommand {
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the benchmark matrix and report (the default).")
 
-    @Flag(help: "A short run: fewer workloads, 1 s windows.")
+    @Flag(help: "A short run: fewer workloads, 1 s windows, 2 rounds, 2,000 idle connections.")
     var quick = false
 
     @Option(help: "Measured seconds per run.")
@@ -25,6 +26,9 @@ struct Run: ParsableCommand {
 
     @Option(help: "Warm-up seconds per run.")
     var warmup: Double?
+
+    @Option(help: "Samples per server and workload; each round runs every server once, in turn, so that a slow patch of the machine hits them all (default 3; 2 with --quick). The report gives the median and the min-max.")
+    var rounds: Int?
 
     @Option(help: "Comma-separated server ids (\(ServerKind.defaultIDs.joined(separator: ",")), esock-select-harvester, esock-completion-harvester).")
     var servers: String?
@@ -38,7 +42,7 @@ struct Run: ParsableCommand {
     @Option(help: "Size of the sendfile workload's file in MiB.")
     var sendfileMiB: Int?
 
-    @Option(help: "Connections held by the idle-wave workload.")
+    @Option(help: "Connections held by the idle-wave workload (default 10,000; 2,000 with --quick).")
     var idleConnections: Int?
 
     @Option(help: "CPU the servers are pinned to.")
@@ -69,23 +73,28 @@ struct Run: ParsableCommand {
         guard !matrix.isEmpty, !chosen.isEmpty else { throw ValidationError("nothing to run") }
 
         let settings = RunSettings(bin: layout.binFolder, seconds: seconds ?? (quick ? 1 : 3),
-                                   warmup: warmup ?? (quick ? 0.5 : 1), file: file,
-                                   serverCPU: serverCPU, loadCPU: loadCPU)
+                                   warmup: warmup ?? (quick ? 0.5 : 1), rounds: rounds ?? (quick ? 2 : 3),
+                                   file: file, serverCPU: serverCPU, loadCPU: loadCPU)
+        guard settings.rounds >= 1, settings.rounds <= 100 else { throw ValidationError("--rounds must be 1 to 100") }
         let machine = MachineInfo.current()
-        print("esock-bench: \(chosen.count) servers × \(matrix.count) workloads, \(settings.seconds) s each; "
-              + "\(machine.cpuModel), \(machine.cpus) CPUs, Linux \(machine.kernel)")
+        print("esock-bench: \(chosen.count) servers × \(matrix.count) workloads × \(settings.rounds) rounds, "
+              + "\(settings.seconds) s each; \(machine.cpuModel), \(machine.cpus) CPUs, Linux \(machine.kernel)")
         print("servers pinned to CPU \(serverCPU), load generator to CPU \(loadCPU)")
         var results: [Measurement] = []
         for w in matrix {
-            for s in chosen {
-                let m = Runner.run(s, w, settings)
-                let figure = w.headline == .opsPerSecond ? "\(fmt(m.opsPerSecond, 0)) ops/s"
-                                                         : "\(fmt(m.bytesPerSecond / 1048576, 0)) MiB/s"
-                print("  \(w.id.padding(toLength: 16, withPad: " ", startingAt: 0)) "
-                      + "\(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) "
-                      + (m.ok ? figure : "FAILED: \(m.failure ?? "?")"))
-                flushOutput()
-                results.append(m)
+            for round in 1...settings.rounds {
+                // Every round runs each server once; odd rounds in the given order, even ones
+                // reversed, so that no server always runs right after the same neighbour.
+                for s in round % 2 == 1 ? chosen : chosen.reversed() {
+                    let m = Runner.run(s, w, round: round, settings)
+                    let figure = "\(thousands(w.shown(m.headline(w.headline)))) \(w.unit)"
+                    print("  \(w.id.padding(toLength: 16, withPad: " ", startingAt: 0)) "
+                          + "round \(round)/\(settings.rounds)  "
+                          + "\(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) "
+                          + (m.ok ? figure : "FAILED: \(m.failure ?? "?")"))
+                    flushOutput()
+                    results.append(m)
+                }
             }
         }
         let report = Report(workloads: matrix, servers: chosen, results: results, machine: machine, settings: settings)
