@@ -28,9 +28,12 @@ extension Report {
 
         text(10, y, "ESock: select (epoll) vs completion (io_uring) on loopback, each server on one CPU", "title")
         y += 18
-        text(10, y, "\(machine.cpuModel), \(machine.cpus) CPUs, Linux \(machine.kernel), \(machine.date); "
-             + "\(fmt(settings.seconds, 1)) s windows after \(fmt(settings.warmup, 1)) s warm-up; \(method)", "sub")
-        y += 16
+        text(10, y, "\(machine.cpuModel), \(machine.cpus) CPUs, Linux \(machine.kernel), \(machine.date); load average "
+             + "\(machine.loadAverage.split(separator: " ").first ?? "?") at the start, "
+             + "\(loadAverageAtEnd.split(separator: " ").first ?? "?") at the end", "sub")
+        y += 15
+        text(10, y, "\(fmt(settings.seconds, 1)) s windows after \(fmt(settings.warmup, 1)) s warm-up; \(method)", "sub")
+        y += 15
         text(10, y, settings.rounds > 1
              ? "Bar: the median of \(settings.rounds) rounds. Black line: slowest to fastest round. Higher is better in every group."
              : "Bar: one round (no spread measured; use --rounds 3). Higher is better in every group.", "sub")

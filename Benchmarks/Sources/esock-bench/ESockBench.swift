@@ -51,6 +51,10 @@ struct Run: ParsableCommand {
     @Option(help: "CPU the load generator is pinned to.")
     var loadCPU = 1
 
+    func validate() throws {
+        if let rounds, !(1...100).contains(rounds) { throw ValidationError("--rounds must be 1 to 100") }
+    }
+
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
         let layout = try BuildLayout.locate()
@@ -75,11 +79,10 @@ struct Run: ParsableCommand {
         let settings = RunSettings(bin: layout.binFolder, seconds: seconds ?? (quick ? 1 : 3),
                                    warmup: warmup ?? (quick ? 0.5 : 1), rounds: rounds ?? (quick ? 2 : 3),
                                    file: file, serverCPU: serverCPU, loadCPU: loadCPU)
-        guard settings.rounds >= 1, settings.rounds <= 100 else { throw ValidationError("--rounds must be 1 to 100") }
         let machine = MachineInfo.current()
         print("esock-bench: \(chosen.count) servers × \(matrix.count) workloads × \(settings.rounds) rounds, "
               + "\(settings.seconds) s each; \(machine.cpuModel), \(machine.cpus) CPUs, Linux \(machine.kernel)")
-        print("servers pinned to CPU \(serverCPU), load generator to CPU \(loadCPU)")
+        print("servers pinned to CPU \(serverCPU), load generator to CPU \(loadCPU); load average \(machine.loadAverage)")
         var results: [Measurement] = []
         for w in matrix {
             for round in 1...settings.rounds {
@@ -97,7 +100,8 @@ struct Run: ParsableCommand {
                 }
             }
         }
-        let report = Report(workloads: matrix, servers: chosen, results: results, machine: machine, settings: settings)
+        let report = Report(workloads: matrix, servers: chosen, results: results, machine: machine, settings: settings,
+                            loadAverageAtEnd: MachineInfo.currentLoadAverage())
         print(report.table())
         print(report.targetText())
         let folder = out ?? layout.packageFolder + "/results"

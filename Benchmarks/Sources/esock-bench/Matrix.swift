@@ -128,7 +128,7 @@ struct Workload: Sendable {
                              serverMode: "sendfile", loadgenWorkload: "sendfile", conns: 1, size: 0,
                              headline: .bytesPerSecond, extraLoadgenFlags: ["--expect", String(sendfileBytes)]))
         list.append(Workload(id: "idle-wave", family: "idle",
-                             title: "\(idleConnections) idle conns, then a 64 B echo wave",
+                             title: "\(thousands(Double(idleConnections))) idle conns, then 64 B echo waves",
                              serverMode: "echo", loadgenWorkload: "idle-wave", conns: idleConnections, size: 64,
                              headline: .opsPerSecond, extraLoadgenFlags: ["--waves", quick ? "3" : "10"]))
         return list

@@ -8,6 +8,8 @@ struct Report {
     let results: [Measurement]
     let machine: MachineInfo
     let settings: RunSettings
+    /// /proc/loadavg when the last sample was taken (`machine.loadAverage` is at the start).
+    let loadAverageAtEnd: String
 
     /// Every server's samples on a workload, for the servers that ran it.
     func summaries(_ w: Workload) -> [(server: ServerKind, summary: Summary)] {
@@ -43,6 +45,7 @@ struct Report {
 
     func table() -> String {
         var out = "\nFigures: \(method); ratios are of medians. Higher is better except latency and CPU.\n"
+            + "Load average (1, 5, 15 min): \(machine.loadAverage) at the start, \(loadAverageAtEnd) at the end.\n"
         for w in workloads {
             let rows = summaries(w)
             guard !rows.isEmpty else { continue }
@@ -83,6 +86,7 @@ struct Report {
             let warmup: Double
             let rounds: Int
             let method: String
+            let loadAverageAtEnd: String
             let workloads: [WorkloadEntry]
             /// Per server and workload: the spread of each figure over the rounds.
             let summaries: [SummaryEntry]
@@ -122,7 +126,7 @@ struct Report {
         }
         let doc = Document(
             machine: machine, seconds: settings.seconds, warmup: settings.warmup, rounds: settings.rounds,
-            method: method,
+            method: method, loadAverageAtEnd: loadAverageAtEnd,
             workloads: workloads.map { WorkloadEntry(id: $0.id, family: $0.family, title: $0.title,
                                                      headline: $0.headline.rawValue, unit: $0.unit,
                                                      conns: $0.conns, size: $0.size) },
