@@ -1,5 +1,5 @@
 // Per-operation costs of ESock's nowait path on each backend: time and mallocs per cycle.
-// Run: cd Benchmarks && swift package benchmark --target ESockOps
+// Run: cd Benchmarks/Ops && swift package --disable-sandbox benchmark --target ESockOps
 // Malloc thresholds (checked in under Thresholds/): swift package benchmark thresholds check --target ESockOps
 import Benchmark
 import ESock
