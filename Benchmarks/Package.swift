@@ -1,7 +1,9 @@
 // swift-tools-version:6.1
-// ESock's benchmarks: the select-vs-completion throughput run (`esock-bench`), its baselines
-// (a C epoll server, a C io_uring server, a SwiftNIO server), the load generator, and the
-// ordo-one per-operation benchmarks (`swift package benchmark`).
+// ESock's benchmarks: the select-vs-completion throughput run (`esock-bench`, `./bench`), its
+// baselines (a C epoll server, a C io_uring server, a SwiftNIO server) and the load generator.
+// The ordo-one per-operation benchmarks are a package of their own in Ops/ (their build-tool
+// plugin would otherwise be built, with a second copy of swift-argument-parser, before every
+// `./bench` build).
 import PackageDescription
 
 let package = Package(
@@ -12,7 +14,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.80.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
-        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]),
     ],
     targets: [
         // liburing for the C io_uring baseline (Debian: liburing-dev).
@@ -49,17 +50,6 @@ let package = Package(
             ],
             path: "Sources/esock-nio-server",
             swiftSettings: [.swiftLanguageMode(.v6)]
-        ),
-        // Per-operation costs (time and mallocs) of nowait recv/send/accept on each backend.
-        .executableTarget(
-            name: "ESockOps",
-            dependencies: [
-                .product(name: "ESock", package: "ESock"),
-                .product(name: "Benchmark", package: "benchmark"),
-            ],
-            path: "Benchmarks/ESockOps",
-            swiftSettings: [.swiftLanguageMode(.v6)],
-            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
     ]
 )

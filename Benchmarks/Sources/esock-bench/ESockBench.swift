@@ -1,6 +1,7 @@
 // esock-bench: ESock's main job. `esock-bench` (= `esock-bench run`) compares the select backend
 // with the completion backend, against a C epoll server, a C io_uring server and SwiftNIO, on
-// loopback, and writes a table, results.json and chart.svg. `esock-bench serve` is the ESock server
+// loopback, in rounds (every server once per round), and writes a table with each server's
+// median and spread, the targets met or missed, results.json and chart.svg. `esock-bench serve` is the ESock server
 // the run measures.
 import ArgumentParser
 import Foundation
@@ -17,7 +18,7 @@ struct ESockBench: ParsableCommand {
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the benchmark matrix and report (the default).")
 
-    @Flag(help: "A short run: fewer workloads, 1 s windows.")
+    @Flag(help: "A short run: fewer workloads, 1 s windows, 2 rounds, 2,000 idle connections.")
     var quick = false
 
     @Option(help: "Measured seconds per run.")
@@ -25,6 +26,9 @@ struct Run: ParsableCommand {
 
     @Option(help: "Warm-up seconds per run.")
     var warmup: Double?
+
+    @Option(help: "Samples per server and workload; each round runs every server once, in turn, so that a slow patch of the machine hits them all (default 3; 2 with --quick). The report gives the median and the min-max.")
+    var rounds: Int?
 
     @Option(help: "Comma-separated server ids (\(ServerKind.defaultIDs.joined(separator: ",")), esock-select-harvester, esock-completion-harvester).")
     var servers: String?
@@ -38,7 +42,7 @@ struct Run: ParsableCommand {
     @Option(help: "Size of the sendfile workload's file in MiB.")
     var sendfileMiB: Int?
 
-    @Option(help: "Connections held by the idle-wave workload.")
+    @Option(help: "Connections held by the idle-wave workload (default 10,000; 2,000 with --quick).")
     var idleConnections: Int?
 
     @Option(help: "CPU the servers are pinned to.")
@@ -46,6 +50,10 @@ struct Run: ParsableCommand {
 
     @Option(help: "CPU the load generator is pinned to.")
     var loadCPU = 1
+
+    func validate() throws {
+        if let rounds, !(1...100).contains(rounds) { throw ValidationError("--rounds must be 1 to 100") }
+    }
 
     func run() throws {
         signal(SIGPIPE, SIG_IGN)
@@ -69,27 +77,34 @@ struct Run: ParsableCommand {
         try layout.buildSiblings(for: chosen, matrix)
 
         let settings = RunSettings(bin: layout.binFolder, seconds: seconds ?? (quick ? 1 : 3),
-                                   warmup: warmup ?? (quick ? 0.5 : 1), file: file,
-                                   httpFile: try makeFile(bytes: 1 << 20), wrkScript: try writeWrkScript(),
+                                   warmup: warmup ?? (quick ? 0.5 : 1), rounds: rounds ?? (quick ? 2 : 3),
+                                   file: file, httpFile: try makeFile(bytes: 1 << 20), wrkScript: try writeWrkScript(),
                                    serverCPU: serverCPU, loadCPU: loadCPU)
         let machine = MachineInfo.current()
-        print("esock-bench: \(chosen.count) servers × \(matrix.count) workloads, \(settings.seconds) s each; "
-              + "\(machine.cpuModel), \(machine.cpus) CPUs, Linux \(machine.kernel)")
-        print("servers pinned to CPU \(serverCPU), load generator to CPU \(loadCPU)")
+        print("esock-bench: \(chosen.count) servers × \(matrix.count) workloads × \(settings.rounds) rounds, "
+              + "\(settings.seconds) s each; \(machine.cpuModel), \(machine.cpus) CPUs, Linux \(machine.kernel)")
+        print("servers pinned to CPU \(serverCPU), load generator to CPU \(loadCPU); load average \(machine.loadAverage)")
         var results: [Measurement] = []
         for w in matrix {
-            for s in chosen where s.runs(w) {
-                let m = Runner.run(s, w, settings)
-                let figure = w.headline == .opsPerSecond ? "\(fmt(m.opsPerSecond, 0)) ops/s"
-                                                         : "\(fmt(m.bytesPerSecond / 1048576, 0)) MiB/s"
-                print("  \(w.id.padding(toLength: 16, withPad: " ", startingAt: 0)) "
-                      + "\(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) "
-                      + (m.ok ? figure : "FAILED: \(m.failure ?? "?")"))
-                flushOutput()
-                results.append(m)
+            // The servers that run this workload (only the HTTP example speaks HTTP).
+            let runners = chosen.filter { $0.runs(w) }
+            for round in 1...settings.rounds {
+                // Every round runs each server once; odd rounds in the given order, even ones
+                // reversed, so that no server always runs right after the same neighbour.
+                for s in round % 2 == 1 ? runners : runners.reversed() {
+                    let m = Runner.run(s, w, round: round, settings)
+                    let figure = "\(thousands(w.shown(m.headline(w.headline)))) \(w.unit)"
+                    print("  \(w.id.padding(toLength: 16, withPad: " ", startingAt: 0)) "
+                          + "round \(round)/\(settings.rounds)  "
+                          + "\(s.id.padding(toLength: 28, withPad: " ", startingAt: 0)) "
+                          + (m.ok ? figure : "FAILED: \(m.failure ?? "?")"))
+                    flushOutput()
+                    results.append(m)
+                }
             }
         }
-        let report = Report(workloads: matrix, servers: chosen, results: results, machine: machine, settings: settings)
+        let report = Report(workloads: matrix, servers: chosen, results: results, machine: machine, settings: settings,
+                            loadAverageAtEnd: MachineInfo.currentLoadAverage())
         print(report.table())
         print(report.targetText())
         let folder = out ?? layout.packageFolder + "/results"
@@ -187,26 +202,42 @@ struct BuildLayout {
                            configuration: (bin as NSString).lastPathComponent)
     }
 
-    /// Builds, with the same configuration, the executables of this run (the servers', and the
-    /// load generator unless every workload uses wrk) that `swift run esock-bench` did not build.
+    /// Builds, with the same configuration, the executables of this run that `swift run
+    /// esock-bench` does not build (SwiftPM builds one product per command): the chosen servers'
+    /// that run at least one chosen workload, and the load generator unless every workload uses
+    /// wrk. Every run asks: a build that is up to date takes about a second, and a server or load
+    /// generator changed since the last run is rebuilt rather than measured stale.
     func buildSiblings(for servers: [ServerKind], _ workloads: [Workload]) throws {
-        var needed = Set(servers.compactMap { s in
+        var needed = Set(servers.filter { s in workloads.contains { s.runs($0) } }.compactMap { s in
             s.command(binFolder, []).first.flatMap { $0.hasPrefix(binFolder + "/") ? String($0.dropFirst(binFolder.count + 1)) : nil }
         })
         if workloads.contains(where: { $0.httpPath == nil }) { needed.insert("esock-loadgen") }
-        let missing = Self.siblings.filter { needed.contains($0) && !FileManager.default.isExecutableFile(atPath: "\(binFolder)/\($0)") }
-        guard !missing.isEmpty else { return }
+        let products = Self.siblings.filter(needed.contains)
+        guard !products.isEmpty else { return }
         if configuration != "release" {
             print("warning: esock-bench is a \(configuration) build; figures from debug builds mean little (use -c release)")
         }
-        for product in missing {
-            print("building \(product) (\(configuration))…")
+        for product in products {
+            // Quiet when up to date; the build's output as soon as it compiles something.
+            var shown = !FileManager.default.isExecutableFile(atPath: "\(binFolder)/\(product)")
+            if shown { print("building \(product) (\(configuration))…") }
             flushOutput()
             let build = try ChildProcess(["/usr/bin/env", "swift", "build", "-c", configuration,
                                           "--package-path", packageFolder, "--product", product],
                                          cpu: nil, name: "swift build")
-            while let line = build.readLine(within: 1800) { print("  " + line) }
-            guard build.wait(within: 60) == 0 else { throw BenchError("swift build --product \(product) failed") }
+            var held: [String] = []
+            while let line = build.readLine(within: 1800) {
+                if !shown, line.contains("Compiling") || line.contains("Linking") || line.contains("error") {
+                    print("rebuilding \(product) (\(configuration))…")
+                    shown = true
+                    held.forEach { print("  " + $0) }
+                }
+                if shown { print("  " + line); flushOutput() } else { held.append(line) }
+            }
+            guard build.wait(within: 60) == 0 else {
+                if !shown { held.forEach { print("  " + $0) } }
+                throw BenchError("swift build --product \(product) failed")
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
-// What the benchmark runs: the servers under test and the workloads, from issue #3.
+// What the benchmark runs: the servers under test (ESock on both backends with each API, and the
+// C epoll, C io_uring and SwiftNIO baselines) and the workloads.
 
 /// The I/O model a server uses; ESock figures are compared with the C server of the same model.
 enum IOModel: String, Codable, Sendable {
@@ -9,7 +10,12 @@ enum IOModel: String, Codable, Sendable {
 struct ServerKind: Sendable {
     /// Stable identifier, used in JSON and on the command line (`--servers`).
     let id: String
+    /// What a reader calls it: "C epoll", "ESock select · nowait".
+    let name: String
     let model: IOModel
+    /// ESock's API the server is written with (nowait, blocking, async; "nowait, harvester" for the
+    /// harvester-only threading model); nil for the baselines.
+    let api: String?
     /// True for the C servers and SwiftNIO, the figures everything is compared with.
     let isBaseline: Bool
     /// Extra environment for the process.
@@ -36,18 +42,20 @@ struct ServerKind: Sendable {
     static func all(selfPath: String) -> [ServerKind] {
         func esock(_ backend: String, _ api: String, lead: Bool = true) -> ServerKind {
             let suffix = (api == "nowait" ? "" : "-\(api)") + (lead ? "" : "-harvester")
+            let shownAPI = api + (lead ? "" : ", harvester")
             return ServerKind(
-                id: "esock-\(backend)\(suffix)", model: IOModel(rawValue: backend)!, isBaseline: false,
+                id: "esock-\(backend)\(suffix)", name: "ESock \(backend) · \(shownAPI)", model: IOModel(rawValue: backend)!,
+                api: shownAPI, isBaseline: false,
                 environment: lead ? [:] : ["ESOCK_CALLERS_LEAD": "0"],
                 command: { _, flags in [selfPath, "serve", "--backend", backend, "--api", api] + flags },
                 servesHTTP: api != "blocking")
         }
         return [
-            ServerKind(id: "c-epoll", model: .select, isBaseline: true, environment: [:],
+            ServerKind(id: "c-epoll", name: "C epoll", model: .select, api: nil, isBaseline: true, environment: [:],
                        command: { bin, flags in ["\(bin)/c-epoll-server"] + flags }),
-            ServerKind(id: "c-uring", model: .completion, isBaseline: true, environment: [:],
+            ServerKind(id: "c-uring", name: "C io_uring", model: .completion, api: nil, isBaseline: true, environment: [:],
                        command: { bin, flags in ["\(bin)/c-uring-server"] + flags }),
-            ServerKind(id: "nio", model: .nio, isBaseline: true, environment: [:],
+            ServerKind(id: "nio", name: "SwiftNIO", model: .nio, api: nil, isBaseline: true, environment: [:],
                        command: { bin, flags in ["\(bin)/esock-nio-server"] + flags }),
             esock("select", "nowait"),
             esock("completion", "nowait"),
@@ -87,6 +95,22 @@ struct Workload: Sendable {
     /// The path wrk requests; nil: the load comes from esock-loadgen.
     var httpPath: String?
 
+    /// The unit of the headline figure as printed: MiB/s for streams and downloads, else what
+    /// one operation is ("round trips/s", "connections/s", "requests/s").
+    var unit: String {
+        switch (headline, family) {
+        case (.bytesPerSecond, _): return "MiB/s"
+        case (.opsPerSecond, "accept"): return "connections/s"
+        case (.opsPerSecond, "http"): return "requests/s"
+        case (.opsPerSecond, _): return "round trips/s"
+        }
+    }
+
+    /// The headline figure in `unit`.
+    func shown(_ value: Double) -> Double {
+        headline == .bytesPerSecond ? value / 1048576 : value
+    }
+
     static func matrix(quick: Bool, sendfileBytes: Int, idleConnections: Int) -> [Workload] {
         var list: [Workload] = []
         let echoConns = quick ? [64, 512] : [1, 64, 512]
@@ -124,7 +148,7 @@ struct Workload: Sendable {
                              serverMode: "http", loadgenWorkload: "wrk", conns: 8, size: 1024,
                              headline: .bytesPerSecond, httpPath: "/file"))
         list.append(Workload(id: "idle-wave", family: "idle",
-                             title: "\(idleConnections) idle conns, then a 64 B echo wave",
+                             title: "\(thousands(Double(idleConnections))) idle conns, then 64 B echo waves",
                              serverMode: "echo", loadgenWorkload: "idle-wave", conns: idleConnections, size: 64,
                              headline: .opsPerSecond, extraLoadgenFlags: ["--waves", quick ? "3" : "10"]))
         return list

@@ -5,6 +5,8 @@ import Foundation
 struct Measurement: Codable, Sendable {
     var server: String
     var workload: String
+    /// Which round of the run (1-based): each round measures every server once, in turn.
+    var round: Int
     var ok: Bool
     var failure: String?
     var seconds: Double = 0
@@ -35,6 +37,8 @@ struct RunSettings: Sendable {
     var bin: String
     var seconds: Double
     var warmup: Double
+    /// Samples per server and workload.
+    var rounds: Int
     var file: String
     /// The 1 MiB file the http-file workload downloads.
     var httpFile: String
@@ -45,8 +49,8 @@ struct RunSettings: Sendable {
 }
 
 enum Runner {
-    static func run(_ server: ServerKind, _ workload: Workload, _ s: RunSettings) -> Measurement {
-        var m = Measurement(server: server.id, workload: workload.id, ok: false)
+    static func run(_ server: ServerKind, _ workload: Workload, round: Int, _ s: RunSettings) -> Measurement {
+        var m = Measurement(server: server.id, workload: workload.id, round: round, ok: false)
         do {
             try measure(server, workload, s, into: &m)
             m.ok = m.failure == nil
