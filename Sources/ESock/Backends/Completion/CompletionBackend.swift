@@ -78,6 +78,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         case cancel(Operation)
     }
     private let requests = Locked<[Request]>([])
+    /// The owner's empty array that trades places with ``requests`` when it takes them in.
+    @exclusivity(unchecked) private var spareRequests: [Request] = []
     /// Bumped after a request or a job was queued: the owner does not go to sleep when it moved.
     private let generation = Atomic<UInt64>(0)
     /// True while the owner is (about to be) asleep in the kernel: the next queued work writes
@@ -334,9 +336,14 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// every completion ready. Only the owner calls it (the gate lets no other thread lead).
     func pollOnce(timeout: Duration?) {
         let before = generation.load(ordering: .sequentiallyConsistent)
-        let handed = requests.withLock { q -> [Request] in
-            defer { q.removeAll(keepingCapacity: true) }
-            return q
+        // The queue and the owner's spare array trade places: neither is copied, so taking
+        // requests in allocates nothing once both have grown.
+        var handed: [Request] = []
+        swap(&handed, &spareRequests)
+        requests.withLock { swap(&$0, &handed) }
+        defer {
+            handed.removeAll(keepingCapacity: true)
+            swap(&handed, &spareRequests)
         }
         for request in handed {
             switch request {

@@ -33,6 +33,8 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     /// Deadlines of async calls' timeouts on this backend.
     let timers = TimerQueue()
     private let eventBuffer = UnsafeMutablePointer<esock_epoll_event>.allocate(capacity: 1024)
+    /// The sockets of the batch being delivered (used by the poll leader only, like `eventBuffer`).
+    @exclusivity(unchecked) private var readyBatch: [(Socket, UInt32)] = []
 
     /// Starts an epoll instance and its thread. With `callersLead` false, the epoll thread
     /// always waits in epoll_wait and hands every message over (kept to measure the two
@@ -123,12 +125,19 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
         waits.wrappingAdd(1, ordering: .relaxed)
         events.wrappingAdd(UInt64(n), ordering: .relaxed)
         // Look every socket of the batch up under one lock, then deliver outside it.
+        // Into the leader's reused array (one leader at a time, as for `eventBuffer`): a batch
+        // allocates nothing once it has grown; emptied after, so it keeps no socket alive.
         let buffer = eventBuffer
-        let ready: [(Socket, UInt32)] = table.withSockets { sockets in
-            (0..<Int(n)).compactMap { i in
+        var ready: [(Socket, UInt32)] = []
+        swap(&ready, &readyBatch)
+        defer {
+            ready.removeAll(keepingCapacity: true)
+            swap(&ready, &readyBatch)
+        }
+        table.withSockets { sockets in
+            for i in 0..<Int(n) {
                 let ev = buffer[i]
-                guard ev.data != 0, let s = sockets[ev.data] else { return nil }
-                return (s, ev.events)
+                if ev.data != 0, let s = sockets[ev.data] { ready.append((s, ev.events)) }
             }
         }
         for i in 0..<Int(n) where buffer[i].data == 0 { wakeup.drain() }
