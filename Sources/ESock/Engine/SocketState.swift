@@ -51,7 +51,13 @@ struct SocketState: @unchecked Sendable {
     /// Erlang's `{otp, debug}`: when set, operations are traced.
     var debug = false
     /// Erlang's `{otp, meta}`: a value kept for the user.
-    var meta: OptionValue = .undefined
+    var meta: OptionValue {
+        get { metaStorage?.value ?? .undefined }
+        set { metaStorage = newValue == .undefined ? nil : MetaValue(newValue) }
+    }
+    /// `meta` out of line: an `OptionValue` takes 177 bytes, which every socket would carry
+    /// though few ever set it (a tenth of a connection's memory at 10,000 connections).
+    private var metaStorage: MetaValue?
     /// False when the last receive on this stream drained the kernel's receive queue (it failed
     /// with EAGAIN, or returned less than it asked for) and no data is known to have come since.
     /// A receive that may wait then skips the direct attempt, which could only fail: on the
@@ -190,4 +196,10 @@ extension OperationValue {
         if case .message(let m) = self { return m }
         return Msg(iov: [])
     }
+}
+
+/// A socket's `{otp, meta}` value, kept out of line (see ``SocketState/meta``).
+final class MetaValue: Sendable {
+    let value: OptionValue
+    init(_ value: OptionValue) { self.value = value }
 }
