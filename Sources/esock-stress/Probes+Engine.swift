@@ -270,3 +270,60 @@ func probeSignals(_ backend: any IOBackend) throws(SocketError) {
     echo()
     ok("2000 echo rounds under a stream of signals")
 }
+
+/// Wake-ups of a backend's thread that is falling asleep are never lost: a stop, work handed to
+/// it and an earlier timer, each arriving while the thread decides to wait in the kernel with
+/// nothing else to do (no I/O would ever wake it: a lost wake-up hangs, and the alarm fails
+/// the probe).
+func probeWakeups(_ backend: any IOBackend, _ backendName: String) throws(SocketError) {
+    // A backend stopped while its thread goes to sleep in the kernel (a receive that waits on
+    // another thread keeps it polling there).
+    for round in 0..<200 {
+        let b = try makeBackend(backendName)
+        let q = try pair(b)
+        let server = q.server
+        let reader = spawn { _ = try? server.recv(timeout: .seconds(50)) }
+        waitFor("a receive to wait, round \(round)") { server.info().numReaders == 1 }
+        b.shutdown()
+        reader()
+    }
+    ok("200 backends stopped while their threads waited in the kernel")
+    // Code handed to the thread from a thread that is not its own, one piece at a time, each
+    // as the thread goes back to its wait in the kernel.
+    let idle = try pair(backend)
+    let idleServer = idle.server
+    let reader = spawn { _ = try? idleServer.recv(timeout: .seconds(50)) }
+    waitFor("a receive to wait") { idleServer.info().numReaders == 1 }
+    // Four threads at once: one's code often comes just as the thread took the others' and
+    // turns to the kernel again.
+    let callers = (0..<4).map { t in
+        spawn {
+            for i in 0..<8000 {
+                let ran = (try? backend.run { i + t }) ?? -1
+                if ran != i + t { fail("run \(i) on thread \(t) gave \(ran)") }
+            }
+        }
+    }
+    for c in callers { c() }
+    for s in [idle.client, idle.server, idle.listener] { try? s.close() }
+    reader()
+    ok("32,000 pieces of code handed to the backend thread in its kernel wait ran")
+    // A timer earlier than any other, set while the thread goes to sleep.
+    let p = try pair(backend)
+    defer { for s in [p.client, p.server, p.listener] { try? s.close() } }
+    let server = p.server
+    for round in 0..<300 {
+        let done = ProbeBox<String>()
+        Task {
+            do throws(SocketError) {
+                _ = try await server.recv(timeout: .milliseconds(1))
+                done.set("data")
+            } catch {
+                done.set("\(error.reason)")
+            }
+        }
+        waitFor("the async receive's 1 ms timeout, round \(round)") { done.isSet }
+        if done.value != "timeout" { fail("round \(round): \(done.value ?? "nil")") }
+    }
+    ok("300 async receives with 1 ms timeouts on an idle socket timed out")
+}

@@ -27,6 +27,7 @@ func probe(_ name: String, _ backendName: String) throws(SocketError) {
     case "descriptor-race": try probeDescriptorRace(backend)
     case "shutdown": try probeShutdown(backend, backendName)
     case "signals": try probeSignals(backend)
+    case "wakeups": try probeWakeups(backend, backendName)
     default:
         print("unknown probe \(name)")
         exit(2)

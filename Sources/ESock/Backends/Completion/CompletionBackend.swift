@@ -69,7 +69,9 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// submissions), and the batch being handled.
     @exclusivity(unchecked) private var reaped: [Ring.Completion] = []
     @exclusivity(unchecked) private var handling: [Ring.Completion] = []
-    /// The request generation the owner last took in.
+    /// The generation when the owner last began to look for work: loaded at the end of each
+    /// ``pollOnce(timeout:)``, before the loop looks at its jobs, the stop, the timers and the
+    /// requests again, so a kick that came after it looked at any of them keeps it awake.
     @exclusivity(unchecked) private var seenGeneration: UInt64 = 0
 
     /// What other threads hand to the owner, and the wake-up that tells it.
@@ -80,7 +82,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private let requests = Locked<[Request]>([])
     /// The owner's empty array that trades places with ``requests`` when it takes them in.
     @exclusivity(unchecked) private var spareRequests: [Request] = []
-    /// Bumped after a request or a job was queued: the owner does not go to sleep when it moved.
+    /// Moved by every ``kick()``: the owner does not go to sleep when it moved since
+    /// ``seenGeneration``.
     private let generation = Atomic<UInt64>(0)
     /// True while the owner is (about to be) asleep in the kernel: the next queued work writes
     /// the eventfd, once.
@@ -227,20 +230,21 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private func handOver(_ request: Request) {
         requests.withLock { $0.append(request) }
         handOffs.wrappingAdd(1, ordering: .relaxed)
-        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
         kick()
     }
 
-    /// Wakes the owner when it sleeps in the kernel (one eventfd write per sleep, however many
-    /// requests come meanwhile).
+    /// Tells the owner that something changed (a request, a job, an earlier timer, the stop)
+    /// and wakes it when it sleeps in the kernel (one eventfd write per sleep, however many
+    /// kicks come meanwhile). The generation moves first: an owner about to sleep either sees
+    /// it moved since it last looked for work, or has said it sleeps and gets the write.
     func kick() {
+        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
         guard asleep.exchange(false, ordering: .sequentiallyConsistent) else { return }
         wakeups.wrappingAdd(1, ordering: .relaxed)
         wakeup.signal()
     }
 
     func jobQueued(pollerBusy: Bool) {
-        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
         kick()
     }
 
@@ -335,7 +339,11 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// waits for a completion (unless there is work already, or `timeout` is zero) and handles
     /// every completion ready. Only the owner calls it (the gate lets no other thread lead).
     func pollOnce(timeout: Duration?) {
-        let before = generation.load(ordering: .sequentiallyConsistent)
+        // What the owner saw when it last began to look for work: loading the generation here
+        // instead would miss a kick that came after the loop looked at its jobs or its timers
+        // (the stop of a backend whose owner then slept for ever; a job or an earlier deadline
+        // left waiting for the next completion).
+        let before = seenGeneration
         // The queue and the owner's spare array trade places: neither is copied, so taking
         // requests in allocates nothing once both have grown.
         var handed: [Request] = []
@@ -351,7 +359,6 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             case .cancel(let op): prepareCancel(op)
             }
         }
-        seenGeneration = before
         if !wakeArmed {
             ring.prepare(.read(fd: wakeup.raw, buffer: wakeBuffer, length: 8), userData: Self.wakeTag, whileBusy: makeRoom)
             wakeArmed = true
@@ -364,6 +371,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         enter(wait: wait, timeout: timeout)
         asleep.store(false, ordering: .sequentiallyConsistent)
         handleCompletions()
+        seenGeneration = generation.load(ordering: .sequentiallyConsistent)
     }
 
     /// io_uring_enter until every SQE went in: EBUSY/EAGAIN reap first; EINTR and timeouts end
@@ -463,7 +471,6 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     public func shutdown() {
         guard table.stop(self) else { return }
         gate.stop()
-        generation.wrappingAdd(1, ordering: .sequentiallyConsistent)
         kick()
         if gate.isBackgroundThread { return }
         thread?.join()
