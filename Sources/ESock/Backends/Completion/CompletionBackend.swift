@@ -44,6 +44,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         /// True (the default): a send made on the ring owner's thread is an SQE of the owner's
         /// next batch. False: it is tried with send(2) first, as on any other thread.
         public var sendsThroughRing = true
+        /// True (the default): a stream's plain receives wait on one multishot receive and a
+        /// listener's accepts on one multishot accept, where the kernel has them. False: an SQE
+        /// per receive and per accept (to measure the difference).
+        public var multishot = true
 
         public init() {}
     }
@@ -73,6 +77,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// ``pollOnce(timeout:)``, before the loop looks at its jobs, the stop, the timers and the
     /// requests again, so a kick that came after it looked at any of them keeps it awake.
     @exclusivity(unchecked) private var seenGeneration: UInt64 = 0
+    /// The references SQEs hold: each operation and each cancel in the kernel retains its
+    /// operation until its last CQE. The ring may be released only when none is left (a cancel's
+    /// own CQE can come after its target's last one, after the socket closed).
+    @exclusivity(unchecked) private var heldByKernel = 0
 
     /// What other threads hand to the owner, and the wake-up that tells it.
     private enum Request {
@@ -178,19 +186,34 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                                              base.assumingMemoryBound(to: UInt8.self), UInt32(size)) {
                 bufferRing = br
                 bufferBase = base
-                features.setMultishotReceive(true)
+                features.setMultishotReceive(configuration.multishot)
             } else {
                 base.deallocate()
             }
         }
+        if !configuration.multishot { features.setMultishotAccept(false) }
         seenGeneration = generation.load(ordering: .acquiring)
         return nil
     }
 
-    /// Releases the ring and its buffers once the owner's loop ended (every socket was closed
-    /// first, so no operation is in the kernel but the wake-up read, which the exit cancels).
+    /// Releases the ring and its buffers once the owner's loop ended. Every socket was closed
+    /// first, so what may be left is requests handed over after the owner's last turn and
+    /// cancels whose own CQEs did not come yet (and the wake-up read, which the exit cancels):
+    /// they are taken and their CQEs reaped first, so that the operations they retain are
+    /// released. What the kernel has not given back in
+    /// ``drainLimit`` stays retained (never freed under the kernel), and debug builds trap.
     private func tearDown() {
         gate.awaitIdle()
+        // What was handed over after the owner's last turn: a close's cancel of a receiver
+        // that ended meanwhile (the peer's end of the stream) can be left. It holds its operation
+        // (and so its socket and this backend) until it is taken.
+        takeRequests()
+        let start = ContinuousClock.now
+        while heldByKernel > 0 && ContinuousClock.now - start < Self.drainLimit {
+            enter(wait: true, timeout: .milliseconds(100))
+            handleCompletions()
+        }
+        assert(heldByKernel == 0, "the ring is released with \(heldByKernel) operations in the kernel")
         if let br = bufferRing {
             esock_buf_ring_free(ring.raw, br, configuration.providedBuffers, Int32(Self.bufferGroup))
             bufferBase?.deallocate()
@@ -201,6 +224,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     }
 
     private static let bufferGroup: UInt16 = 1
+    /// How long ``tearDown()`` waits for the kernel's last CQEs.
+    private static let drainLimit = Duration.seconds(10)
 
     // MARK: Handing operations to the kernel
 
@@ -306,6 +331,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         op.submitted = true
         op.inKernel = true
         let userData = UInt64(UInt(bitPattern: Unmanaged.passRetained(op).toOpaque()))
+        heldByKernel += 1
         ring.prepare(request, userData: userData, whileBusy: makeRoom)
         submissions.wrappingAdd(1, ordering: .relaxed)
     }
@@ -322,6 +348,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         guard op.inKernel else { return }
         let target = UInt64(UInt(bitPattern: Unmanaged.passUnretained(op).toOpaque()))
         let userData = UInt64(UInt(bitPattern: Unmanaged.passRetained(op).toOpaque())) | 1
+        heldByKernel += 1
         ring.prepare(.cancel(target: target), userData: userData, whileBusy: makeRoom)
         submissions.wrappingAdd(1, ordering: .relaxed)
     }
@@ -344,21 +371,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         // (the stop of a backend whose owner then slept for ever; a job or an earlier deadline
         // left waiting for the next completion).
         let before = seenGeneration
-        // The queue and the owner's spare array trade places: neither is copied, so taking
-        // requests in allocates nothing once both have grown.
-        var handed: [Request] = []
-        swap(&handed, &spareRequests)
-        requests.withLock { swap(&$0, &handed) }
-        defer {
-            handed.removeAll(keepingCapacity: true)
-            swap(&handed, &spareRequests)
-        }
-        for request in handed {
-            switch request {
-            case .arm(let op): prepare(op)
-            case .cancel(let op): prepareCancel(op)
-            }
-        }
+        takeRequests()
         if !wakeArmed {
             ring.prepare(.read(fd: wakeup.raw, buffer: wakeBuffer, length: 8), userData: Self.wakeTag, whileBusy: makeRoom)
             wakeArmed = true
@@ -372,6 +385,22 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         asleep.store(false, ordering: .sequentiallyConsistent)
         handleCompletions()
         seenGeneration = generation.load(ordering: .sequentiallyConsistent)
+    }
+
+    /// Prepares what other threads handed over. The queue and the owner's spare array trade
+    /// places: neither is copied, so taking requests in allocates nothing once both have grown.
+    private func takeRequests() {
+        var handed: [Request] = []
+        swap(&handed, &spareRequests)
+        requests.withLock { swap(&$0, &handed) }
+        for request in handed {
+            switch request {
+            case .arm(let op): prepare(op)
+            case .cancel(let op): prepareCancel(op)
+            }
+        }
+        handed.removeAll(keepingCapacity: true)
+        swap(&handed, &spareRequests)
     }
 
     /// io_uring_enter until every SQE went in: EBUSY/EAGAIN reap first; EINTR and timeouts end
@@ -410,13 +439,17 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         guard let raw = UnsafeRawPointer(bitPattern: UInt(c.userData & ~1)) else { return }
         if c.userData & 1 == 1 {
             // A cancel's own CQE: its reference to the target goes.
+            heldByKernel -= 1
             Unmanaged<Operation>.fromOpaque(raw).release()
             return
         }
         let more = c.flags & ESOCK_CQE_F_MORE != 0
         let op = more ? Unmanaged<Operation>.fromOpaque(raw).takeUnretainedValue()
                       : Unmanaged<Operation>.fromOpaque(raw).takeRetainedValue()
-        if !more { op.inKernel = false }
+        if !more {
+            op.inKernel = false
+            heldByKernel -= 1
+        }
         var data: UnsafeRawBufferPointer?
         var bid: UInt16?
         if c.flags & ESOCK_CQE_F_BUFFER != 0, let base = bufferBase {
