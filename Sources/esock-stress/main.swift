@@ -36,6 +36,7 @@ func makeBackend(_ name: String) throws(SocketError) -> any IOBackend {
     case "completion-plain":
         var c = CompletionBackend.Configuration()
         c.deferTaskRun = false
+        c.multishot = false
         return try CompletionBackend(configuration: c)
     default: print("unknown backend \(name)"); exit(2)
     }
