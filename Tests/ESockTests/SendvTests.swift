@@ -52,13 +52,15 @@ struct SendvTests {
     func reader(_ s: Socket, _ count: Int) -> () throws -> [UInt8] {
         let got = Locked<[UInt8]>([])
         let wait = onThread {
+            // A receive per piece, each with a generous deadline: a loaded machine under a
+            // sanitizer is slow.
+            var d: [UInt8] = []
             do {
-                // A receive per piece, each with a generous deadline: a loaded machine under a
-                // sanitizer is slow.
-                var d: [UInt8] = []
                 while d.count < count { d += try s.recv(length: min(1 << 16, count - d.count), timeout: .seconds(60)) }
                 got.withLock { $0 = d }
             } catch {
+                // Said here: the sender's error (the socket closed under it) comes first.
+                print("sendv reader: failed after \(d.count) of \(count) bytes: \(error)")
                 try? s.close()
                 throw error
             }

@@ -60,12 +60,22 @@ extension Socket {
             if op.target != nil && op.receivedCount > 0 { return .completed(.receivedCount(op.receivedCount)) }
             throw SocketError(reason, partial: cancelled(op))
         } catch where error.reason != reason {
-            if let message = mailbox.receive(.handle(handle), deadline: .now) {
+            // The operation ended before the cancel reached it (its transition took it out of
+            // the queue), or the socket closed: its message is posted after that transition
+            // released the socket's lock, so it may be on its way still. It comes (only a
+            // cancel withdraws a message, and this one found nothing to withdraw) and it is the
+            // call's result: data a receive took, what a send moved.
+            if let message = mailbox.receive(.handle(handle), deadline: .now + Self.lateMessageLimit) {
                 return try wakeup(message)
             }
             throw error
         }
     }
+
+    /// How long a call given up waits for the message of an operation that ended just before
+    /// (it is being posted by the thread that ended it; a bound only so that a bug cannot hang
+    /// the caller).
+    static let lateMessageLimit = Duration.seconds(10)
 
     private func wakeup(_ message: SocketMessage) throws(SocketError) -> Wakeup {
         switch message {

@@ -52,8 +52,14 @@ extension Socket {
         fx.forEach { effect in
             switch effect {
             case .post(let mailbox, let message):
+                #if DEBUG
+                LatePosts.wait(for: id)
+                #endif
                 mailbox.post(message)
             case .notify(let op, let message):
+                #if DEBUG
+                LatePosts.wait(for: id)
+                #endif
                 op.mailbox.post(message, unlessWithdrawn: op)
             case .expect(let mailbox):
                 mailbox.expect(backend)

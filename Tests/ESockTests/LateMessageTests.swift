@@ -1,0 +1,95 @@
+@testable import ESock
+import Testing
+
+/// A call given up (its timeout passed, its task was cancelled) just after its operation ended,
+/// but before the thread that ended it posted the message: the operation is no longer in the
+/// queue, so the cancel finds nothing, and the result is in the message on its way. The call
+/// returns that result (the data a receive took), never `invalid` and never losing the data.
+/// (On select the message is "retry now" and the data is still in the socket: the call either
+/// tries again and returns it, or times out, having taken nothing, and the next call gets it.)
+///
+/// The window is widened with ``LatePosts`` (debug builds): the server socket's messages are
+/// held back 200 ms, the call's timeout is 50 ms, and the data is sent once the receive waits,
+/// so the deadline passes before the message lands whatever the machine's speed (a thread
+/// descheduled for longer only makes the message come first, which must work too).
+@Suite("a call given up just after its operation ended gets its result", .serialized, .leakChecked)
+struct LateMessageTests {
+    static let heldBack: UInt32 = 200_000
+
+    func withLatePosts<R>(for socket: Socket, _ body: () async throws -> R) async rethrows -> R {
+        LatePosts.delay.store(Self.heldBack, ordering: .relaxed)
+        LatePosts.socket.store(socket.id, ordering: .sequentiallyConsistent)
+        defer { LatePosts.socket.store(0, ordering: .sequentiallyConsistent) }
+        return try await body()
+    }
+
+    /// The data came once: in the call's result, or (a timeout that took nothing) in the next
+    /// call's.
+    static func check(_ result: Result<[UInt8], any Error>?, _ data: [UInt8], _ server: Socket) throws {
+        switch result {
+        case .success(let d)?:
+            #expect(d == data)
+        case .failure(let e as SocketError)? where (e.reason == .timeout || e.reason == .cancelled) && e.partial == nil:
+            #expect(try server.recv(length: 8, timeout: .seconds(5)) == data, "the data is lost")
+        case .failure(let e)?:
+            Issue.record("the receive threw \(e) though its data came")
+        case nil:
+            Issue.record("no result")
+        }
+        #expect(throws: SocketError.timeout) { try server.recv(timeout: .zero) }
+    }
+
+    @Test("a blocking receive whose timeout passes as its message is posted returns the data", arguments: Backend.allCases)
+    func blockingReceive(_ backend: Backend) async throws {
+        _ = try backend.instance()
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        // A round counts when the data was sent while the receive waited; on a machine so slow
+        // that the 50 ms passed first, the round is tried again (at most 20).
+        for round in 0..<20 {
+            let data = pattern(8, seed: round)
+            let got = Locked<Result<[UInt8], SocketError>?>(nil)
+            let sent = try await withLatePosts(for: p.server) { () async throws -> Bool in
+                let reader = onThread {
+                    do throws(SocketError) {
+                        let d = try p.server.recv(length: 8, timeout: .milliseconds(50))
+                        got.withLock { $0 = .success(d) }
+                    } catch {
+                        got.withLock { $0 = .failure(error) }
+                    }
+                }
+                try await eventually("the receive waits or ended") {
+                    p.server.info().numReaders == 1 || got.withLock { $0 != nil }
+                }
+                let waiting = p.server.info().numReaders == 1
+                if waiting { try await p.client.send(data, timeout: .seconds(5)) }
+                try reader()
+                return waiting
+            }
+            guard sent else { continue }
+            try Self.check(got.withLock({ $0 })?.mapError { $0 as any Error }, data, p.server)
+            return
+        }
+        try Machine.skip("the 50 ms timeout passed 20 times before the test could send (a very slow machine)")
+    }
+
+    @Test("an async receive whose task is cancelled as its message is posted returns the data", arguments: Backend.allCases)
+    func asyncReceive(_ backend: Backend) async throws {
+        _ = try backend.instance()
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        let data = pattern(8, seed: 2)
+        let server = p.server
+        let result = try await withLatePosts(for: server) {
+            let task = Task { () async throws(SocketError) -> [UInt8] in try await server.recv(length: 8) }
+            try await eventually("the receive waits") { server.info().numReaders == 1 }
+            try await p.client.send(data, timeout: .seconds(5))
+            // The operation left the queue (its data came, or on select its "retry now"); its
+            // message is held back.
+            try await eventually("the receive ended") { server.info().numReaders == 0 }
+            task.cancel()
+            return await task.result
+        }
+        try Self.check(result, data, server)
+    }
+}
