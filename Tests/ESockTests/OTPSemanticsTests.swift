@@ -221,10 +221,11 @@ struct OTPSemanticsTests {
         #expect(try await b.recvfrom(timeout: .seconds(5)).data == pattern(32))
     }
 
-    /// A nowait send the peer does not take all of, into a socket with a small send buffer.
+    /// A nowait send the peer does not take all of, into a socket with a small send buffer (the
+    /// receive buffer above loopback's 64 KiB segment: see SendvTests.smallPair).
     func stuckSend(_ p: Pair, _ mailbox: Mailbox, _ total: Int) throws -> (Pending<[UInt8]>, Int) {
         try p.client.setopt(.socket(.sndbuf), .int(16384))
-        try p.server.setopt(.socket(.rcvbuf), .int(16384))
+        try p.server.setopt(.socket(.rcvbuf), .int(256 << 10))
         let pending = try p.client.send(pattern(total), nowait: mailbox)
         var returnedRest = total
         if case .select(_, let partial) = pending { returnedRest = partial?.count ?? total }
