@@ -101,7 +101,7 @@ struct BufferTests {
                 while got.count < want { got += try p.server.recv(length: min(1 << 16, want - got.count), timeout: .seconds(60)) }
             } catch {
                 // Said here: the sender's error (the socket closed under it) comes first.
-                print("sendFromMemory(\(backend)): the reader failed after \(got.count) bytes: \(error)")
+                print("sendFromMemory(\(backend)): the reader failed after \(got.count) bytes: \(error); server \(stallReport(p.server)) client \(stallReport(p.client))")
                 try? p.server.close()
                 throw error
             }

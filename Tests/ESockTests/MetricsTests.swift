@@ -218,7 +218,11 @@ final class Tally: BlockingWaiter, @unchecked Sendable {
         // One library gauge is recorded once per collection.
         let metrics = RecordingMetrics { label in if label == "esock_library_num_cnt_bits" { collections.add() } }
         let reporter = ESockMetricsReporter(socketSeries: .perSocket, factory: metrics)
-        reporter.start(every: .milliseconds(5))
+        // Not much shorter: a collection reads every socket of the process (hundreds while the
+        // suite runs in parallel), and four reporters back to back every 5 ms kept both cores
+        // of a 2-vCPU machine busy under AddressSanitizer, starving the task pool for a minute
+        // (other tests' async sends never resumed; their readers timed out).
+        reporter.start(every: .milliseconds(100))
         #expect(reporter.isRunning)
         let seen = await collections.wait(for: 2, within: .seconds(10))
         reporter.stop()

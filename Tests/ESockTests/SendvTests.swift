@@ -55,7 +55,7 @@ struct SendvTests {
     /// Reads `count` bytes from `s` on another thread; the returned function waits for them.
     /// A reader that fails closes `s`, so a sender waiting for it without a timeout (the async
     /// form) fails too instead of waiting for ever.
-    func reader(_ s: Socket, _ count: Int) -> () throws -> [UInt8] {
+    func reader(_ s: Socket, _ count: Int, peer: Socket? = nil) -> () throws -> [UInt8] {
         let got = Locked<[UInt8]>([])
         let wait = onThread {
             // A receive per piece, each with a generous deadline: a loaded machine under a
@@ -66,7 +66,7 @@ struct SendvTests {
                 got.withLock { $0 = d }
             } catch {
                 // Said here: the sender's error (the socket closed under it) comes first.
-                print("sendv reader: failed after \(d.count) of \(count) bytes: \(error)")
+                print("sendv reader: failed after \(d.count) of \(count) bytes: \(error); \(stallReport(s)) peer \(peer.map(stallReport) ?? "-")")
                 try? s.close()
                 throw error
             }
@@ -275,7 +275,7 @@ struct SendvTests {
         do {
             let p = try smallPair(backend)
             defer { p.closeAll() }
-            let all = reader(p.server, whole.count)
+            let all = reader(p.server, whole.count, peer: p.client)
             #expect(try await p.client.sendv(iov) == [])
             #expect(try all() == whole)
             #expect(p.client.counters.writePkg == 1)

@@ -211,3 +211,17 @@ struct TestNamespace {
 
     func delete() { _ = runProgram(["ip", "netns", "delete", name]) }
 }
+
+/// What a socket and its backend say after a transfer stalled (to tell a lost wake-up, data
+/// waiting unread or room to send, from a peer that stopped).
+func stallReport(_ s: Socket) -> String {
+    let nread = (try? s.ioctl(.nread)).map { "\($0)" } ?? "?"
+    let nwrite = (try? s.ioctl(.nwrite)).map { "\($0)" } ?? "?"
+    let (reader, writer) = s.state.withLock { st in
+        (st.readers.current.map { "\($0.kind) \($0.phase) waiting \(st.readers.waiting.count)" } ?? "none",
+         st.writers.current.map { "\($0.kind) \($0.phase) waiting \(st.writers.waiting.count)" } ?? "none")
+    }
+    return "[unread \(nread), unsent \(nwrite); reader \(reader); writer \(writer); " +
+        "counters \(s.counters); backend \(s.backend.info().counters)]"
+}
+
