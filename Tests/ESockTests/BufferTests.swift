@@ -98,7 +98,7 @@ struct BufferTests {
             var got: [UInt8] = []
             let want = data.count * 2 + 6
             do {
-                while got.count < want { got += try p.server.recv(length: min(1 << 16, want - got.count), timeout: .seconds(60)) }
+                while got.count < want { got += try p.server.recv(length: min(1 << 16, want - got.count), timeout: .seconds(300)) }
             } catch {
                 // Said here: the sender's error (the socket closed under it) comes first.
                 print("sendFromMemory(\(backend)): the reader failed after \(got.count) bytes: \(error); server \(stallReport(p.server)) client \(stallReport(p.client))")
@@ -114,7 +114,9 @@ struct BufferTests {
         let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: data.count, alignment: 16)
         defer { copy.deallocate() }
         copy.copyBytes(from: data)
-        let sentAsync = try await p.client.send(UnsafeRawBufferPointer(copy), timeout: .seconds(60))
+        // Generous: the task pool may not run this task for a minute while long synchronous
+        // tests hold its threads (AddressSanitizer on 2 vCPUs); see SendvTests.reader.
+        let sentAsync = try await p.client.send(UnsafeRawBufferPointer(copy), timeout: .seconds(300))
         #expect(sentAsync == data.count)
         let small: [UInt8] = [1, 2, 3, 4, 5, 6]
         #expect(try Self.blockingSend(p.client, small.span.bytes) == 6)
