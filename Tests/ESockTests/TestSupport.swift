@@ -215,13 +215,83 @@ struct TestNamespace {
 /// What a socket and its backend say after a transfer stalled (to tell a lost wake-up, data
 /// waiting unread or room to send, from a peer that stopped).
 func stallReport(_ s: Socket) -> String {
+    dumpThreadsOnce()
     let nread = (try? s.ioctl(.nread)).map { "\($0)" } ?? "?"
     let nwrite = (try? s.ioctl(.nwrite)).map { "\($0)" } ?? "?"
     let (reader, writer) = s.state.withLock { st in
         (st.readers.current.map { "\($0.kind) \($0.phase) waiting \(st.readers.waiting.count)" } ?? "none",
-         st.writers.current.map { "\($0.kind) \($0.phase) waiting \(st.writers.waiting.count)" } ?? "none")
+         st.writers.current.map { "\($0.kind) \($0.phase) waiting \(st.writers.waiting.count), its mailbox: \($0.mailbox.count) messages, \($0.mailbox.asyncWaiterCount) async waiters" } ?? "none")
     }
     return "[unread \(nread), unsent \(nwrite); reader \(reader); writer \(writer); " +
         "counters \(s.counters); backend \(s.backend.info().counters)]"
 }
 
+
+private let dumped = Locked(false)
+/// With ESOCK_TEST_STALL_DUMP=1, the first stall report also writes every thread's stack (gdb)
+/// to /tmp/esock-stall-<pid>.txt: what held the task pool's threads when a task was not resumed.
+func dumpThreadsOnce() {
+    guard getenv("ESOCK_TEST_STALL_DUMP").map({ String(cString: $0) == "1" }) == true,
+          dumped.withLock({ d in defer { d = true }; return !d }) else { return }
+    _ = system("gdb -p \(getpid()) -batch -ex 'thread apply all bt 30' > /tmp/esock-stall-\(getpid()).txt 2>&1")
+}
+
+/// A task executor with one thread of its own, for the async tests whose peers wait on another
+/// thread with a deadline: their tasks then never wait for the task pool, whose two threads (on
+/// a 2-vCPU machine) other tests' long synchronous bodies can hold for minutes under a sanitizer
+/// (seen: an async sendv's select message posted, its task not resumed for 300 s).
+final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
+    // Guarded by `mutex`.
+    private var queue: [UnownedJob] = []
+    private var stopping = false
+    private var mutex = pthread_mutex_t()
+    private var cond = pthread_cond_t()
+    private var thread = pthread_t()
+
+    init() {
+        pthread_mutex_init(&mutex, nil)
+        pthread_cond_init(&cond, nil)
+        let box = Unmanaged.passRetained(self).toOpaque()
+        pthread_create(&thread, nil, { raw in
+            Unmanaged<ThreadExecutor>.fromOpaque(raw!).takeRetainedValue().loop()
+            return nil
+        }, box)
+        pthread_detach(thread)
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        pthread_mutex_lock(&mutex)
+        queue.append(job)
+        pthread_cond_signal(&cond)
+        pthread_mutex_unlock(&mutex)
+    }
+
+    private func loop() {
+        while true {
+            pthread_mutex_lock(&mutex)
+            while queue.isEmpty && !stopping { pthread_cond_wait(&cond, &mutex) }
+            let batch = queue
+            queue.removeAll()
+            let done = batch.isEmpty && stopping
+            pthread_mutex_unlock(&mutex)
+            if done { return }
+            for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
+        }
+    }
+
+    /// Ends the thread once the jobs queued so far ran (not joined: this may run on it).
+    func shutdown() {
+        pthread_mutex_lock(&mutex)
+        stopping = true
+        pthread_cond_signal(&cond)
+        pthread_mutex_unlock(&mutex)
+    }
+}
+
+/// Runs `body` with its task on a ``ThreadExecutor`` of its own.
+func onOwnExecutor<T: Sendable>(_ body: (ThreadExecutor) async throws -> T) async throws -> T {
+    let executor = ThreadExecutor()
+    defer { executor.shutdown() }
+    return try await withTaskExecutorPreference(executor) { try await body(executor) }
+}

@@ -119,6 +119,13 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     func expect(_ driver: any PollDriver) { core.expect(driver) }
 
     /// The number of messages waiting.
+    /// Tests' diagnostics: async waiters now waiting.
+    var asyncWaiterCount: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return asyncWaiters.count
+    }
+
     public var count: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
