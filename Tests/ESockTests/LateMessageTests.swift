@@ -1,5 +1,8 @@
 @testable import ESock
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A call given up (its timeout passed, its task was cancelled) just after its operation ended,
 /// but before the thread that ended it posted the message: the operation is no longer in the
@@ -71,6 +74,87 @@ struct LateMessageTests {
             return
         }
         try Machine.skip("the 50 ms timeout passed 20 times before the test could send (a very slow machine)")
+    }
+
+    /// Holds the backend's executor thread (the completion backend's ring owner) busy until the
+    /// returned function is called.
+    func holdOwner(of io: any IOBackend) async throws -> () async -> Void {
+        let holding = Locked(false)
+        let release = Latch()
+        let owner = Task(executorPreference: io.executor) {
+            holding.withLock { $0 = true }
+            release.wait()
+        }
+        try await eventually("the owner thread is held") { holding.withLock { $0 } }
+        return {
+            release.set()
+            await owner.value
+        }
+    }
+
+    /// A receive is current and (completion backend) in the kernel.
+    static func waitsInKernel(_ s: Socket, _ backend: Backend) -> Bool {
+        s.state.withLock { $0.readers.current != nil && (backend.model == .select || $0.inflight > 0) }
+    }
+
+    /// The peer sends with send(2) itself: nothing of a held backend is needed.
+    static func sendDirectly(_ data: [UInt8], _ s: Socket) {
+        let n = data.withUnsafeBytes { Glibc.send(s.fd, $0.baseAddress, $0.count, 0) }
+        #expect(n == data.count)
+    }
+
+    /// The other order: the cancel reaches the kernel after the kernel finished the receive.
+    /// The backend's owner thread is held busy while the data comes and the receive's time runs
+    /// out, so (completion backend) the receive's CQE with all 8 bytes and the cancel's ENOENT
+    /// are reaped together once it is let go: the call moved everything it asked for, and
+    /// returns it rather than `timeout` carrying all of it.
+    @Test("a blocking receive whose kernel operation finished before its cancel returns the data", arguments: Backend.allCases)
+    func receiveFinishedBeforeItsCancel(_ backend: Backend) async throws {
+        let io = try backend.instance()
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        let data = pattern(8, seed: 3)
+        let got = Locked<Result<[UInt8], SocketError>?>(nil)
+        let reader = onThread {
+            do throws(SocketError) {
+                let d = try p.server.recv(length: 8, timeout: .milliseconds(300))
+                got.withLock { $0 = .success(d) }
+            } catch {
+                got.withLock { $0 = .failure(error) }
+            }
+        }
+        try await eventually("the receive waits in the kernel, or ended") {
+            Self.waitsInKernel(p.server, backend) || got.withLock { $0 != nil }
+        }
+        let letGo = try await holdOwner(of: io)
+        Self.sendDirectly(data, p.client)
+        // The receive's time runs out; its cancel waits for the held owner.
+        try await eventually("the receive is being cancelled, or ended") {
+            got.withLock { $0 != nil } || p.server.state.withLock { $0.readers.current?.phase == .cancelling }
+        }
+        await letGo()
+        try reader()
+        try Self.check(got.withLock({ $0 })?.mapError { $0 as any Error }, data, p.server)
+    }
+
+    /// The async form of the test above: the task is cancelled while the owner is held.
+    @Test("an async receive cancelled after its kernel operation finished returns the data", arguments: Backend.allCases)
+    func asyncReceiveFinishedBeforeItsCancel(_ backend: Backend) async throws {
+        let io = try backend.instance()
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        let data = pattern(8, seed: 4)
+        let server = p.server
+        let task = Task { () async throws(SocketError) -> [UInt8] in try await server.recv(length: 8) }
+        try await eventually("the receive waits in the kernel") { Self.waitsInKernel(server, backend) }
+        let letGo = try await holdOwner(of: io)
+        Self.sendDirectly(data, p.client)
+        task.cancel()
+        try await eventually("the receive is being cancelled, or ended") {
+            server.state.withLock { $0.readers.current == nil || $0.readers.current?.phase == .cancelling }
+        }
+        await letGo()
+        try Self.check(await task.result.mapError { $0 as any Error }, data, server)
     }
 
     @Test("an async receive whose task is cancelled as its message is posted returns the data", arguments: Backend.allCases)

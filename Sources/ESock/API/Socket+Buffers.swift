@@ -197,4 +197,11 @@ struct SendBytesCall: SocketCall, @unchecked Sendable {
         guard error.partial == nil, sent > 0, sent < bytes.count else { return error }
         return SocketError(error.reason, partial: .rest(Array(bytes[sent...])))
     }
+
+    /// A send given up after all of it went (the kernel finished it before the cancel reached
+    /// it) succeeded.
+    func value(givenUp reason: SocketError.Reason, with partial: SocketError.Partial?) -> Int? {
+        if case .rest(let r)? = partial, r.isEmpty { return bytes.count }
+        return nil
+    }
 }

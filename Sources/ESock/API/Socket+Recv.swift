@@ -18,7 +18,8 @@ extension Socket {
     /// `length` 0 returns the first data that arrives; on a stream, `length` N waits for N bytes.
     /// On timeout or error after some data arrived, the error carries it
     /// (``SocketError/Partial/received(_:)``); with `length` 0 the data that came is the answer
-    /// instead. A zero timeout tries once and never waits.
+    /// instead, and so are all N bytes when the kernel finished the receive just before its
+    /// cancel reached it. A zero timeout tries once and never waits.
     public func recv(length: Int = 0, flags: MessageFlags = [], timeout: Timeout = .infinity) throws(SocketError) -> [UInt8] {
         try perform(RecvCall(length: length, flags: flags), timeout: timeout)
     }
@@ -94,10 +95,12 @@ struct RecvCall: SocketCall {
 
     func decorate(_ error: SocketError) -> SocketError { error.prepending(received: data) }
 
-    /// A receive of whatever is available answers with the data that came before its time was
-    /// up, not with `timeout` (OTP).
-    func value(atTimeoutWith partial: SocketError.Partial?) -> [UInt8]? {
-        guard length == 0, case .received(let d)? = partial, !d.isEmpty else { return nil }
-        return d
+    /// A receive of whatever is available answers a timeout with the data that came (OTP); a
+    /// receive of N bytes given up after all N came (the kernel finished it before the cancel
+    /// reached it) answers with them.
+    func value(givenUp reason: SocketError.Reason, with partial: SocketError.Partial?) -> [UInt8]? {
+        guard case .received(let d)? = partial, !d.isEmpty else { return nil }
+        if length == 0 { return reason == .timeout ? d : nil }
+        return d.count >= length ? d : nil
     }
 }

@@ -122,4 +122,11 @@ struct SendCall: SocketCall {
         guard error.partial == nil, rest.count < data.count else { return error }
         return SocketError(error.reason, partial: .rest(rest))
     }
+
+    /// A send given up after all of it went (the kernel finished it before the cancel reached
+    /// it) succeeded.
+    func value(givenUp reason: SocketError.Reason, with partial: SocketError.Partial?) -> [UInt8]? {
+        if case .rest(let r)? = partial, r.isEmpty { return [] }
+        return nil
+    }
 }

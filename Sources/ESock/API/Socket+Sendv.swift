@@ -110,4 +110,11 @@ struct SendvCall: SocketCall {
         guard error.partial == nil, let rest = send.rest else { return error }
         return SocketError(error.reason, partial: .restIOV(rest))
     }
+
+    /// A send given up after all of it went (the kernel finished it before the cancel reached
+    /// it) succeeded.
+    func value(givenUp reason: SocketError.Reason, with partial: SocketError.Partial?) -> [[UInt8]]? {
+        if case .restIOV(let r)? = partial, r.allSatisfy(\.isEmpty) { return [] }
+        return nil
+    }
 }

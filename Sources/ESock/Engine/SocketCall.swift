@@ -51,15 +51,18 @@ protocol SocketCall {
     func partial(at cancelled: Operation) -> SocketError.Partial?
     /// An error of the call, completed with what moved before it.
     func decorate(_ error: SocketError) -> SocketError
-    /// The value to return instead of a `timeout` error that carries `partial` (recv of
-    /// whatever is available: the data that came is the answer); nil to throw.
-    func value(atTimeoutWith partial: SocketError.Partial?) -> Value?
+    /// The value to return instead of a `timeout` or `cancelled` error (`reason`) that carries
+    /// `partial`, nil to throw. A call given up whose operation the kernel finished before the
+    /// cancel reached it moved everything it was asked to (a receive of N bytes got N, a send's
+    /// rest is empty): that is its result. And a receive of whatever is available answers a
+    /// timeout with the data that came (OTP).
+    func value(givenUp reason: SocketError.Reason, with partial: SocketError.Partial?) -> Value?
 }
 
 extension SocketCall {
     func partial(at cancelled: Operation) -> SocketError.Partial? { nil }
     func decorate(_ error: SocketError) -> SocketError { error }
-    func value(atTimeoutWith partial: SocketError.Partial?) -> Value? { nil }
+    func value(givenUp reason: SocketError.Reason, with partial: SocketError.Partial?) -> Value? { nil }
 }
 
 extension Socket {
@@ -86,7 +89,8 @@ extension Socket {
             }
         } catch {
             let decorated = call.decorate(error)
-            if decorated.reason == .timeout, let value = call.value(atTimeoutWith: decorated.partial) { return value }
+            if decorated.reason == .timeout || decorated.reason == .cancelled,
+               let value = call.value(givenUp: decorated.reason, with: decorated.partial) { return value }
             throw decorated
         }
     }
@@ -118,7 +122,8 @@ extension Socket {
             }
         } catch {
             let decorated = call.decorate(error)
-            if decorated.reason == .timeout, let value = call.value(atTimeoutWith: decorated.partial) { return value }
+            if decorated.reason == .timeout || decorated.reason == .cancelled,
+               let value = call.value(givenUp: decorated.reason, with: decorated.partial) { return value }
             throw decorated
         }
     }
