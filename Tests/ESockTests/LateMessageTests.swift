@@ -76,9 +76,9 @@ struct LateMessageTests {
         try Machine.skip("the 50 ms timeout passed 20 times before the test could send (a very slow machine)")
     }
 
-    /// Holds the backend's executor thread (the completion backend's ring owner) busy until the
-    /// returned function is called.
-    func holdOwner(of io: any IOBackend) async throws -> () async -> Void {
+    /// Holds the backend's executor thread (the completion backend's ring owner) busy until
+    /// ``HeldOwner/letGo(once:_:)``.
+    func holdOwner(of io: any IOBackend) async throws -> HeldOwner {
         let holding = Locked(false)
         let release = Latch()
         let owner = Task(executorPreference: io.executor) {
@@ -86,9 +86,27 @@ struct LateMessageTests {
             release.wait()
         }
         try await eventually("the owner thread is held") { holding.withLock { $0 } }
-        return {
-            release.set()
+        return HeldOwner(release: release, owner: owner)
+    }
+
+    struct HeldOwner {
+        let release: Latch
+        let owner: Task<Void, Never>
+
+        /// Lets the owner go once `condition` holds (at most 60 s), checked on a thread of its
+        /// own: a cancel waiting for the held owner blocks a thread of the task pool, so this
+        /// wait must not need one.
+        func letGo(once what: Comment, _ condition: @escaping @Sendable () -> Bool) async throws {
+            let met = Locked(false)
+            let releaser = onThread { [release] in
+                let deadline = ContinuousClock.now + .seconds(60)
+                while !condition() && ContinuousClock.now < deadline { sched_yield() }
+                met.withLock { $0 = condition() }
+                release.set()
+            }
+            try releaser()
             await owner.value
+            #expect(met.withLock { $0 }, "timed out waiting: \(what)")
         }
     }
 
@@ -110,8 +128,11 @@ struct LateMessageTests {
     /// returns it rather than `timeout` carrying all of it.
     @Test("a blocking receive whose kernel operation finished before its cancel returns the data", arguments: Backend.allCases)
     func receiveFinishedBeforeItsCancel(_ backend: Backend) async throws {
-        let io = try backend.instance()
-        let p = try connectedPair(on: backend)
+        _ = try backend.instance()
+        // A backend of its own: while its owner is held, nothing else may wait for it.
+        let io = try backend.make()
+        defer { io.shutdown() }
+        let p = try connectedPair(on: io)
         defer { p.closeAll() }
         let data = pattern(8, seed: 3)
         let got = Locked<Result<[UInt8], SocketError>?>(nil)
@@ -126,13 +147,13 @@ struct LateMessageTests {
         try await eventually("the receive waits in the kernel, or ended") {
             Self.waitsInKernel(p.server, backend) || got.withLock { $0 != nil }
         }
-        let letGo = try await holdOwner(of: io)
+        let held = try await holdOwner(of: io)
         Self.sendDirectly(data, p.client)
         // The receive's time runs out; its cancel waits for the held owner.
-        try await eventually("the receive is being cancelled, or ended") {
-            got.withLock { $0 != nil } || p.server.state.withLock { $0.readers.current?.phase == .cancelling }
+        let server = p.server
+        try await held.letGo(once: "the receive is being cancelled, or ended") {
+            got.withLock { $0 != nil } || server.state.withLock { $0.readers.current?.phase == .cancelling }
         }
-        await letGo()
         try reader()
         try Self.check(got.withLock({ $0 })?.mapError { $0 as any Error }, data, p.server)
     }
@@ -140,20 +161,21 @@ struct LateMessageTests {
     /// The async form of the test above: the task is cancelled while the owner is held.
     @Test("an async receive cancelled after its kernel operation finished returns the data", arguments: Backend.allCases)
     func asyncReceiveFinishedBeforeItsCancel(_ backend: Backend) async throws {
-        let io = try backend.instance()
-        let p = try connectedPair(on: backend)
+        _ = try backend.instance()
+        let io = try backend.make()
+        defer { io.shutdown() }
+        let p = try connectedPair(on: io)
         defer { p.closeAll() }
         let data = pattern(8, seed: 4)
         let server = p.server
         let task = Task { () async throws(SocketError) -> [UInt8] in try await server.recv(length: 8) }
         try await eventually("the receive waits in the kernel") { Self.waitsInKernel(server, backend) }
-        let letGo = try await holdOwner(of: io)
+        let held = try await holdOwner(of: io)
         Self.sendDirectly(data, p.client)
         task.cancel()
-        try await eventually("the receive is being cancelled, or ended") {
+        try await held.letGo(once: "the receive is being cancelled, or ended") {
             server.state.withLock { $0.readers.current == nil || $0.readers.current?.phase == .cancelling }
         }
-        await letGo()
         try Self.check(await task.result.mapError { $0 as any Error }, data, server)
     }
 

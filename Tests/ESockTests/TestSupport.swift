@@ -53,17 +53,22 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     func shared() throws -> any IOBackend {
         try Self.instances.withLock { table in
             if let b = table[self] { return b }
-            var plain = CompletionBackend.Configuration()
-            plain.deferTaskRun = false
-            plain.multishot = false
-            let b: any IOBackend = switch self {
-            case .select: try SelectBackend()
-            case .completion: try CompletionBackend()
-            case .selectThread: try SelectBackend(callersLead: false)
-            case .completionPlain: try CompletionBackend(configuration: plain)
-            }
+            let b = try make()
             table[self] = b
             return b
+        }
+    }
+
+    /// A new instance of this kind, for a test that must not share it (shut it down at the end).
+    func make() throws -> any IOBackend {
+        var plain = CompletionBackend.Configuration()
+        plain.deferTaskRun = false
+        plain.multishot = false
+        return switch self {
+        case .select: try SelectBackend()
+        case .completion: try CompletionBackend()
+        case .selectThread: try SelectBackend(callersLead: false)
+        case .completionPlain: try CompletionBackend(configuration: plain)
         }
     }
 }
@@ -80,15 +85,23 @@ struct Pair {
 }
 
 func listener(on backend: Backend, _ domain: Domain = .inet) throws -> Socket {
-    let l = try Socket.open(domain, .stream, .tcp, backend: backend.instance())
+    try listener(on: backend.instance(), domain)
+}
+
+func listener(on io: any IOBackend, _ domain: Domain = .inet) throws -> Socket {
+    let l = try Socket.open(domain, .stream, .tcp, backend: io)
     try l.bind(domain == .inet ? .loopback(port: 0) : .inet6(.loopback, port: 0))
     try l.listen(backlog: 1024)
     return l
 }
 
 func connectedPair(on backend: Backend, _ domain: Domain = .inet) throws -> Pair {
-    let l = try listener(on: backend, domain)
-    let c = try Socket.open(domain, .stream, .tcp, backend: backend.instance())
+    try connectedPair(on: backend.instance(), domain)
+}
+
+func connectedPair(on io: any IOBackend, _ domain: Domain = .inet) throws -> Pair {
+    let l = try listener(on: io, domain)
+    let c = try Socket.open(domain, .stream, .tcp, backend: io)
     try c.connect(l.sockname(), timeout: .seconds(5))
     let s = try l.accept(timeout: .seconds(5))
     return Pair(listener: l, client: c, server: s)
