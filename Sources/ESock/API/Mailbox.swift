@@ -53,11 +53,26 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         }
     }
 
+    /// A waiting task's record, from the start of its wait to its end (the waiting task
+    /// removes it): what it waits for, and what the end undoes. It is kept here rather than in
+    /// the task's frames, which live on the task's allocator for the whole wait.
     private struct AsyncWaiter {
         let id: UInt64
         /// What it takes; nil: it wants to hear of any new message (a predicate looks at it).
         let selection: Selection?
-        let continuation: UnsafeContinuation<Wake, Never>
+        /// With no selection: the newest message the waiter has seen.
+        let seen: UInt64
+        /// The backend asked to poll while it waits, whose timers hold its deadline.
+        let driver: (any PollDriver)?
+        /// Every other backend asked to poll (when no driver is known).
+        let others: [any PollDriver]
+        let deadline: ContinuousClock.Instant?
+        /// Its deadline's timer, once scheduled.
+        var timer: UInt64?
+        /// Set while it is suspended and nobody has woken it: whoever wakes it takes this.
+        var continuation: UnsafeContinuation<Void, Never>?
+        /// Woken (or, before it suspended, cancelled: then with this).
+        var woken: Wake?
     }
 
     /// Which messages a waiter takes, matched under the mailbox's lock (no user code): every
@@ -146,23 +161,22 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
             return
         }
         if !asyncWaiters.isEmpty {
-            if let i = asyncWaiters.firstIndex(where: { $0.selection?.matches(message) ?? false }) {
-                let waiter = asyncWaiters.remove(at: i)
+            if let i = asyncWaiters.firstIndex(where: { $0.continuation != nil && ($0.selection?.matches(message) ?? false) }),
+               let c = wake(i, with: .message(message)) {
                 pthread_mutex_unlock(mutex)
-                waiter.continuation.resume(returning: .message(message))
+                c.resume()
                 return
             }
         }
         queue.append(message)
-        var lookers: [AsyncWaiter] = []
-        if !asyncWaiters.isEmpty {
-            lookers = asyncWaiters.filter { $0.selection == nil }
-            if !lookers.isEmpty { asyncWaiters.removeAll { $0.selection == nil } }
+        var lookers: [UnsafeContinuation<Void, Never>] = []
+        for i in asyncWaiters.indices where asyncWaiters[i].selection == nil {
+            if let c = wake(i, with: .arrived) { lookers.append(c) }
         }
         let wake = core.sleepers > 0
         let (leading, leadingDriver) = (core.leader, core.driver)
         pthread_mutex_unlock(mutex)
-        for waiter in lookers { waiter.continuation.resume(returning: .arrived) }
+        for c in lookers { c.resume() }
         if wake { pthread_cond_broadcast(cond) }
         core.kickLeader(leading, leadingDriver)
     }
@@ -303,76 +317,139 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         }
     }
 
-    /// Waits asynchronously for the message about `handle`, until `deadline` (nil: no limit) on
-    /// `driver`'s timers: the message, or `.cancelled`, or `.timedOut`.
-    nonisolated(nonsending) func next(handle: Handle, polledBy driver: any PollDriver,
-                                      deadline: ContinuousClock.Instant?) async -> Wake {
-        await wait(.handle(handle), after: 0, polledBy: driver, deadline: deadline)
+    /// Starts an async socket call's wait for the message about `handle`, until `deadline`
+    /// (nil: no limit) on `driver`'s timers: returns the waiter to ``suspend(_:)`` and then
+    /// ``endWait(_:)``, which tells the message, or `.cancelled`, or `.timedOut`. (In three
+    /// steps so that the caller's frame, held by every pending call, holds no `Wake`.)
+    func beginWait(handle: Handle, polledBy driver: any PollDriver, deadline: ContinuousClock.Instant?) -> UInt64 {
+        beginWait(.handle(handle), after: 0, polledBy: driver, deadline: deadline)
     }
 
     /// Suspends until a message `selection` matches (taken for the caller), or, with no
     /// selection, until a message newer than `seen` arrives (left in the queue); or until the
-    /// task is cancelled.
+    /// task is cancelled, or `deadline` passes on `driver`'s timers. The work around the
+    /// suspension is done by synchronous helpers and the wait's state is kept in its record
+    /// here: the frames of a waiting task live on its allocator for as long as it waits, and
+    /// an async socket call waits in every pending connection's task.
     private nonisolated(nonsending) func wait(_ selection: Selection?, after seen: UInt64,
                                               polledBy driver: (any PollDriver)?,
                                               deadline: ContinuousClock.Instant?) async -> Wake {
-        pthread_mutex_lock(mutex)
-        if let ready = look(selection, after: seen) {
-            pthread_mutex_unlock(mutex)
-            return ready
-        }
-        nextWaiterID += 1
-        let id = nextWaiterID
-        pthread_mutex_unlock(mutex)
-        // One driver, or every backend's (the same list on the way out as on the way in).
-        let others = driver == nil ? Drivers.all : []
-        _ = driver?.gate.demandBackground(1)
-        for d in others { _ = d.gate.demandBackground(1) }
-        defer {
-            _ = driver?.gate.demandBackground(-1)
-            for d in others { _ = d.gate.demandBackground(-1) }
-        }
-        var timer: UInt64?
-        let wake = await withTaskCancellationHandler {
-            // Unsafe (no checking wrapper to allocate): each path below resumes it exactly once,
-            // either here or, after it was stored, by `post`, the cancel handler or the timer,
-            // which all remove it from `asyncWaiters` under the lock first.
-            await withUnsafeContinuation { (c: UnsafeContinuation<Wake, Never>) in
-                pthread_mutex_lock(mutex)
-                // A message may have arrived, or the task been cancelled, since the first look.
-                if let ready = look(selection, after: seen) {
-                    pthread_mutex_unlock(mutex)
-                    c.resume(returning: ready)
-                } else if Task.isCancelled {
-                    pthread_mutex_unlock(mutex)
-                    c.resume(returning: .cancelled)
-                } else {
-                    asyncWaiters.append(AsyncWaiter(id: id, selection: selection, continuation: c))
-                    pthread_mutex_unlock(mutex)
-                    if let deadline, let driver {
-                        timer = driver.schedule(deadline) { [self] in self.expire(waiter: id) }
-                    }
-                }
-            }
-        } onCancel: {
-            pthread_mutex_lock(mutex)
-            let i = asyncWaiters.firstIndex { $0.id == id }
-            let waiter = i.map { asyncWaiters.remove(at: $0) }
-            pthread_mutex_unlock(mutex)
-            waiter?.continuation.resume(returning: .cancelled)
-        }
-        // A wait woken otherwise than by its timer cancels the timer.
-        if let timer, !wake.isTimeout { driver?.timers.cancel(timer) }
-        return wake
+        let id = beginWait(selection, after: seen, polledBy: driver, deadline: deadline)
+        await suspend(id)
+        return endWait(id)
     }
 
-    /// A waiter's deadline passed: it is woken with `.timedOut`, unless something woke it first.
-    private func expire(waiter id: UInt64) {
+    /// The suspension itself: resumed by `post`, the cancel handler or the timer, each of
+    /// which takes the continuation out of the record under the lock first and leaves what
+    /// woke it there (no value passes through this frame).
+    nonisolated(nonsending) func suspend(_ id: UInt64) async {
+        await withTaskCancellationHandler {
+            // Unsafe (no checking wrapper to allocate): the record's continuation is taken,
+            // and resumed, exactly once.
+            await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in park(c, id) }
+        } onCancel: {
+            withdraw(waiter: id, with: .cancelled)
+        }
+    }
+
+    /// The start of a wait: the waiter's record, woken already when what it waits for is there
+    /// (then it does not suspend); else its backends are asked to poll while it waits.
+    @inline(never)
+    private func beginWait(_ selection: Selection?, after seen: UInt64, polledBy driver: (any PollDriver)?,
+                           deadline: ContinuousClock.Instant?) -> UInt64 {
+        pthread_mutex_lock(mutex)
+        nextWaiterID += 1
+        let id = nextWaiterID
+        if let ready = look(selection, after: seen) {
+            var waiter = AsyncWaiter(id: id, selection: selection, seen: seen, driver: nil, others: [], deadline: nil)
+            waiter.woken = ready
+            asyncWaiters.append(waiter)
+            pthread_mutex_unlock(mutex)
+            return id
+        }
+        // One driver, or every backend's (the same list on the way out as on the way in).
+        let others = driver == nil ? Drivers.all : []
+        asyncWaiters.append(AsyncWaiter(id: id, selection: selection, seen: seen, driver: driver, others: others,
+                                        deadline: deadline))
+        pthread_mutex_unlock(mutex)
+        _ = driver?.gate.demandBackground(1)
+        for d in others { _ = d.gate.demandBackground(1) }
+        return id
+    }
+
+    /// Suspends waiter `id` with `c`, unless a message arrived or the task was cancelled since
+    /// the first look (then `c` is resumed at once); schedules its deadline.
+    @inline(never)
+    private func park(_ c: UnsafeContinuation<Void, Never>, _ id: UInt64) {
+        pthread_mutex_lock(mutex)
+        guard let i = asyncWaiters.firstIndex(where: { $0.id == id }) else {
+            pthread_mutex_unlock(mutex)
+            assertionFailure("waiter \(id) parked after its end")
+            c.resume()
+            return
+        }
+        let ready = asyncWaiters[i].woken ?? look(asyncWaiters[i].selection, after: asyncWaiters[i].seen)
+            ?? (Task.isCancelled ? .cancelled : nil)
+        if let ready {
+            asyncWaiters[i].woken = ready
+            pthread_mutex_unlock(mutex)
+            c.resume()
+            return
+        }
+        asyncWaiters[i].continuation = c
+        let (driver, deadline) = (asyncWaiters[i].driver, asyncWaiters[i].deadline)
+        pthread_mutex_unlock(mutex)
+        guard let deadline, let driver else { return }
+        let timer = driver.schedule(deadline) { [self] in self.withdraw(waiter: id, with: .timedOut) }
+        // The waiter may have been woken, and have ended, meanwhile: then its timer goes.
+        pthread_mutex_lock(mutex)
+        let j = asyncWaiters.firstIndex { $0.id == id }
+        if let j { asyncWaiters[j].timer = timer }
+        pthread_mutex_unlock(mutex)
+        if j == nil { driver.timers.cancel(timer) }
+    }
+
+    /// With the lock held: marks waiter `i` woken with `wake` and takes its continuation to
+    /// resume (after the lock); nil when it is not suspended or was woken already.
+    private func wake(_ i: Int, with wake: Wake) -> UnsafeContinuation<Void, Never>? {
+        guard let c = asyncWaiters[i].continuation else { return nil }
+        asyncWaiters[i].continuation = nil
+        asyncWaiters[i].woken = wake
+        return c
+    }
+
+    /// Wakes waiter `id` with `wake` (its task was cancelled, its deadline passed), unless
+    /// something woke it first. A waiter cancelled before it suspended is marked, so that it
+    /// does not suspend.
+    @inline(never)
+    private func withdraw(waiter id: UInt64, with wake: Wake) {
+        pthread_mutex_lock(mutex)
+        guard let i = asyncWaiters.firstIndex(where: { $0.id == id }) else {
+            pthread_mutex_unlock(mutex)
+            return
+        }
+        let c = self.wake(i, with: wake)
+        if c == nil && asyncWaiters[i].woken == nil { asyncWaiters[i].woken = wake }
+        pthread_mutex_unlock(mutex)
+        c?.resume()
+    }
+
+    /// The end of waiter `id`'s wait: what woke it. Its record goes, the polling asked for is
+    /// given back, and a wait woken otherwise than by its timer cancels the timer.
+    @inline(never)
+    func endWait(_ id: UInt64) -> Wake {
         pthread_mutex_lock(mutex)
         let i = asyncWaiters.firstIndex { $0.id == id }
         let waiter = i.map { asyncWaiters.remove(at: $0) }
         pthread_mutex_unlock(mutex)
-        waiter?.continuation.resume(returning: .timedOut)
+        guard let waiter, let wake = waiter.woken else {
+            assertionFailure("waiter \(id) resumed with nothing to wake it")
+            return .cancelled
+        }
+        _ = waiter.driver?.gate.demandBackground(-1)
+        for d in waiter.others { _ = d.gate.demandBackground(-1) }
+        if let timer = waiter.timer, !wake.isTimeout { waiter.driver?.timers.cancel(timer) }
+        return wake
     }
 
     /// With the lock held: the message `selection` takes, or `.arrived` when there is one newer

@@ -23,35 +23,10 @@ extension Socket {
         case completed(CompletionStatus)
     }
 
-    /// Waits in `mailbox` for the message about `handle` until `deadline`. When the deadline
-    /// passes first the operation is cancelled and `timeout` thrown, unless it finished in the
-    /// meantime; `cancelled` receives the cancelled operation, to tell what it moved.
-    func waitFor(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox, until deadline: ContinuousClock.Instant?,
-               cancelled: (Operation) -> SocketError.Partial? = { _ in nil }) throws(SocketError) -> Wakeup {
-        if let message = mailbox.receive(.handle(handle), deadline: deadline) {
-            return try wakeup(message)
-        }
-        return try giveUp(handle, tag, in: mailbox, as: .timeout, cancelled: cancelled)
-    }
-
-    /// The asynchronous ``waitFor(_:_:in:until:cancelled:)``: suspends the task until the message
-    /// about `handle`, or `deadline` (on the backend's timers). When the task is cancelled or
-    /// the deadline passes first, the operation is cancelled and `cancelled` or `timeout`
-    /// thrown, unless it finished in the meantime.
-    nonisolated(nonsending) func awaitWakeup(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox,
-                                             until deadline: ContinuousClock.Instant?,
-                                             cancelled: (Operation) -> SocketError.Partial?) async throws(SocketError) -> Wakeup {
-        switch await mailbox.next(handle: handle, polledBy: backend, deadline: deadline) {
-        case .message(let message): return try wakeup(message)
-        case .timedOut: return try giveUp(handle, tag, in: mailbox, as: .timeout, cancelled: cancelled)
-        case .cancelled, .arrived: return try giveUp(handle, tag, in: mailbox, as: .cancelled, cancelled: cancelled)
-        }
-    }
-
     /// The wait for `handle` was given up: cancels the operation and throws `reason` with what it
     /// moved, unless it ended just before the cancel; then its message is in the mailbox and
     /// counts.
-    private func giveUp(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox, as reason: SocketError.Reason,
+    func giveUp(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox, as reason: SocketError.Reason,
                         cancelled: (Operation) -> SocketError.Partial?) throws(SocketError) -> Wakeup {
         do throws(SocketError) {
             let op = try cancelOperation(tag: tag, handle: handle, what: "\(tag) \(handle)", takingData: true)
@@ -77,7 +52,8 @@ extension Socket {
     /// the caller).
     static let lateMessageLimit = Duration.seconds(10)
 
-    private func wakeup(_ message: SocketMessage) throws(SocketError) -> Wakeup {
+    /// What a message about a blocking or async call's operation means for the call.
+    func wakeup(_ message: SocketMessage) throws(SocketError) -> Wakeup {
         switch message {
         case .select: return .retry
         case .completion(_, _, let status): return .completed(status)

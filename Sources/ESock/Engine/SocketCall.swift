@@ -11,10 +11,12 @@ enum AsyncMailboxes {
     private static let pool = Locked<[Mailbox]>([])
     private static let spare = ThreadLocal<Mailbox>()
 
+    @inline(never)
     static func take() -> Mailbox {
         spare.take() ?? pool.withLock { $0.popLast() } ?? Mailbox()
     }
 
+    @inline(never)
     static func give(_ mailbox: Mailbox) {
         mailbox.resetForReuse()
         if spare.put(mailbox) { return }
@@ -65,34 +67,110 @@ extension SocketCall {
     func value(givenUp reason: SocketError.Reason, with partial: SocketError.Partial?) -> Value? { nil }
 }
 
+/// A waiting call between its waits: the call, its deadline, and the steps that follow a try or
+/// a wake-up. Both drivers (the blocking ``Socket/perform(_:timeout:)`` and the async one) only
+/// wait between steps; every step is synchronous, and is kept out of line so that the async
+/// driver's frame, which lives on the task's allocator for the whole wait of every pending
+/// call, holds this and little else (the temporaries of the steps took 4 KiB per waiting
+/// connection when they were in it; docs/architecture.md, "Async calls").
+struct CallProgress<Call: SocketCall> {
+    var call: Call
+    let deadline: ContinuousClock.Instant?
+    /// False for a zero timeout: the call is made once and never waits (OTP-19063).
+    let mayWait: Bool
+
+    /// What follows a step.
+    enum Next {
+        case value(Call.Value)
+        case failed(SocketError)
+        /// Wait for the message about this handle.
+        case wait(Handle)
+
+        /// The handle to wait for; nil when the call is over.
+        var waitingFor: Handle? {
+            if case .wait(let handle) = self { return handle }
+            return nil
+        }
+
+        /// The value of the call that is over, or its error.
+        func outcome() throws(SocketError) -> Call.Value {
+            switch self {
+            case .value(let value): return value
+            case .failed(let error): throw error
+            case .wait(let handle): throw .invalid("the call still waits for \(handle)")
+            }
+        }
+    }
+
+    init(_ call: Call, timeout: Timeout) {
+        self.call = call
+        deadline = timeout.deadline()
+        mayWait = !timeout.isZero
+    }
+
+    /// The async wait `waiter` for `handle` ended: what woke it (``Mailbox/endWait(_:)``) is
+    /// taken here, out of the async driver's frame.
+    @inline(never)
+    mutating func woke(waiter: UInt64, for handle: Handle, _ socket: Socket, _ mailbox: Mailbox) -> Next {
+        woke(mailbox.endWait(waiter), for: handle, socket, mailbox)
+    }
+
+    /// Tries the call (first, or again after a select message).
+    @inline(never)
+    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) -> Next {
+        do throws(SocketError) {
+            switch try call.attempt(socket, mailbox, mayWait: mayWait) {
+            case .done(let value): return .value(value)
+            case .wouldBlock: return fail(.timeout)
+            case .wait(let handle): return .wait(handle)
+            }
+        } catch {
+            return fail(error)
+        }
+    }
+
+    /// The wait for `handle` ended with `wake`: the message's result or another try, or (timed
+    /// out, cancelled) the operation cancelled and what it moved reported.
+    @inline(never)
+    mutating func woke(_ wake: Mailbox.Wake, for handle: Handle, _ socket: Socket, _ mailbox: Mailbox) -> Next {
+        do throws(SocketError) {
+            let snapshot = call
+            let wakeup: Socket.Wakeup = switch wake {
+            case .message(let message): try socket.wakeup(message)
+            case .timedOut: try socket.giveUp(handle, call.tag, in: mailbox, as: .timeout, cancelled: snapshot.partial(at:))
+            case .cancelled, .arrived: try socket.giveUp(handle, call.tag, in: mailbox, as: .cancelled, cancelled: snapshot.partial(at:))
+            }
+            switch wakeup {
+            case .retry: return attempt(socket, mailbox)
+            case .completed(let status): return .value(try call.finish(status))
+            }
+        } catch {
+            return fail(error)
+        }
+    }
+
+    /// The call's error, completed with what moved before it; or its value, when the call was
+    /// given up after it had moved everything (see ``SocketCall/value(givenUp:with:)``).
+    private func fail(_ error: SocketError) -> Next {
+        let decorated = call.decorate(error)
+        if decorated.reason == .timeout || decorated.reason == .cancelled,
+           let value = call.value(givenUp: decorated.reason, with: decorated.partial) { return .value(value) }
+        return .failed(decorated)
+    }
+}
+
 extension Socket {
     /// Runs `call`, blocking the thread at most until `timeout` passes. A zero timeout makes the
     /// call once and never waits (OTP-19063).
     func perform<Call: SocketCall>(_ call: Call, timeout: Timeout) throws(SocketError) -> Call.Value {
-        var call = call
-        let deadline = timeout.deadline()
-        let mayWait = !timeout.isZero
+        var progress = CallProgress(call, timeout: timeout)
         let mailbox = PrivateMailbox.current
-        do throws(SocketError) {
-            while true {
-                let handle: Handle
-                switch try call.attempt(self, mailbox, mayWait: mayWait) {
-                case .done(let value): return value
-                case .wouldBlock: throw SocketError.timeout
-                case .wait(let h): handle = h
-                }
-                let snapshot = call
-                switch try waitFor(handle, call.tag, in: mailbox, until: deadline, cancelled: snapshot.partial(at:)) {
-                case .retry: continue
-                case .completed(let status): return try call.finish(status)
-                }
-            }
-        } catch {
-            let decorated = call.decorate(error)
-            if decorated.reason == .timeout || decorated.reason == .cancelled,
-               let value = call.value(givenUp: decorated.reason, with: decorated.partial) { return value }
-            throw decorated
+        var next = progress.attempt(self, mailbox)
+        while let handle = next.waitingFor {
+            let wake: Mailbox.Wake = mailbox.receive(.handle(handle), deadline: progress.deadline).map { .message($0) } ?? .timedOut
+            next = progress.woke(wake, for: handle, self, mailbox)
         }
+        return try next.outcome()
     }
 
     /// Runs `call`, suspending the task at most until `timeout` passes (on the backend's
@@ -101,31 +179,16 @@ extension Socket {
     /// moved; a timeout throws ``SocketError/Reason/timeout`` with what moved, as the blocking
     /// form does.
     nonisolated(nonsending) func perform<Call: SocketCall>(_ call: Call, timeout: Timeout) async throws(SocketError) -> Call.Value {
-        var call = call
-        let deadline = timeout.deadline()
-        let mayWait = !timeout.isZero
         let mailbox = AsyncMailboxes.take()
         defer { AsyncMailboxes.give(mailbox) }
-        do throws(SocketError) {
-            while true {
-                let handle: Handle
-                switch try call.attempt(self, mailbox, mayWait: mayWait) {
-                case .done(let value): return value
-                case .wouldBlock: throw SocketError.timeout
-                case .wait(let h): handle = h
-                }
-                let snapshot = call
-                switch try await awaitWakeup(handle, call.tag, in: mailbox, until: deadline, cancelled: snapshot.partial(at:)) {
-                case .retry: continue
-                case .completed(let status): return try call.finish(status)
-                }
-            }
-        } catch {
-            let decorated = call.decorate(error)
-            if decorated.reason == .timeout || decorated.reason == .cancelled,
-               let value = call.value(givenUp: decorated.reason, with: decorated.partial) { return value }
-            throw decorated
+        var progress = CallProgress(call, timeout: timeout)
+        var next = progress.attempt(self, mailbox)
+        while let handle = next.waitingFor {
+            let waiter = mailbox.beginWait(handle: handle, polledBy: backend, deadline: progress.deadline)
+            await mailbox.suspend(waiter)
+            next = progress.woke(waiter: waiter, for: handle, self, mailbox)
         }
+        return try next.outcome()
     }
 }
 
