@@ -10,13 +10,15 @@ import Synchronization
 /// reported as a race and real races could not be told from them.)
 // @unchecked Sendable: `value` is only touched inside `withLock`, with the mutex held.
 package final class Locked<Value>: @unchecked Sendable {
-    // `value` comes first: a zero-sized value (`Locked<Void>`) then has an address inside this
-    // object, not at its end, where TSan would take it for the next object's first field.
-    private var value: Value
+    // The value with a byte after it, so that its storage is never empty: a zero-sized value
+    // (`Locked<Void>`) would share its address with the next field, and TSan then took the
+    // unlocked read of `mutex` in `withLock` for a race with the value's access under the lock
+    // (or, last, with the next object's first field).
+    private var value: (Value, UInt8)
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
 
     package init(_ value: Value) {
-        self.value = value
+        self.value = (value, 0)
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
     }
@@ -29,7 +31,7 @@ package final class Locked<Value>: @unchecked Sendable {
     package func withLock<Result, E: Error>(_ body: (inout Value) throws(E) -> Result) throws(E) -> Result {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return try body(&value)
+        return try body(&value.0)
     }
 }
 #else
