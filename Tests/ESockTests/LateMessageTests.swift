@@ -76,6 +76,17 @@ struct LateMessageTests {
         try Machine.skip("the 50 ms timeout passed 20 times before the test could send (a very slow machine)")
     }
 
+    /// Runs `body` with a backend of `backend`'s kind of its own and a connected pair on it:
+    /// while a test holds its owner, nothing else may wait for it.
+    func withOwnBackend(_ backend: Backend, _ body: (any IOBackend, Pair) async throws -> Void) async throws {
+        _ = try backend.instance()
+        let io = try backend.make()
+        defer { io.shutdown() }
+        let p = try connectedPair(on: io)
+        defer { p.closeAll() }
+        try await body(io, p)
+    }
+
     /// Holds the backend's executor thread (the completion backend's ring owner) busy until
     /// ``HeldOwner/letGo(once:_:)``.
     func holdOwner(of io: any IOBackend) async throws -> HeldOwner {
@@ -128,12 +139,10 @@ struct LateMessageTests {
     /// returns it rather than `timeout` carrying all of it.
     @Test("a blocking receive whose kernel operation finished before its cancel returns the data", arguments: Backend.allCases)
     func receiveFinishedBeforeItsCancel(_ backend: Backend) async throws {
-        _ = try backend.instance()
-        // A backend of its own: while its owner is held, nothing else may wait for it.
-        let io = try backend.make()
-        defer { io.shutdown() }
-        let p = try connectedPair(on: io)
-        defer { p.closeAll() }
+        try await withOwnBackend(backend) { io, p in try await receiveFinishedBeforeItsCancel(backend, io, p) }
+    }
+
+    func receiveFinishedBeforeItsCancel(_ backend: Backend, _ io: any IOBackend, _ p: Pair) async throws {
         let data = pattern(8, seed: 3)
         let got = Locked<Result<[UInt8], SocketError>?>(nil)
         let reader = onThread {
@@ -161,11 +170,10 @@ struct LateMessageTests {
     /// The async form of the test above: the task is cancelled while the owner is held.
     @Test("an async receive cancelled after its kernel operation finished returns the data", arguments: Backend.allCases)
     func asyncReceiveFinishedBeforeItsCancel(_ backend: Backend) async throws {
-        _ = try backend.instance()
-        let io = try backend.make()
-        defer { io.shutdown() }
-        let p = try connectedPair(on: io)
-        defer { p.closeAll() }
+        try await withOwnBackend(backend) { io, p in try await asyncReceiveFinishedBeforeItsCancel(backend, io, p) }
+    }
+
+    func asyncReceiveFinishedBeforeItsCancel(_ backend: Backend, _ io: any IOBackend, _ p: Pair) async throws {
         let data = pattern(8, seed: 4)
         let server = p.server
         let task = Task { () async throws(SocketError) -> [UInt8] in try await server.recv(length: 8) }

@@ -239,7 +239,6 @@ func stallReport(_ s: Socket) -> String {
         "counters \(s.counters); backend \(s.backend.info().counters)]"
 }
 
-
 private let dumped = Locked(false)
 /// With ESOCK_TEST_STALL_DUMP=1, the first stall report also writes every thread's stack (gdb)
 /// to /tmp/esock-stall-<pid>.txt: what held the task pool's threads when a task was not resumed.

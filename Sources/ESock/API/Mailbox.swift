@@ -133,7 +133,6 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// Records that an operation on `driver` will deliver here.
     func expect(_ driver: any PollDriver) { core.expect(driver) }
 
-    /// The number of messages waiting.
     /// Tests' diagnostics: async waiters now waiting.
     var asyncWaiterCount: Int {
         pthread_mutex_lock(mutex)
@@ -141,6 +140,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         return asyncWaiters.count
     }
 
+    /// The number of messages waiting.
     public var count: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
@@ -162,7 +162,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         }
         if !asyncWaiters.isEmpty {
             if let i = asyncWaiters.firstIndex(where: { $0.continuation != nil && ($0.selection?.matches(message) ?? false) }),
-               let c = wake(i, with: .message(message)) {
+               let c = takeContinuation(i, woken: .message(message)) {
                 pthread_mutex_unlock(mutex)
                 c.resume()
                 return
@@ -171,7 +171,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         queue.append(message)
         var lookers: [UnsafeContinuation<Void, Never>] = []
         for i in asyncWaiters.indices where asyncWaiters[i].selection == nil {
-            if let c = wake(i, with: .arrived) { lookers.append(c) }
+            if let c = takeContinuation(i, woken: .arrived) { lookers.append(c) }
         }
         let wake = core.sleepers > 0
         let (leading, leadingDriver) = (core.leader, core.driver)
@@ -382,7 +382,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     @inline(never)
     private func park(_ c: UnsafeContinuation<Void, Never>, _ id: UInt64) {
         pthread_mutex_lock(mutex)
-        guard let i = asyncWaiters.firstIndex(where: { $0.id == id }) else {
+        guard let i = waiterIndex(id) else {
             pthread_mutex_unlock(mutex)
             assertionFailure("waiter \(id) parked after its end")
             c.resume()
@@ -403,15 +403,18 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         let timer = driver.schedule(deadline) { [self] in self.withdraw(waiter: id, with: .timedOut) }
         // The waiter may have been woken, and have ended, meanwhile: then its timer goes.
         pthread_mutex_lock(mutex)
-        let j = asyncWaiters.firstIndex { $0.id == id }
+        let j = waiterIndex(id)
         if let j { asyncWaiters[j].timer = timer }
         pthread_mutex_unlock(mutex)
         if j == nil { driver.timers.cancel(timer) }
     }
 
+    /// With the lock held: where waiter `id`'s record is; nil once its wait ended.
+    private func waiterIndex(_ id: UInt64) -> Int? { asyncWaiters.firstIndex { $0.id == id } }
+
     /// With the lock held: marks waiter `i` woken with `wake` and takes its continuation to
     /// resume (after the lock); nil when it is not suspended or was woken already.
-    private func wake(_ i: Int, with wake: Wake) -> UnsafeContinuation<Void, Never>? {
+    private func takeContinuation(_ i: Int, woken wake: Wake) -> UnsafeContinuation<Void, Never>? {
         guard let c = asyncWaiters[i].continuation else { return nil }
         asyncWaiters[i].continuation = nil
         asyncWaiters[i].woken = wake
@@ -424,11 +427,11 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     @inline(never)
     private func withdraw(waiter id: UInt64, with wake: Wake) {
         pthread_mutex_lock(mutex)
-        guard let i = asyncWaiters.firstIndex(where: { $0.id == id }) else {
+        guard let i = waiterIndex(id) else {
             pthread_mutex_unlock(mutex)
             return
         }
-        let c = self.wake(i, with: wake)
+        let c = takeContinuation(i, woken: wake)
         if c == nil && asyncWaiters[i].woken == nil { asyncWaiters[i].woken = wake }
         pthread_mutex_unlock(mutex)
         c?.resume()
@@ -439,7 +442,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     @inline(never)
     func endWait(_ id: UInt64) -> Wake {
         pthread_mutex_lock(mutex)
-        let i = asyncWaiters.firstIndex { $0.id == id }
+        let i = waiterIndex(id)
         let waiter = i.map { asyncWaiters.remove(at: $0) }
         pthread_mutex_unlock(mutex)
         guard let waiter, let wake = waiter.woken else {

@@ -11,12 +11,10 @@ enum AsyncMailboxes {
     private static let pool = Locked<[Mailbox]>([])
     private static let spare = ThreadLocal<Mailbox>()
 
-    @inline(never)
     static func take() -> Mailbox {
         spare.take() ?? pool.withLock { $0.popLast() } ?? Mailbox()
     }
 
-    @inline(never)
     static func give(_ mailbox: Mailbox) {
         mailbox.resetForReuse()
         if spare.put(mailbox) { return }
