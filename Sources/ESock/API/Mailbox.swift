@@ -342,6 +342,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// The suspension itself: resumed by `post`, the cancel handler or the timer, each of
     /// which takes the continuation out of the record under the lock first and leaves what
     /// woke it there (no value passes through this frame).
+    @inline(__always)
     nonisolated(nonsending) func suspend(_ id: UInt64) async {
         await withTaskCancellationHandler {
             // Unsafe (no checking wrapper to allocate): the record's continuation is taken,

@@ -19,7 +19,7 @@ extension Socket {
     /// (``SocketError/Partial/rest(_:)``).
     @discardableResult
     public func send(_ data: [UInt8], flags: MessageFlags = [], timeout: Timeout = .infinity) throws(SocketError) -> [UInt8] {
-        try perform(SendCall(data: data, flags: flags), timeout: timeout)
+        try perform(SendCall(data: data, flags: flags, to: ConnectedPeer()), timeout: timeout)
     }
 
     /// Sends all of `data`, suspending the task until it went (Erlang: `send/3` with `nowait`,
@@ -31,7 +31,7 @@ extension Socket {
     @discardableResult
     public nonisolated(nonsending) func send(_ data: [UInt8], flags: MessageFlags = [],
                                              timeout: Timeout = .infinity) async throws(SocketError) -> [UInt8] {
-        try await perform(SendCall(data: data, flags: flags), timeout: timeout)
+        try await perform(SendCall(data: data, flags: flags, to: ConnectedPeer()), timeout: timeout)
     }
 
     /// The nowait send: the direct path from the caller's array when no other caller's send is
@@ -74,19 +74,36 @@ extension Socket {
     }
 }
 
-/// send and sendto: continues partial sends with the rest until all of the data went.
-struct SendCall: SocketCall {
-    let data: [UInt8]
-    let flags: MessageFlags
-    /// sendto: where to send.
-    let destination: SocketAddress?
-    var rest: [UInt8]
-    var tag: OperationTag { destination == nil ? .send : .sendto }
+/// Where a ``SendCall`` sends: nowhere given (send) or an address (sendto). A type, not an
+/// optional address, so that a send's call stays three words (an async send keeps its call for
+/// as long as it waits) without boxing sendto's address.
+protocol SendDestination {
+    var address: SocketAddress? { get }
+}
 
-    init(data: [UInt8], flags: MessageFlags, to destination: SocketAddress? = nil) {
-        self.data = data
+/// send: the socket's peer.
+struct ConnectedPeer: SendDestination {
+    var address: SocketAddress? { nil }
+}
+
+extension SocketAddress: SendDestination {
+    var address: SocketAddress? { self }
+}
+
+/// send and sendto: continues partial sends with the rest until all of the data went.
+struct SendCall<Destination: SendDestination>: SocketCall {
+    /// How many bytes the call was given.
+    let count: Int
+    let flags: MessageFlags
+    let to: Destination
+    var rest: [UInt8]
+    var tag: OperationTag { to.address == nil ? .send : .sendto }
+    var destination: SocketAddress? { to.address }
+
+    init(data: [UInt8], flags: MessageFlags, to destination: Destination) {
+        count = data.count
         self.flags = flags
-        self.destination = destination
+        to = destination
         rest = data
     }
 
@@ -119,7 +136,7 @@ struct SendCall: SocketCall {
 
     /// An error after part of the data went carries the rest (Erlang: `{error, {Reason, Rest}}`).
     func decorate(_ error: SocketError) -> SocketError {
-        guard error.partial == nil, rest.count < data.count else { return error }
+        guard error.partial == nil, rest.count < count else { return error }
         return SocketError(error.reason, partial: .rest(rest))
     }
 

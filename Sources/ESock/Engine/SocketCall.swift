@@ -106,13 +106,6 @@ struct CallProgress<Call: SocketCall> {
         mayWait = !timeout.isZero
     }
 
-    /// The async wait `waiter` for `handle` ended: what woke it (``Mailbox/endWait(_:)``) is
-    /// taken here, out of the async driver's frame.
-    @inline(never)
-    mutating func woke(waiter: UInt64, for handle: Handle, _ socket: Socket, _ mailbox: Mailbox) -> Next {
-        woke(mailbox.endWait(waiter), for: handle, socket, mailbox)
-    }
-
     /// Tries the call (first, or again after a select message).
     @inline(never)
     mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) -> Next {
@@ -176,16 +169,63 @@ extension Socket {
     /// the operation (Erlang's cancel/2) and throws ``SocketError/Reason/cancelled`` with what
     /// moved; a timeout throws ``SocketError/Reason/timeout`` with what moved, as the blocking
     /// form does.
+    ///
+    /// The frames of a waiting call live on the task's allocator for as long as it waits, and
+    /// every pending connection of an async server has them: the call's state is an object
+    /// (``AsyncCallProgress``, freed when the call returns) and its steps are out of line, so
+    /// that what the task holds fits in the allocator's first 1,000-byte slab
+    /// (docs/architecture.md, "Async calls").
+    @inline(__always)
     nonisolated(nonsending) func perform<Call: SocketCall>(_ call: Call, timeout: Timeout) async throws(SocketError) -> Call.Value {
-        let mailbox = AsyncMailboxes.take()
-        defer { AsyncMailboxes.give(mailbox) }
-        var progress = CallProgress(call, timeout: timeout)
-        var next = progress.attempt(self, mailbox)
-        while let handle = next.waitingFor {
-            let waiter = mailbox.beginWait(handle: handle, polledBy: backend, deadline: progress.deadline)
+        try await AsyncCallProgress(call, timeout: timeout, on: self).run(self)
+    }
+}
+
+/// The state of an async call between its suspensions: its ``CallProgress``, the step it came
+/// to, and the (pooled) mailbox its messages come to. Each step is synchronous and out of line,
+/// so that the async driver's frame holds a reference to this and a waiter id (a struct here
+/// cost the frame two copies of it: 1,000 bytes of task allocator more per waiting send).
+final class AsyncCallProgress<Call: SocketCall> {
+    private var progress: CallProgress<Call>
+    private var next: CallProgress<Call>.Next
+    let mailbox: Mailbox
+
+    /// Waits for the call's messages until it is over.
+    nonisolated(nonsending) func run(_ socket: Socket) async throws(SocketError) -> Call.Value {
+        while let waiter = beginWait(socket) {
             await mailbox.suspend(waiter)
-            next = progress.woke(waiter: waiter, for: handle, self, mailbox)
+            woke(waiter: waiter, socket)
         }
+        return try end()
+    }
+
+    /// Takes a mailbox and tries the call.
+    @inline(never)
+    init(_ call: Call, timeout: Timeout, on socket: Socket) {
+        mailbox = AsyncMailboxes.take()
+        progress = CallProgress(call, timeout: timeout)
+        next = progress.attempt(socket, mailbox)
+    }
+
+    /// The wait to suspend in when the call waits for a message, nil when it is over.
+    @inline(never)
+    func beginWait(_ socket: Socket) -> UInt64? {
+        guard let handle = next.waitingFor else { return nil }
+        return mailbox.beginWait(handle: handle, polledBy: socket.backend, deadline: progress.deadline)
+    }
+
+    /// The wait `waiter` ended: what woke it decides the next step.
+    @inline(never)
+    func woke(waiter: UInt64, _ socket: Socket) {
+        guard let handle = next.waitingFor else { return }
+        next = progress.woke(mailbox.endWait(waiter), for: handle, socket, mailbox)
+    }
+
+    /// The call's value or error; the mailbox goes back to the pool (no operation of the call
+    /// can deliver to it any more).
+    @inline(never)
+    func end() throws(SocketError) -> Call.Value {
+        AsyncMailboxes.give(mailbox)
         return try next.outcome()
     }
 }
