@@ -36,17 +36,20 @@ enum Effect {
     case release(Operation)
 }
 
-/// The effects of one transition, in order. The first is stored inline: the common transitions
-/// (a completion, a select message) ask for one or two and allocate nothing for the first.
+/// The effects of one transition, in order. The first two are stored inline: the common
+/// transitions (a completion, a select message, a send handed to the ring) ask for one or two
+/// and allocate nothing (an array from the first effect cost a malloc and a free per echoed
+/// message on the completion backend; docs/architecture.md, "Allocations per operation").
 struct Effects {
     private var first: Effect?
+    private var second: Effect?
     private var rest: [Effect] = []
 
     init() {}
 
     @inline(__always)
     mutating func append(_ effect: Effect) {
-        if first == nil { first = effect } else { rest.append(effect) }
+        if first == nil { first = effect } else if second == nil { second = effect } else { rest.append(effect) }
     }
 
     var isEmpty: Bool { first == nil }
@@ -55,6 +58,8 @@ struct Effects {
     func forEach(_ body: (Effect) -> Void) {
         guard let first else { return }
         body(first)
+        guard let second else { return }
+        body(second)
         for e in rest { body(e) }
     }
 }
