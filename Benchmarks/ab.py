@@ -54,7 +54,7 @@ for r in range(rounds):
         port = line.split()[1]
         rss0 = rss_of(srv.pid)
         args = ["taskset", "-c", "1", f"{BIN}/esock-loadgen", "--port", port, "--workload", wl, "--conns", conns, "--size", size, "--seconds", secs, "--warmup", "1"]
-        if wl == "idle-wave": args += ["--waves", "5"]
+        if wl == "idle-wave": args += ["--waves", os.environ.get("WAVES", "5")]
         if wl == "accept": args += ["--inflight", "16"]
         gen = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
         c0 = c1 = None; out = None; mem = None
