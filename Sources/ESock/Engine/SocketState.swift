@@ -19,10 +19,12 @@ struct SocketState: @unchecked Sendable {
     let rules: any IOModelRules
 
     var closed = false
-    let acceptors = OperationQueue()
-    let readers = OperationQueue()
-    let writers = OperationQueue()
-    let connectors = OperationQueue()
+    /// The four operation queues, one object (``OperationQueues``).
+    private let queues = OperationQueues()
+    var acceptors: OperationQueue { OperationQueue(queues: queues, lane: .accept) }
+    var readers: OperationQueue { OperationQueue(queues: queues, lane: .recv) }
+    var writers: OperationQueue { OperationQueue(queues: queues, lane: .send) }
+    var connectors: OperationQueue { OperationQueue(queues: queues, lane: .connect) }
     /// A non-blocking connect returned EINPROGRESS and was not finalized yet.
     var connectInProgress = false
     var isListening = false
