@@ -9,41 +9,13 @@ struct OperationQueue {
     let lane: Lane
 
     var current: Operation? {
-        get {
-            switch lane {
-            case .accept: queues.currents.0
-            case .recv: queues.currents.1
-            case .send: queues.currents.2
-            case .connect: queues.currents.3
-            }
-        }
-        nonmutating _modify {
-            switch lane {
-            case .accept: yield &queues.currents.0
-            case .recv: yield &queues.currents.1
-            case .send: yield &queues.currents.2
-            case .connect: yield &queues.currents.3
-            }
-        }
+        get { queues[lane].current }
+        nonmutating _modify { yield &queues[lane].current }
     }
 
     var waiting: [Operation] {
-        get {
-            switch lane {
-            case .accept: queues.waitings.0
-            case .recv: queues.waitings.1
-            case .send: queues.waitings.2
-            case .connect: queues.waitings.3
-            }
-        }
-        nonmutating _modify {
-            switch lane {
-            case .accept: yield &queues.waitings.0
-            case .recv: yield &queues.waitings.1
-            case .send: yield &queues.waitings.2
-            case .connect: yield &queues.waitings.3
-            }
-        }
+        get { queues[lane].waiting }
+        nonmutating _modify { yield &queues[lane].waiting }
     }
 
     /// Operations present, current and queued.
@@ -60,6 +32,30 @@ struct OperationQueue {
 /// (`@exclusivity(unchecked)`: the check cost a tenth of the instructions per message,
 /// docs/architecture.md). Reached through ``OperationQueue`` views.
 final class OperationQueues {
-    @exclusivity(unchecked) fileprivate var currents: (Operation?, Operation?, Operation?, Operation?) = (nil, nil, nil, nil)
-    @exclusivity(unchecked) fileprivate var waitings: ([Operation], [Operation], [Operation], [Operation]) = ([], [], [], [])
+    /// One lane's operations.
+    struct Slot {
+        var current: Operation?
+        var waiting: [Operation] = []
+    }
+
+    @exclusivity(unchecked) private var slots = (Slot(), Slot(), Slot(), Slot())
+
+    subscript(lane: OperationQueue.Lane) -> Slot {
+        _read {
+            switch lane {
+            case .accept: yield slots.0
+            case .recv: yield slots.1
+            case .send: yield slots.2
+            case .connect: yield slots.3
+            }
+        }
+        _modify {
+            switch lane {
+            case .accept: yield &slots.0
+            case .recv: yield &slots.1
+            case .send: yield &slots.2
+            case .connect: yield &slots.3
+            }
+        }
+    }
 }
