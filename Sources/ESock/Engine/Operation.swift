@@ -32,57 +32,16 @@ final class Operation: @unchecked Sendable {
         case aborted
     }
 
+    // Declared so that the one-byte fields sit together and fill what would be padding (an
+    // operation took 264 B with malloc's rounding, now 232; a completion socket holds two while
+    // it waits: its multishot receive and the caller's receive). What each field is for is in
+    // its comment: recv, send, sendfile, connect, the message calls, or the ring owner's own.
     let kind: Kind
     let tag: OperationTag
-    let handle: Handle
-    let mailbox: Mailbox
-    let socket: Socket
     @exclusivity(unchecked) private(set) var phase: Phase = .queued
     /// Set by cancel (inside the socket's lock) before it flushes the mailbox; a message about
     /// the operation whose post comes later is dropped (read under the mailbox's lock).
     let withdrawn = Atomic<Bool>(false)
-
-    // recv
-    /// Bytes asked for; 0 means whatever is available.
-    @exclusivity(unchecked) var length = 0
-    @exclusivity(unchecked) var flags: Int32 = 0
-    /// Completion backend: what the operation received so far (a stream recv of `length` bytes
-    /// may take several kernel completions).
-    @exclusivity(unchecked) var received: [UInt8] = []
-    /// Completion backend: the bytes the armed recv SQE asked for.
-    @exclusivity(unchecked) var armedLength = 0
-    /// Completion backend, recv of a length: the kernel writes here (at most
-    /// ``Operation/receiveChunk`` bytes: memory for what can arrive, not for what was asked).
-    @exclusivity(unchecked) var buffer: UnsafeMutableRawBufferPointer?
-
-    /// recv(into:): the caller's memory, written by the kernel (the caller waits until the
-    /// operation's last completion, so the memory outlives the kernel's use of it).
-    @exclusivity(unchecked) var target: UnsafeMutableRawBufferPointer?
-    /// recv(into:): bytes written into `target` by a completion the cancel did not stop.
-    @exclusivity(unchecked) var receivedCount = 0
-
-    // send
-    /// The data still to send: owned by the operation while the kernel may read it, or the
-    /// caller's memory (`outgoingIsBorrowed`) when the caller waits until the last completion.
-    @exclusivity(unchecked) var outgoing: UnsafeMutableRawBufferPointer?
-    /// `outgoing` is the caller's memory, not the operation's: it is not freed.
-    @exclusivity(unchecked) var outgoingIsBorrowed = false
-    @exclusivity(unchecked) var outgoingSent = 0
-
-    // sendfile
-    @exclusivity(unchecked) var fileDescriptor: Int32 = -1
-    @exclusivity(unchecked) var fileOffset: Int64 = 0
-    /// Bytes left to send; nil means up to the end of the file.
-    @exclusivity(unchecked) var fileRemaining: Int?
-    @exclusivity(unchecked) var fileSent = 0
-
-    // connect
-    @exclusivity(unchecked) var address: UnsafeMutablePointer<sockaddr_storage>?
-    @exclusivity(unchecked) var addressLength: socklen_t = 0
-
-    // recvfrom, recvmsg, sendto, sendmsg: the msghdr and everything it points at.
-    @exclusivity(unchecked) var message: MessageIO?
-
     /// Completion backend: the socket's multishot receive or accept (``SocketState/receiver``,
     /// ``SocketState/acceptor``), not a caller's operation.
     @exclusivity(unchecked) var isReceiver = false
@@ -90,21 +49,59 @@ final class Operation: @unchecked Sendable {
     /// accept (its data or connection, or its end) rather than for an SQE of its own; cancelled
     /// without the kernel.
     @exclusivity(unchecked) var awaitsReceiver = false
-
-    /// A thread waiting in cancel for the kernel's last CQE of this operation.
-    @exclusivity(unchecked) var cancelLatch: Latch?
     /// Set when the canceller takes what the operation moved itself (a blocking call that timed
     /// out reports it as partial data); otherwise a cancelled recv's data goes to the read-ahead.
     @exclusivity(unchecked) var cancellerTakesData = false
-
-    // The completion backend's ring owner's own fields (touched on its thread only).
     /// The operation's SQE went to the kernel at least once.
     @exclusivity(unchecked) var submitted = false
+    let handle: Handle
+    let mailbox: Mailbox
+    let socket: Socket
+    /// Bytes asked for; 0 means whatever is available.
+    @exclusivity(unchecked) var length = 0
+    /// recv, send and the message calls: the `MSG_` flags.
+    @exclusivity(unchecked) var flags: Int32 = 0
+    /// sendfile: the file.
+    @exclusivity(unchecked) var fileDescriptor: Int32 = -1
+    /// Completion backend: what the operation received so far (a stream recv of `length` bytes
+    /// may take several kernel completions).
+    @exclusivity(unchecked) var received: [UInt8] = []
+    /// Completion backend: the bytes the armed recv SQE asked for.
+    @exclusivity(unchecked) var armedLength = 0
+    /// recv(into:): bytes written into `target` by a completion the cancel did not stop.
+    @exclusivity(unchecked) var receivedCount = 0
+    /// send: bytes of `outgoing` the kernel took.
+    @exclusivity(unchecked) var outgoingSent = 0
+    /// sendfile: where in the file the next byte comes from.
+    @exclusivity(unchecked) var fileOffset: Int64 = 0
+    /// sendfile: bytes sent.
+    @exclusivity(unchecked) var fileSent = 0
+    /// connect: the address, and its length (`addressLength`).
+    @exclusivity(unchecked) var address: UnsafeMutablePointer<sockaddr_storage>?
+    /// recvfrom, recvmsg, sendto, sendmsg: the msghdr and everything it points at.
+    @exclusivity(unchecked) var message: MessageIO?
+    /// A thread waiting in cancel for the kernel's last CQE of this operation.
+    @exclusivity(unchecked) var cancelLatch: Latch?
+    /// connect: the length of `address`.
+    @exclusivity(unchecked) var addressLength: socklen_t = 0
     /// The kernel holds the operation now (its last CQE has not been handled).
     @exclusivity(unchecked) var inKernel = false
     /// A cancel reached the ring owner before the operation's SQE did: the SQE is not submitted
     /// and the operation completes as cancelled.
     @exclusivity(unchecked) var cancelledEarly = false
+    /// `outgoing` is the caller's memory, not the operation's: it is not freed.
+    @exclusivity(unchecked) var outgoingIsBorrowed = false
+    /// Completion backend, recv of a length: the kernel writes here (at most
+    /// ``Operation/receiveChunk`` bytes: memory for what can arrive, not for what was asked).
+    @exclusivity(unchecked) var buffer: UnsafeMutableRawBufferPointer?
+    /// recv(into:): the caller's memory, written by the kernel (the caller waits until the
+    /// operation's last completion, so the memory outlives the kernel's use of it).
+    @exclusivity(unchecked) var target: UnsafeMutableRawBufferPointer?
+    /// The data still to send: owned by the operation while the kernel may read it, or the
+    /// caller's memory (`outgoingIsBorrowed`) when the caller waits until the last completion.
+    @exclusivity(unchecked) var outgoing: UnsafeMutableRawBufferPointer?
+    /// Bytes left to send; nil means up to the end of the file.
+    @exclusivity(unchecked) var fileRemaining: Int?
 
     /// The most a completion-backend recv of a length asks the kernel for at once; the rest is
     /// asked for when that part came.
