@@ -15,51 +15,19 @@ struct SocketState: @unchecked Sendable {
     /// `closed` is set), so it never names a reused number.
     let fd: Int32
     let type: SocketType
-    /// What the socket's I/O model decides.
-    let rules: any IOModelRules
-
+    // Stored properties are declared so that the one-byte flags sit together (after `type`,
+    // and after `counters`) instead of each taking a word of padding (464 -> 424 B per socket).
     var closed = false
-    /// The four operation queues, one object (``OperationQueues``).
-    private let queues = OperationQueues()
-    var acceptors: OperationQueue { OperationQueue(queues: queues, lane: .accept) }
-    var readers: OperationQueue { OperationQueue(queues: queues, lane: .recv) }
-    var writers: OperationQueue { OperationQueue(queues: queues, lane: .send) }
-    var connectors: OperationQueue { OperationQueue(queues: queues, lane: .connect) }
     /// A non-blocking connect returned EINPROGRESS and was not finalized yet.
     var connectInProgress = false
     var isListening = false
     /// Set by shutdown(read) / shutdown(write).
     var readShut = false
     var writeShut = false
-    var counters = SocketCounters()
-    /// Bytes the current writer sent of its package so far (OTP's `writePkgMaxCnt`): a package
-    /// is counted in `write_pkg` when all of it went.
-    var writePackageSent = 0
-    /// Erlang's `{otp, rcvbuf}`: the most a recv called with length 0, or a recvfrom or recvmsg
-    /// called with buffer size 0, reads in one read; and (the N of `{N, Size}`) how many full
-    /// reads in a row a stream recv of length 0 may gather before it returns (at most
-    /// ``syscallBudget`` in one attempt). ESock's default is 64 KiB (OTP's is 8 KiB): the
-    /// largest datagram, and what a stream read took before the option existed.
-    var recvBufferSize = SocketState.defaultRecvBufferSize
-    var recvBufferCount = 1
-    static let defaultRecvBufferSize = 65536
-    /// Erlang's `{otp, rcvctrlbuf}`: the control buffer size of a recvmsg called with CtrlSz 0.
-    var recvControlBufferSize = SocketState.defaultControlBufferSize
-    /// Erlang's `{otp, sndctrlbuf}`: the largest control buffer a sendmsg may encode.
-    var sendControlBufferSize = SocketState.defaultControlBufferSize
-    static let defaultControlBufferSize = 1024
     /// Erlang's `{otp, iow}`: when set, a counter that wraps sends `counter_wrap` to the owner.
     var iow = false
     /// Erlang's `{otp, debug}`: when set, operations are traced.
     var debug = false
-    /// Erlang's `{otp, meta}`: a value kept for the user.
-    var meta: OptionValue {
-        get { metaStorage?.value ?? .undefined }
-        set { metaStorage = newValue == .undefined ? nil : MetaValue(newValue) }
-    }
-    /// `meta` out of line: an `OptionValue` takes 177 bytes, which every socket would carry
-    /// though few ever set it (a tenth of a connection's memory at 10,000 connections).
-    private var metaStorage: MetaValue?
     /// False when the last receive on this stream drained the kernel's receive queue (it failed
     /// with EAGAIN, or returned less than it asked for) and no data is known to have come since.
     /// A receive that may wait then skips the direct attempt, which could only fail: on the
@@ -77,6 +45,43 @@ struct SocketState: @unchecked Sendable {
     /// Select backend: the socket is registered with epoll (done when an operation first waits,
     /// so that readiness from before, such as an unconnected socket's hang-up, never counts).
     var watched = false
+    var counters = SocketCounters()
+    /// The receiver was asked to stop (too much read ahead, or a receive it cannot serve).
+    var receiverStopping = false
+    /// The acceptor was asked to stop (enough connections accepted ahead).
+    var acceptorStopping = false
+    /// What the socket's I/O model decides.
+    let rules: any IOModelRules
+    /// The four operation queues, one object (``OperationQueues``).
+    private let queues = OperationQueues()
+    var acceptors: OperationQueue { OperationQueue(queues: queues, lane: .accept) }
+    var readers: OperationQueue { OperationQueue(queues: queues, lane: .recv) }
+    var writers: OperationQueue { OperationQueue(queues: queues, lane: .send) }
+    var connectors: OperationQueue { OperationQueue(queues: queues, lane: .connect) }
+    /// Bytes the current writer sent of its package so far (OTP's `writePkgMaxCnt`): a package
+    /// is counted in `write_pkg` when all of it went.
+    var writePackageSent = 0
+    /// Erlang's `{otp, rcvbuf}`: the most a recv called with length 0, or a recvfrom or recvmsg
+    /// called with buffer size 0, reads in one read; and (the N of `{N, Size}`) how many full
+    /// reads in a row a stream recv of length 0 may gather before it returns (at most
+    /// ``syscallBudget`` in one attempt). ESock's default is 64 KiB (OTP's is 8 KiB): the
+    /// largest datagram, and what a stream read took before the option existed.
+    var recvBufferSize = SocketState.defaultRecvBufferSize
+    var recvBufferCount = 1
+    static let defaultRecvBufferSize = 65536
+    /// Erlang's `{otp, rcvctrlbuf}`: the control buffer size of a recvmsg called with CtrlSz 0.
+    var recvControlBufferSize = SocketState.defaultControlBufferSize
+    /// Erlang's `{otp, sndctrlbuf}`: the largest control buffer a sendmsg may encode.
+    var sendControlBufferSize = SocketState.defaultControlBufferSize
+    static let defaultControlBufferSize = 1024
+    /// Erlang's `{otp, meta}`: a value kept for the user.
+    var meta: OptionValue {
+        get { metaStorage?.value ?? .undefined }
+        set { metaStorage = newValue == .undefined ? nil : MetaValue(newValue) }
+    }
+    /// `meta` out of line: an `OptionValue` takes 177 bytes, which every socket would carry
+    /// though few ever set it (a tenth of a connection's memory at 10,000 connections).
+    private var metaStorage: MetaValue?
     /// Data a cancelled recv received after all (the cancel lost the race in the kernel); the
     /// next recv returns it first, so nothing is lost.
     var readAhead: [UInt8] = []
@@ -90,16 +95,12 @@ struct SocketState: @unchecked Sendable {
     /// socket (a direct read could overtake data in CQEs not handled yet): receives are fed from
     /// its CQEs and from `readAhead`.
     var receiver: Operation?
-    /// The receiver was asked to stop (too much read ahead, or a receive it cannot serve).
-    var receiverStopping = false
     /// An error the receiver met when no receive was waiting: the next receive gets it.
     var readError: SocketError?
     /// Completion backend: the multishot accept armed on this listener (one SQE that posts a
     /// CQE per connection), if any: its connections go to the waiting accept or to
     /// `acceptedAhead`.
     var acceptor: Operation?
-    /// The acceptor was asked to stop (enough connections accepted ahead).
-    var acceptorStopping = false
     /// Completion backend: operations handed to the kernel whose last CQE has not arrived.
     var inflight = 0
     /// Set by close while operations are in flight; set when the last of them completes.
