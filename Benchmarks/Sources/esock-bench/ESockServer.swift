@@ -29,7 +29,8 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     // threads); ESOCK_DEFER_TASKRUN=0: the ring without SINGLE_ISSUER | DEFER_TASKRUN;
     // ESOCK_RING_SENDS=0: sends by send(2) first on the ring owner too; ESOCK_MULTISHOT=0: an SQE
     // per receive and accept; ESOCK_PROVIDED_BUFFERS / _SIZE: the provided-buffer ring's shape
-    // (see docs/architecture.md, "Measured: the ring owner", and Benchmarks/ab.py).
+    // (see docs/architecture.md, "Measured: the ring owner", and Benchmarks/ab.py);
+    // ESOCK_BENCH_INFO=1: the backend's counters on stderr once a second.
     let callersLead = getenv("ESOCK_CALLERS_LEAD").map { String(cString: $0) != "0" } ?? true
     var ringConfig = CompletionBackend.Configuration()
     ringConfig.deferTaskRun = getenv("ESOCK_DEFER_TASKRUN").map { String(cString: $0) != "0" } ?? true
@@ -39,6 +40,7 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     if let n = getenv("ESOCK_PROVIDED_BUFFER_SIZE").flatMap({ UInt32(String(cString: $0)) }) { ringConfig.providedBufferSize = n }
     let io: any IOBackend = choice == .select ? try SelectBackend(callersLead: callersLead)
                                               : try CompletionBackend(configuration: ringConfig)
+    if getenv("ESOCK_BENCH_INFO") != nil { reportCounters(of: io) }
     if mode == .http { try runHTTPExample(io: io, api: api, port: port, file: file, size: size) }
     let listener = try Socket.open(.inet, .stream, .tcp, backend: io)
     var one: Int32 = 1
@@ -409,6 +411,19 @@ final class AsyncServer: Sendable {
                     } catch {}
                 }
             }
+        }
+    }
+}
+
+/// ESOCK_BENCH_INFO: the backend's counters (``IOBackend/info()``) on stderr once a second, one
+/// line each, so that a run can tell what the backend did (multishot receivers armed, enters).
+private func reportCounters(of io: any IOBackend) {
+    Task.detached {
+        while true {
+            try? await Task.sleep(for: .seconds(1))
+            let counters = io.info().counters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+            let line = "INFO " + counters.joined(separator: " ") + "\n"
+            _ = line.withCString { write(2, $0, strlen($0)) }
         }
     }
 }
