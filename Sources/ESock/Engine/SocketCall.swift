@@ -171,62 +171,69 @@ extension Socket {
     /// form does.
     ///
     /// The frames of a waiting call live on the task's allocator for as long as it waits, and
-    /// every pending connection of an async server has them: the call's state is an object
-    /// (``AsyncCallProgress``, freed when the call returns) and its steps are out of line, so
-    /// that what the task holds fits in the allocator's first 1,000-byte slab
-    /// (docs/architecture.md, "Async calls").
+    /// every pending connection of an async server has them: the call's state is one heap
+    /// allocation (``AsyncCallProgress``, freed when the call returns) and its steps are out of
+    /// line, so that what the task holds fits in the allocator's first 1,000-byte slab
+    /// (docs/architecture.md, "Async calls and memory").
     @inline(__always)
     nonisolated(nonsending) func perform<Call: SocketCall>(_ call: Call, timeout: Timeout) async throws(SocketError) -> Call.Value {
-        try await AsyncCallProgress(call, timeout: timeout, on: self).run(self)
+        let state = AsyncCallProgress.start(call, timeout: timeout, on: self)
+        while let (waiter, mailbox) = AsyncCallProgress.beginWait(state, self) {
+            await mailbox.suspend(waiter)
+            AsyncCallProgress.woke(state, waiter: waiter, self)
+        }
+        return try AsyncCallProgress.end(state)
     }
 }
 
 /// The state of an async call between its suspensions: its ``CallProgress``, the step it came
-/// to, and the (pooled) mailbox its messages come to. Each step is synchronous and out of line,
-/// so that the async driver's frame holds a reference to this and a waiter id (a struct here
-/// cost the frame two copies of it: 1,000 bytes of task allocator more per waiting send).
-final class AsyncCallProgress<Call: SocketCall> {
+/// to, and the (pooled) mailbox its messages come to. It lives in memory of its own from
+/// ``start(_:timeout:on:)`` to ``end(_:)``, so that the async driver's frame holds a pointer to
+/// it and a waiter id (in the frame, a waiting send's state pushed its task past the allocator's
+/// first slab: 1,000 bytes more per waiting connection; as a generic class, its deinit looked up
+/// its type's metadata on every call). Each step is synchronous and out of line.
+struct AsyncCallProgress<Call: SocketCall> {
     private var progress: CallProgress<Call>
     private var next: CallProgress<Call>.Next
     let mailbox: Mailbox
 
-    /// Waits for the call's messages until it is over.
-    nonisolated(nonsending) func run(_ socket: Socket) async throws(SocketError) -> Call.Value {
-        while let waiter = beginWait(socket) {
-            await mailbox.suspend(waiter)
-            woke(waiter: waiter, socket)
-        }
-        return try end()
+    /// Takes a mailbox and tries the call; the state is the caller's until ``end(_:)``.
+    @inline(never)
+    static func start(_ call: Call, timeout: Timeout, on socket: Socket) -> UnsafeMutablePointer<Self> {
+        let mailbox = AsyncMailboxes.take()
+        var progress = CallProgress(call, timeout: timeout)
+        let next = progress.attempt(socket, mailbox)
+        let state = UnsafeMutablePointer<Self>.allocate(capacity: 1)
+        state.initialize(to: Self(progress: progress, next: next, mailbox: mailbox))
+        return state
     }
 
-    /// Takes a mailbox and tries the call.
+    /// The wait to suspend in, and the mailbox it is in, when the call waits for a message; nil
+    /// when it is over. (The steps take the state's address: a method on `pointee` copied the
+    /// state into the frame.)
     @inline(never)
-    init(_ call: Call, timeout: Timeout, on socket: Socket) {
-        mailbox = AsyncMailboxes.take()
-        progress = CallProgress(call, timeout: timeout)
-        next = progress.attempt(socket, mailbox)
-    }
-
-    /// The wait to suspend in when the call waits for a message, nil when it is over.
-    @inline(never)
-    func beginWait(_ socket: Socket) -> UInt64? {
-        guard let handle = next.waitingFor else { return nil }
-        return mailbox.beginWait(handle: handle, polledBy: socket.backend, deadline: progress.deadline)
+    static func beginWait(_ state: UnsafeMutablePointer<Self>, _ socket: Socket) -> (UInt64, Mailbox)? {
+        guard let handle = state.pointee.next.waitingFor else { return nil }
+        let mailbox = state.pointee.mailbox
+        return (mailbox.beginWait(handle: handle, polledBy: socket.backend, deadline: state.pointee.progress.deadline), mailbox)
     }
 
     /// The wait `waiter` ended: what woke it decides the next step.
     @inline(never)
-    func woke(waiter: UInt64, _ socket: Socket) {
-        guard let handle = next.waitingFor else { return }
-        next = progress.woke(mailbox.endWait(waiter), for: handle, socket, mailbox)
+    static func woke(_ state: UnsafeMutablePointer<Self>, waiter: UInt64, _ socket: Socket) {
+        guard let handle = state.pointee.next.waitingFor else { return }
+        let mailbox = state.pointee.mailbox
+        state.pointee.next = state.pointee.progress.woke(mailbox.endWait(waiter), for: handle, socket, mailbox)
     }
 
-    /// The call's value or error; the mailbox goes back to the pool (no operation of the call
-    /// can deliver to it any more).
+    /// The call's value or error; the state's memory is freed and the mailbox goes back to the
+    /// pool (no operation of the call can deliver to it any more).
     @inline(never)
-    func end() throws(SocketError) -> Call.Value {
-        AsyncMailboxes.give(mailbox)
-        return try next.outcome()
+    static func end(_ state: UnsafeMutablePointer<Self>) throws(SocketError) -> Call.Value {
+        let last = state.move()
+        state.deallocate()
+        AsyncMailboxes.give(last.mailbox)
+        return try last.next.outcome()
     }
 }
 
