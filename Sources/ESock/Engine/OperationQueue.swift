@@ -3,19 +3,19 @@
 /// one lane of the socket's ``OperationQueues``, guarded, as they are, by the socket's state lock.
 struct OperationQueue {
     /// Which of a socket's four queues.
-    enum Lane { case accept, recv, send, connect }
+    enum Lane: Int { case accept, recv, send, connect }
 
     let queues: OperationQueues
     let lane: Lane
 
     var current: Operation? {
-        get { queues[lane].current }
-        nonmutating _modify { yield &queues[lane].current }
+        get { queues.slots[lane.rawValue].current }
+        nonmutating _modify { yield &queues.slots[lane.rawValue].current }
     }
 
     var waiting: [Operation] {
-        get { queues[lane].waiting }
-        nonmutating _modify { yield &queues[lane].waiting }
+        get { queues.slots[lane.rawValue].waiting }
+        nonmutating _modify { yield &queues.slots[lane.rawValue].waiting }
     }
 
     /// Operations present, current and queued.
@@ -38,24 +38,7 @@ final class OperationQueues {
         var waiting: [Operation] = []
     }
 
-    @exclusivity(unchecked) private var slots = (Slot(), Slot(), Slot(), Slot())
-
-    subscript(lane: OperationQueue.Lane) -> Slot {
-        _read {
-            switch lane {
-            case .accept: yield slots.0
-            case .recv: yield slots.1
-            case .send: yield slots.2
-            case .connect: yield slots.3
-            }
-        }
-        _modify {
-            switch lane {
-            case .accept: yield &slots.0
-            case .recv: yield &slots.1
-            case .send: yield &slots.2
-            case .connect: yield &slots.3
-            }
-        }
-    }
+    /// By ``OperationQueue/Lane``'s raw value (an inline array: its elements are reached by
+    /// address, with no accessor coroutine per access).
+    @exclusivity(unchecked) fileprivate var slots = InlineArray<4, Slot>(repeating: Slot())
 }
