@@ -52,7 +52,8 @@ final class Operation: @unchecked Sendable {
     /// Set when the canceller takes what the operation moved itself (a blocking call that timed
     /// out reports it as partial data); otherwise a cancelled recv's data goes to the read-ahead.
     @exclusivity(unchecked) var cancellerTakesData = false
-    /// The operation's SQE went to the kernel at least once.
+    /// The ring owner's own (touched on its thread only): the operation's SQE went to the kernel
+    /// at least once.
     @exclusivity(unchecked) var submitted = false
     let handle: Handle
     let mailbox: Mailbox
@@ -84,10 +85,11 @@ final class Operation: @unchecked Sendable {
     @exclusivity(unchecked) var cancelLatch: Latch?
     /// connect: the length of `address`.
     @exclusivity(unchecked) var addressLength: socklen_t = 0
-    /// The kernel holds the operation now (its last CQE has not been handled).
+    /// The ring owner's own: the kernel holds the operation now (its last CQE has not been
+    /// handled).
     @exclusivity(unchecked) var inKernel = false
-    /// A cancel reached the ring owner before the operation's SQE did: the SQE is not submitted
-    /// and the operation completes as cancelled.
+    /// The ring owner's own: a cancel reached the ring owner before the operation's SQE did: the
+    /// SQE is not submitted and the operation completes as cancelled.
     @exclusivity(unchecked) var cancelledEarly = false
     /// `outgoing` is the caller's memory, not the operation's: it is not freed.
     @exclusivity(unchecked) var outgoingIsBorrowed = false

@@ -195,7 +195,7 @@ extension Socket {
 struct AsyncCallProgress<Call: SocketCall> {
     private var progress: CallProgress<Call>
     private var next: CallProgress<Call>.Next
-    let mailbox: Mailbox
+    private let mailbox: Mailbox
 
     /// Takes a mailbox and tries the call; the state is the caller's until ``end(_:)``.
     @inline(never)
