@@ -149,12 +149,12 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
 
     /// Delivers a message. Called with no socket's lock held (the engine posts after its
     /// transitions); resumes a waiting task or wakes a waiting thread after releasing the lock.
-    func post(_ message: SocketMessage) { post(message, unlessWithdrawn: nil) }
+    func post(_ message: consuming SocketMessage) { post(message, unlessWithdrawn: nil) }
 
     /// Delivers a message about `op`, unless `op` was cancelled (checked under this mailbox's
     /// lock, which cancel's flush takes after marking it: a message posted late is dropped, not
     /// left behind the flush).
-    func post(_ message: SocketMessage, unlessWithdrawn op: Operation?) {
+    func post(_ message: consuming SocketMessage, unlessWithdrawn op: Operation?) {
         pthread_mutex_lock(mutex)
         if let op, op.withdrawn.load(ordering: .sequentiallyConsistent) {
             pthread_mutex_unlock(mutex)

@@ -8,7 +8,7 @@ struct MessageQueue {
     /// The sequence number of the newest message ever appended (0: none yet).
     private(set) var newest: UInt64 = 0
 
-    mutating func append(_ m: SocketMessage) {
+    mutating func append(_ m: consuming SocketMessage) {
         if count == storage.count { grow() }
         newest += 1
         storage[(head + count) & (storage.count - 1)] = (newest, m)
@@ -18,6 +18,14 @@ struct MessageQueue {
     /// Removes and returns the oldest message `selection` matches.
     mutating func removeFirst(matching selection: Mailbox.Selection) -> SocketMessage? {
         guard count > 0 else { return nil }
+        // The oldest message, the one almost always taken, is moved out of its slot (looking at
+        // a copy of each entry first cost a retain and a release of its references).
+        if case .any = selection {
+            let oldest = storage[head].take()
+            head = (head + 1) & (storage.count - 1)
+            count -= 1
+            return oldest?.message
+        }
         let mask = storage.count - 1
         for i in 0..<count {
             guard let entry = storage[(head + i) & mask], selection.matches(entry.message) else { continue }

@@ -10,7 +10,7 @@ extension Socket {
     /// ``SocketError/Reason/closed``.
     public func recv(length: Int = 0, flags: MessageFlags = [], nowait mailbox: Mailbox,
                      handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
-        try startRecv(length: length, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map(\.bytes)
+        try startRecv(length: length, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map { $0.bytes }
     }
 
     /// Receives, waiting at most `timeout` (Erlang: `recv/1,2,3,4`).

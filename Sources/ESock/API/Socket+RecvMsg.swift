@@ -10,7 +10,7 @@ extension Socket {
     /// message) or `.completion` (the message carries ``CompletionStatus/receivedMessage(_:)``).
     public func recvmsg(bufferSize: Int = 0, controlSize: Int = 0, flags: MessageFlags = [],
                         nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<Msg> {
-        try startRecvmsg(bufferSize, controlSize, flags, mailbox, handle, mayWait: true).pending().map(\.message)
+        try startRecvmsg(bufferSize, controlSize, flags, mailbox, handle, mayWait: true).pending().map { $0.message }
     }
 
     /// The nowait recvmsg; `mayWait` false: tried once, never queued or armed.
@@ -39,7 +39,7 @@ extension Socket {
     private func recvmsgCall(_ bufferSize: Int, _ controlSize: Int, _ flags: MessageFlags) -> ReceiveMessageCall<Msg> {
         ReceiveMessageCall(tag: .recvmsg, call: { (socket, mailbox, handle, mayWait) throws(SocketError) in
             try socket.startRecvmsg(bufferSize, controlSize, flags, mailbox, handle, mayWait: mayWait)
-        }, convert: \.message, value: { status in
+        }, convert: { $0.message }, value: { status in
             if case .receivedMessage(let m) = status { return m }
             return nil
         })

@@ -9,7 +9,7 @@ extension Socket {
     /// ``cancel(_:)-(CompletionInfo)`` or a close before that tells the rest).
     public func send(_ data: [UInt8], flags: MessageFlags = [], nowait mailbox: Mailbox,
                      handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
-        try startSend(data, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map(\.bytes)
+        try startSend(data, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map { $0.bytes }
     }
 
     /// Sends all of `data`, waiting at most `timeout` (Erlang: `send/2,3,4`).

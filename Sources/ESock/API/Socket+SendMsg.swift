@@ -12,7 +12,7 @@ extension Socket {
     /// completion backend: `.completion`, and the message says ``CompletionStatus/sent``.
     public func sendmsg(_ msg: Msg, flags: MessageFlags = [], nowait mailbox: Mailbox,
                         handle: Handle? = nil) throws(SocketError) -> Pending<[[UInt8]]> {
-        try startSendmsg(msg, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map(\.iov)
+        try startSendmsg(msg, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map { $0.iov }
     }
 
     /// The nowait sendmsg; `mayWait` false: tried once, never queued or armed. `tag` `.sendv`:
@@ -80,7 +80,7 @@ struct SendMsgCall: SocketCall {
         let started = try socket.startSendmsg(next, flags: flags, mailbox: mailbox, handle: Handle.make(),
                                               mayWait: mayWait, tag: tag)
         if let partial = started.partial { rest = partial.iov }
-        return started.step(\.iov)
+        return started.step { $0.iov }
     }
 
     func finish(_ status: CompletionStatus) throws(SocketError) -> [[UInt8]] {

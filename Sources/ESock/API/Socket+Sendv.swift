@@ -20,7 +20,7 @@ extension Socket {
     /// before that tells what was not sent, as ``SocketError/Partial/restIOV(_:)``; so does an
     /// error after part of it went.
     public func sendv(_ iov: [[UInt8]], nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<[[UInt8]]> {
-        try startSendv(iov, mailbox: mailbox, handle: handle, mayWait: true).pending().map(\.iov)
+        try startSendv(iov, mailbox: mailbox, handle: handle, mayWait: true).pending().map { $0.iov }
     }
 
     /// The nowait sendv; `mayWait` false: tried once, never queued or armed.

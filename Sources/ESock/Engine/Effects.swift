@@ -48,18 +48,23 @@ struct Effects {
     init() {}
 
     @inline(__always)
-    mutating func append(_ effect: Effect) {
+    mutating func append(_ effect: consuming Effect) {
         if first == nil { first = effect } else if second == nil { second = effect } else { rest.append(effect) }
     }
 
     var isEmpty: Bool { first == nil }
 
-    /// Runs `body` on each effect, in the order they were appended.
-    func forEach(_ body: (Effect) -> Void) {
-        guard let first else { return }
+    /// Runs `body` on each effect, in the order they were appended, and empties the list: each
+    /// effect is moved out to `body`, not copied (a copy retained and released every reference
+    /// the effect holds, and copying the list copied every effect).
+    mutating func drain(_ body: (consuming Effect) -> Void) {
+        guard let first = first.take() else { return }
         body(first)
-        guard let second else { return }
+        guard let second = second.take() else { return }
         body(second)
-        for e in rest { body(e) }
+        guard !rest.isEmpty else { return }
+        let more = rest
+        rest = []
+        for e in more { body(e) }
     }
 }

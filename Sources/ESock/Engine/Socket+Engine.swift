@@ -16,16 +16,18 @@ extension Socket {
     @inline(__always)
     func transition<R, E: Error>(_ body: (inout SocketState, inout Effects) throws(E) -> R) throws(E) -> R {
         var fx = Effects()
-        let result: Result<R, E> = state.withLock { st in
-            defer { if _slowPath(st.counters.wrapped != 0) { st.noteWraps(&fx) } }
-            do throws(E) {
-                return .success(try body(&st, &fx))
-            } catch {
-                return .failure(error)
+        let result: R
+        do throws(E) {
+            result = try state.withLock { (st) throws(E) -> R in
+                defer { if _slowPath(st.counters.wrapped != 0) { st.noteWraps(&fx) } }
+                return try body(&st, &fx)
             }
+        } catch {
+            if !fx.isEmpty { perform(&fx) }
+            throw error
         }
-        if !fx.isEmpty { perform(fx) }
-        return try result.get()
+        if !fx.isEmpty { perform(&fx) }
+        return result
     }
 
     /// Runs `body` with the socket's descriptor, inside the socket's lock: the one way to the
@@ -48,9 +50,9 @@ extension Socket {
     }
 
     /// Does what a transition asked for, with no lock held.
-    func perform(_ fx: Effects) {
-        fx.forEach { effect in
-            switch effect {
+    func perform(_ fx: inout Effects) {
+        fx.drain { (effect: consuming Effect) in
+            switch consume effect {
             case .post(let mailbox, let message):
                 #if DEBUG
                 LatePosts.wait(for: id)
