@@ -54,17 +54,15 @@ struct Effects {
 
     var isEmpty: Bool { first == nil }
 
-    /// Runs `body` on each effect, in the order they were appended, and empties the list: each
-    /// effect is moved out to `body`, not copied (a copy retained and released every reference
-    /// the effect holds, and copying the list copied every effect).
-    mutating func drain(_ body: (consuming Effect) -> Void) {
-        guard let first = first.take() else { return }
-        body(first)
-        guard let second = second.take() else { return }
-        body(second)
-        guard !rest.isEmpty else { return }
-        let more = rest
-        rest = []
-        for e in more { body(e) }
+    /// Takes the next effect out of the list, in the order they were appended (moved, not
+    /// copied: a copy retained and released every reference the effect holds); nil when the
+    /// list is empty, which it then is.
+    mutating func next() -> Effect? {
+        if let e = first.take() {
+            first = second.take()
+            return e
+        }
+        guard !rest.isEmpty else { return nil }
+        return rest.removeFirst()
     }
 }

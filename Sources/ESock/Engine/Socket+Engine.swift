@@ -51,8 +51,8 @@ extension Socket {
 
     /// Does what a transition asked for, with no lock held.
     func perform(_ fx: inout Effects) {
-        fx.drain { (effect: consuming Effect) in
-            switch consume effect {
+        while let effect = fx.next() {
+            switch effect {
             case .post(let mailbox, let message):
                 #if DEBUG
                 LatePosts.wait(for: id)
