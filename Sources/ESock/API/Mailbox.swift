@@ -160,13 +160,12 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
             pthread_mutex_unlock(mutex)
             return
         }
-        if !asyncWaiters.isEmpty {
-            if let i = asyncWaiters.firstIndex(where: { $0.continuation != nil && ($0.selection?.matches(message) ?? false) }),
-               let c = takeContinuation(i, woken: .message(message)) {
-                pthread_mutex_unlock(mutex)
-                c.resume()
-                return
-            }
+        for i in asyncWaiters.indices where asyncWaiters[i].continuation != nil {
+            guard asyncWaiters[i].selection?.matches(message) ?? false,
+                  let c = takeContinuation(i, woken: .message(message)) else { continue }
+            pthread_mutex_unlock(mutex)
+            c.resume()
+            return
         }
         queue.append(message)
         var lookers: [UnsafeContinuation<Void, Never>] = []
@@ -411,7 +410,11 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     }
 
     /// With the lock held: where waiter `id`'s record is; nil once its wait ended.
-    private func waiterIndex(_ id: UInt64) -> Int? { asyncWaiters.firstIndex { $0.id == id } }
+    private func waiterIndex(_ id: UInt64) -> Int? {
+        // By index, reading only the id (a closure over the elements copied each record).
+        for i in asyncWaiters.indices where asyncWaiters[i].id == id { return i }
+        return nil
+    }
 
     /// With the lock held: marks waiter `i` woken with `wake` and takes its continuation to
     /// resume (after the lock); nil when it is not suspended or was woken already.

@@ -76,14 +76,14 @@ struct RecvCall: SocketCall {
         let handle = Handle.make()
         let started = try socket.startRecv(length: length == 0 ? 0 : length - data.count, flags: flags,
                                            mailbox: mailbox, handle: handle, mayWait: mayWait)
-        if case .done(let d) = started { return .done(data + d.bytes) }
-        data += started.partial?.bytes ?? []
+        if case .done(let d) = started { return .done(data.isEmpty ? d.bytes : data + d.bytes) }
+        if let partial = started.partial?.bytes, !partial.isEmpty { data += partial }
         return started.step { $0.bytes }
     }
 
     func finish(_ status: CompletionStatus) throws(SocketError) -> [UInt8] {
         switch status {
-        case .received(let d): return data + d
+        case .received(let d): return data.isEmpty ? d : data + d
         case .failed(let e): throw e
         default: throw .invalid("recv completed with \(status)")
         }
