@@ -2,9 +2,9 @@
 """A/B rounds of benchmark servers that differ in a setting, for the decisions in
 docs/architecture.md: each round runs every configuration once (server pinned to CPU 0, the
 load generator to CPU 1), so a slow patch of a shared machine lands on all of them; prints each
-run and the medians: throughput, the server's CPU time per operation and, when the workload
-holds connections, resident memory per connection (RSS growth over the connections, read when
-all are connected).
+run and the medians: throughput, the server's CPU time per operation (and its user-space part,
+in parentheses) and, when the workload holds connections, resident memory per connection (RSS
+growth over the connections, read when all are connected).
 
 usage: Benchmarks/ab.py <workload> <conns> <size> <seconds> <rounds> CONFIG...
   workload  echo | idle-wave | stream-send | stream-recv | accept (esock-loadgen's)
@@ -34,9 +34,11 @@ def server_cmd(spec):
     env = dict(kv.split("=") for kv in env_s.split(",") if kv)
     return [f"{bin_}/esock-bench", "serve", "--backend", backend, "--api", api, "--mode", mode, "--port", "0"] + (["--size", size] if mode == "source" else []), env
 def cpu_of(pid):
+    """The process's CPU time so far, user and system, in seconds."""
     with open(f"/proc/{pid}/stat") as f:
         parts = f.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
+    tck = os.sysconf("SC_CLK_TCK")
+    return (int(parts[11]) / tck, int(parts[12]) / tck)
 def rss_of(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -44,6 +46,7 @@ def rss_of(pid):
     return 0
 results = {n: [] for n, _ in configs}
 cpus = {n: [] for n, _ in configs}
+users = {n: [] for n, _ in configs}
 mems = {n: [] for n, _ in configs}
 for r in range(rounds):
     for name, spec in configs:
@@ -69,13 +72,15 @@ for r in range(rounds):
         gen.wait(); srv.kill(); srv.wait()
         ops = out.get("ops_per_sec") or out.get("bytes_per_sec") or 0
         n_ops = out.get("ops", 0)
-        cpu_us = (c1 - c0) * 1e6 / n_ops if c0 is not None and c1 is not None and n_ops else 0
-        results[name].append(ops); cpus[name].append(cpu_us)
+        measured = c0 is not None and c1 is not None and n_ops
+        cpu_us = (sum(c1) - sum(c0)) * 1e6 / n_ops if measured else 0
+        user_us = (c1[0] - c0[0]) * 1e6 / n_ops if measured else 0
+        results[name].append(ops); cpus[name].append(cpu_us); users[name].append(user_us)
         if mem is not None: mems[name].append(mem)
-        print(f"round {r} {name:28s} {ops:12.0f}  cpu/op {cpu_us:6.2f}us" + (f"  mem/conn {mem:8.0f}B" if mem is not None else ""), flush=True)
+        print(f"round {r} {name:28s} {ops:12.0f}  cpu/op {cpu_us:6.2f}us (user {user_us:5.2f})" + (f"  mem/conn {mem:8.0f}B" if mem is not None else ""), flush=True)
 print("medians:")
 base = None
 for name, _ in configs:
     m = statistics.median(results[name]); base = base or m
     extra = f"  mem/conn {statistics.median(mems[name]):.0f}B" if mems[name] else ""
-    print(f"  {name:28s} {m:12.0f}  ({m/base:.2f}x of first)  cpu/op {statistics.median(cpus[name]):.2f}us  range {min(results[name]):.0f}-{max(results[name]):.0f}{extra}")
+    print(f"  {name:28s} {m:12.0f}  ({m/base:.2f}x of first)  cpu/op {statistics.median(cpus[name]):.2f}us (user {statistics.median(users[name]):.2f})  range {min(results[name]):.0f}-{max(results[name]):.0f}{extra}")
