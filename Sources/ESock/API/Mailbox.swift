@@ -447,9 +447,10 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     func endWait(_ id: UInt64) -> Wake {
         pthread_mutex_lock(mutex)
         let i = waiterIndex(id)
-        let waiter = i.map { asyncWaiters.remove(at: $0) }
+        var waiter = i.map { asyncWaiters.remove(at: $0) }
         pthread_mutex_unlock(mutex)
-        guard let waiter, let wake = waiter.woken else {
+        // What woke it is moved out of the record, not copied.
+        guard let wake = waiter?.woken.take(), let waiter else {
             assertionFailure("waiter \(id) resumed with nothing to wake it")
             return .cancelled
         }

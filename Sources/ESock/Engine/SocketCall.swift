@@ -201,10 +201,11 @@ struct AsyncCallProgress<Call: SocketCall> {
     @inline(never)
     static func start(_ call: Call, timeout: Timeout, on socket: Socket) -> UnsafeMutablePointer<Self> {
         let mailbox = AsyncMailboxes.take()
-        var progress = CallProgress(call, timeout: timeout)
-        let next = progress.attempt(socket, mailbox)
         let state = UnsafeMutablePointer<Self>.allocate(capacity: 1)
-        state.initialize(to: Self(progress: progress, next: next, mailbox: mailbox))
+        // Tried in place (`next` starts as a placeholder the first attempt replaces): made in
+        // locals and then stored, the progress and its step were copied and destroyed.
+        state.initialize(to: Self(progress: CallProgress(call, timeout: timeout), next: .wait(Handle(id: 0)), mailbox: mailbox))
+        state.pointee.next = state.pointee.progress.attempt(socket, mailbox)
         return state
     }
 
