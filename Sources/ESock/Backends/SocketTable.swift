@@ -2,33 +2,80 @@
 /// life both backends share. A backend holds its sockets strongly from attach to detach (see
 /// ``Registry``), refuses new ones once it stops, and closes those still open when it stops.
 final class SocketTable: Sendable {
+    /// A socket's place in the table: the socket, and how many sockets have held the place
+    /// before it (so that a key of a socket that left never finds the one that took its place).
+    fileprivate struct Slot {
+        var socket: Socket?
+        var generation: UInt32 = 0
+    }
+
     private struct Table {
-        var sockets: [UInt64: Socket] = [:]
+        /// Where each open socket is, by its id.
+        var places: [UInt64: Int] = [:]
+        var slots: [Slot] = []
+        /// Places free for the next socket.
+        var free: [Int] = []
         var stopped = false
     }
 
     private let table = Locked(Table())
 
-    /// Adds a new socket; throws `backendStopped` once the backend stopped.
-    func add(_ socket: Socket, backend name: String) throws(SocketError) {
-        try table.withLock { (t: inout Table) throws(SocketError) in
+    /// Adds a new socket; throws `backendStopped` once the backend stopped. Returns the socket's
+    /// key in this table (never 0): what the backend gives the kernel to name the socket in its
+    /// events (the epoll data), and looks it up by (``withSockets(_:)``) in one array access,
+    /// with no hashing.
+    @discardableResult
+    func add(_ socket: Socket, backend name: String) throws(SocketError) -> UInt64 {
+        try table.withLock { (t: inout Table) throws(SocketError) -> UInt64 in
             guard !t.stopped else { throw SocketError(.backendStopped(name)) }
-            t.sockets[socket.id] = socket
+            let place: Int
+            if let reused = t.free.popLast() {
+                place = reused
+            } else {
+                place = t.slots.count
+                t.slots.append(Slot())
+            }
+            t.slots[place].socket = socket
+            t.places[socket.id] = place
+            return Self.key(place, t.slots[place].generation)
         }
     }
 
-    /// Forgets a socket that is being closed.
+    /// Forgets a socket that is being closed; its key finds nothing from now on.
     func remove(_ socket: Socket) {
-        _ = table.withLock { $0.sockets.removeValue(forKey: socket.id) }
+        table.withLock { t in
+            guard let place = t.places.removeValue(forKey: socket.id) else { return }
+            t.slots[place].socket = nil
+            t.slots[place].generation &+= 1
+            t.free.append(place)
+        }
     }
 
-    /// The socket with `id`, if it is open on this backend.
-    func socket(_ id: UInt64) -> Socket? { table.withLock { $0.sockets[id] } }
+    /// Looks several sockets up by their keys under one lock: `body` gets the lookup.
+    func withSockets<R>(_ body: (Lookup) -> R) -> R {
+        table.withLock { t in body(Lookup(slots: t.slots)) }
+    }
 
-    /// Looks up several sockets under one lock.
-    func withSockets<R>(_ body: ([UInt64: Socket]) -> R) -> R { table.withLock { body($0.sockets) } }
+    /// Finds sockets by their keys (see ``add(_:backend:)``); nil for a socket that left.
+    struct Lookup {
+        fileprivate let slots: [Slot]
 
-    var count: Int { table.withLock { $0.sockets.count } }
+        subscript(key: UInt64) -> Socket? {
+            let place = Int(truncatingIfNeeded: key & 0xffff_ffff) &- 1
+            guard place >= 0, place < slots.count, slots[place].generation == UInt32(truncatingIfNeeded: key >> 32) else {
+                return nil
+            }
+            return slots[place].socket
+        }
+    }
+
+    /// The key of place `place` held for the `generation`-th time: place + 1 in the low half
+    /// (so never 0), the generation in the high half.
+    private static func key(_ place: Int, _ generation: UInt32) -> UInt64 {
+        UInt64(generation) << 32 | UInt64(place + 1)
+    }
+
+    var count: Int { table.withLock { $0.places.count } }
 
     /// Whether the backend stopped taking sockets.
     var isStopped: Bool { table.withLock { $0.stopped } }
@@ -41,7 +88,7 @@ final class SocketTable: Sendable {
         let open: [Socket]? = table.withLock { t in
             guard !t.stopped else { return nil }
             t.stopped = true
-            return t.sockets.values.sorted { $0.id < $1.id }
+            return t.slots.compactMap(\.socket).sorted { $0.id < $1.id }
         }
         guard let open else { return false }
         Drivers.remove(driver)
