@@ -20,9 +20,16 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
     @exclusivity(unchecked) var leader: pthread_t?
 
     init() {
-        mutex = .allocate(capacity: 1)
+        // The mutex and the condition in one allocation (two cost a malloc chunk more for every
+        // mailbox, and an async call's mailbox is held by each pending call).
+        let condAlignment = MemoryLayout<pthread_cond_t>.alignment
+        let condOffset = (MemoryLayout<pthread_mutex_t>.stride + condAlignment - 1) / condAlignment * condAlignment
+        let alignment = max(MemoryLayout<pthread_mutex_t>.alignment, condAlignment)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: condOffset + MemoryLayout<pthread_cond_t>.stride,
+                                                   alignment: alignment)
+        mutex = raw.bindMemory(to: pthread_mutex_t.self, capacity: 1)
+        cond = (raw + condOffset).bindMemory(to: pthread_cond_t.self, capacity: 1)
         pthread_mutex_init(mutex, nil)
-        cond = .allocate(capacity: 1)
         var attr = pthread_condattr_t()
         pthread_condattr_init(&attr)
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
@@ -32,9 +39,8 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
 
     deinit {
         pthread_cond_destroy(cond)
-        cond.deallocate()
         pthread_mutex_destroy(mutex)
-        mutex.deallocate()
+        UnsafeMutableRawPointer(mutex).deallocate()
     }
 
     func wakeForTurn() {
