@@ -44,11 +44,14 @@ struct Effects {
     private var first: Effect?
     private var second: Effect?
     private var rest: [Effect] = []
+    /// Set once `next()` has started on `rest` (reversed, taken from its end).
+    private var restReversed = false
 
     init() {}
 
     @inline(__always)
     mutating func append(_ effect: consuming Effect) {
+        assert(!restReversed, "an effect appended while the list is being drained")
         if first == nil { first = effect } else if second == nil { second = effect } else { rest.append(effect) }
     }
 
@@ -56,13 +59,19 @@ struct Effects {
 
     /// Takes the next effect out of the list, in the order they were appended (moved, not
     /// copied: a copy retained and released every reference the effect holds); nil when the
-    /// list is empty, which it then is.
+    /// list is empty, which it then is. Constant work per effect: the overflow is reversed once
+    /// and then taken from its end (removing from its front moved every later effect each time,
+    /// quadratic for a close that aborts thousands of queued operations).
     mutating func next() -> Effect? {
         if let e = first.take() {
             first = second.take()
             return e
         }
         guard !rest.isEmpty else { return nil }
-        return rest.removeFirst()
+        if !restReversed {
+            rest.reverse()
+            restReversed = true
+        }
+        return rest.popLast()
     }
 }
