@@ -44,34 +44,38 @@ struct Effects {
     private var first: Effect?
     private var second: Effect?
     private var rest: [Effect] = []
-    /// Set once `next()` has started on `rest` (reversed, taken from its end).
-    private var restReversed = false
+    /// How many of `rest` `next()` has handed out.
+    private var taken = 0
 
     init() {}
 
     @inline(__always)
     mutating func append(_ effect: consuming Effect) {
-        assert(!restReversed, "an effect appended while the list is being drained")
+        assert(taken == 0, "an effect appended while the list is being drained")
         if first == nil { first = effect } else if second == nil { second = effect } else { rest.append(effect) }
     }
 
     var isEmpty: Bool { first == nil }
 
-    /// Takes the next effect out of the list, in the order they were appended (moved, not
-    /// copied: a copy retained and released every reference the effect holds); nil when the
-    /// list is empty, which it then is. Constant work per effect: the overflow is reversed once
-    /// and then taken from its end (removing from its front moved every later effect each time,
-    /// quadratic for a close that aborts thousands of queued operations).
+    /// Takes the next effect out of the list, in the order they were appended; nil when the
+    /// list is empty, which it then is. The first two are moved out (a copy retained and
+    /// released every reference an effect holds); the rarer overflow is read in place, one
+    /// after the other, and let go at its end: constant work per effect (removing each from the
+    /// front moved every later effect, quadratic for a close that aborts thousands of queued
+    /// operations; reversing it first copied the array when its storage was shared).
     mutating func next() -> Effect? {
         if let e = first.take() {
             first = second.take()
             return e
         }
-        guard !rest.isEmpty else { return nil }
-        if !restReversed {
-            rest.reverse()
-            restReversed = true
+        guard taken < rest.count else {
+            if !rest.isEmpty {
+                rest = []
+                taken = 0
+            }
+            return nil
         }
-        return rest.popLast()
+        taken += 1
+        return rest[taken - 1]
     }
 }
