@@ -62,7 +62,7 @@ struct Effects {
     /// released every reference an effect holds); the rarer overflow is read in place, one
     /// after the other, and let go at its end: constant work per effect (removing each from the
     /// front moved every later effect, quadratic for a close that aborts thousands of queued
-    /// operations; reversing it first copied the array when its storage was shared).
+    /// operations; reversing it first made a new copy of the array each time).
     mutating func next() -> Effect? {
         if let e = first.take() {
             first = second.take()
