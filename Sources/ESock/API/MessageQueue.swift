@@ -19,7 +19,9 @@ struct MessageQueue {
     mutating func removeFirst(matching selection: Mailbox.Selection) -> SocketMessage? {
         guard count > 0 else { return nil }
         // The oldest message, the one almost always taken, is moved out of its slot (looking at
-        // a copy of each entry first cost a retain and a release of its references).
+        // a copy of each entry first cost a retain and a release of its references). Not through
+        // `remove(at: 0)`: its store of nil into the emptied slot destroys it again (~120
+        // instructions more per round trip under callgrind).
         if case .any = selection {
             let oldest = storage[head].take()
             head = (head + 1) & (storage.count - 1)

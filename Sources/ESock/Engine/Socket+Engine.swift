@@ -16,18 +16,12 @@ extension Socket {
     @inline(__always)
     func transition<R, E: Error>(_ body: (inout SocketState, inout Effects) throws(E) -> R) throws(E) -> R {
         var fx = Effects()
-        let result: R
-        do throws(E) {
-            result = try state.withLock { (st) throws(E) -> R in
-                defer { if _slowPath(st.counters.wrapped != 0) { st.noteWraps(&fx) } }
-                return try body(&st, &fx)
-            }
-        } catch {
-            if !fx.isEmpty { perform(&fx) }
-            throw error
+        // After the lock is released, whether the transition returned or threw.
+        defer { if !fx.isEmpty { perform(&fx) } }
+        return try state.withLock { (st) throws(E) -> R in
+            defer { if _slowPath(st.counters.wrapped != 0) { st.noteWraps(&fx) } }
+            return try body(&st, &fx)
         }
-        if !fx.isEmpty { perform(&fx) }
-        return result
     }
 
     /// Runs `body` with the socket's descriptor, inside the socket's lock: the one way to the
