@@ -27,7 +27,9 @@ final class PollGate: @unchecked Sendable {
     private let cond: UnsafeMutablePointer<pthread_cond_t>
     @exclusivity(unchecked) private var owner = Owner.none
     @exclusivity(unchecked) private var followers: [GateWaiter] = []
-    @exclusivity(unchecked) private var backgroundDemand = 0
+    /// Asynchronous waiters needing the background thread to poll: changed without the mutex
+    /// (each async wait adds one and takes one away), read under it by the background thread.
+    private let backgroundDemand = Atomic<Int>(0)
     @exclusivity(unchecked) private var stopping = false
     /// Threads in ``awaitIdle()``.
     @exclusivity(unchecked) private var idleWaiters = 0
@@ -45,7 +47,7 @@ final class PollGate: @unchecked Sendable {
 
     init(callersLead: Bool = true) {
         self.callersLead = callersLead
-        backgroundDemand = callersLead ? 0 : 1
+        if !callersLead { backgroundDemand.store(1, ordering: .relaxed) }
         mutex = .allocate(capacity: 1)
         pthread_mutex_init(mutex, nil)
         cond = .allocate(capacity: 1)
@@ -106,7 +108,7 @@ final class PollGate: @unchecked Sendable {
             return
         }
         let next = owner == .none && !followers.isEmpty ? followers.removeFirst() : nil
-        if owner == .none && next == nil && backgroundDemand > 0 { pthread_cond_signal(cond) }
+        if owner == .none && next == nil && backgroundDemand.load(ordering: .sequentiallyConsistent) > 0 { pthread_cond_signal(cond) }
         pthread_mutex_unlock(mutex)
         next?.wakeForTurn()
     }
@@ -119,7 +121,7 @@ final class PollGate: @unchecked Sendable {
         let next = followers.isEmpty ? nil : followers.removeFirst()
         if idleWaiters > 0 {
             pthread_cond_broadcast(cond)
-        } else if next == nil && backgroundDemand > 0 {
+        } else if next == nil && backgroundDemand.load(ordering: .sequentiallyConsistent) > 0 {
             pthread_cond_signal(cond)
         }
         pthread_mutex_unlock(mutex)
@@ -128,10 +130,18 @@ final class PollGate: @unchecked Sendable {
 
     /// Someone who cannot poll (an asynchronous waiter) starts (+1) or stops (-1) needing the
     /// background thread.
+    /// Returns whether the background thread was woken to poll.
+    ///
+    /// The count changes without the mutex: with many tasks waiting it is above zero and
+    /// nothing is to be woken (two lock round trips per wait, on a lock the background thread
+    /// holds as it hands out work, were saved). Only a rise from none (or `delta` 0, a request
+    /// to look again) takes the mutex to wake the background thread: it reads the count under
+    /// the mutex before it sleeps, so the wake-up is not lost.
     func demandBackground(_ delta: Int) -> Bool {
+        let before = backgroundDemand.wrappingAdd(delta, ordering: .sequentiallyConsistent).oldValue
+        if delta < 0 || (delta > 0 && before > 0) { return false }
         pthread_mutex_lock(mutex)
-        backgroundDemand += delta
-        let start = backgroundDemand > 0 && owner == .none
+        let start = backgroundDemand.load(ordering: .sequentiallyConsistent) > 0 && owner == .none
         if start { pthread_cond_signal(cond) }
         pthread_mutex_unlock(mutex)
         return start
@@ -159,7 +169,7 @@ final class PollGate: @unchecked Sendable {
                 return .run(batch)
             }
             if stopping { return .stop }
-            if owner == .none && backgroundDemand > 0 && followers.isEmpty {
+            if owner == .none && backgroundDemand.load(ordering: .sequentiallyConsistent) > 0 && followers.isEmpty {
                 setOwner(.background)
                 return .poll
             }
