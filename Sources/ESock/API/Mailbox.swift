@@ -35,6 +35,8 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     @exclusivity(unchecked) private var queue = MessageQueue()
     @exclusivity(unchecked) private var asyncWaiters: [AsyncWaiter] = []
     @exclusivity(unchecked) private var nextWaiterID: UInt64 = 0
+    /// The wait of the async socket call this (pooled) mailbox serves, if any.
+    @exclusivity(unchecked) private var call = CallWait()
 
     /// What an asynchronous waiter is woken with.
     enum Wake {
@@ -137,7 +139,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     var asyncWaiterCount: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return asyncWaiters.count
+        return asyncWaiters.count + (call.isActive ? 1 : 0)
     }
 
     /// The number of messages waiting.
@@ -158,6 +160,11 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         pthread_mutex_lock(mutex)
         if let op, op.withdrawn.load(ordering: .sequentiallyConsistent) {
             pthread_mutex_unlock(mutex)
+            return
+        }
+        if call.takes(message.handle), let c = call.wake(.message(message)) {
+            pthread_mutex_unlock(mutex)
+            c.resume()
             return
         }
         for i in asyncWaiters.indices where asyncWaiters[i].continuation != nil {
@@ -316,12 +323,84 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         }
     }
 
-    /// Starts an async socket call's wait for the message about `handle`, until `deadline`
-    /// (nil: no limit) on `driver`'s timers: returns the waiter to ``suspend(_:)`` and then
-    /// ``endWait(_:)``, which tells the message, or `.cancelled`, or `.timedOut`. (In three
-    /// steps so that the caller's frame, held by every pending call, holds no `Wake`.)
-    func beginWait(handle: Handle, polledBy driver: any PollDriver, deadline: ContinuousClock.Instant?) -> UInt64 {
-        beginWait(.handle(handle), after: 0, polledBy: driver, deadline: deadline)
+    /// Starts an async socket call's wait for the message about `handle` (taken for it), until
+    /// the task is cancelled or `deadline` (nil: no limit) passes on `driver`'s timers, while
+    /// `driver`'s background thread polls for it. Returns the wait to ``suspendCall(_:)`` in,
+    /// or nil when the message is here already; ``endCall(polledBy:)`` then tells what woke it. (In
+    /// steps so that the caller's frame, held by every pending call, holds no `Wake`.) One call
+    /// at a time: the mailbox is the call's own (see `AsyncMailboxes`).
+    @inline(never)
+    func beginCall(_ handle: Handle, polledBy driver: any PollDriver, deadline: ContinuousClock.Instant?) -> UInt64? {
+        pthread_mutex_lock(mutex)
+        let ready: Wake? = queue.removeFirst(matching: .handle(handle)).map { .message($0) }
+        let generation = call.begin(handle, ready: ready)
+        pthread_mutex_unlock(mutex)
+        if ready != nil { return nil }
+        _ = driver.gate.demandBackground(1)
+        if let deadline {
+            // A timer that fires before the wait suspends marks it: it does not suspend.
+            let timer = driver.schedule(deadline) { [self] in self.withdrawCall(generation, with: .timedOut) }
+            pthread_mutex_lock(mutex)
+            let kept = call.setTimer(timer, generation: generation)
+            pthread_mutex_unlock(mutex)
+            if !kept { driver.timers.cancel(timer) }
+        }
+        return generation
+    }
+
+    /// The suspension of the call's wait of `generation`: resumed by `post`, the cancel handler
+    /// or the timer, each of which takes the continuation under the lock first and leaves what
+    /// woke it in the mailbox (no value passes through this frame).
+    @inline(__always)
+    nonisolated(nonsending) func suspendCall(_ generation: UInt64) async {
+        await withTaskCancellationHandler {
+            // Unsafe (no checking wrapper to allocate): the continuation is taken, and resumed,
+            // exactly once.
+            await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in parkCall(c, generation) }
+        } onCancel: {
+            withdrawCall(generation, with: .cancelled)
+        }
+    }
+
+    /// Suspends the call's wait with `c`, unless it was woken since it began (its message
+    /// came, its task was cancelled, its deadline passed: then `c` is resumed at once).
+    @inline(never)
+    private func parkCall(_ c: UnsafeContinuation<Void, Never>, _ generation: UInt64) {
+        pthread_mutex_lock(mutex)
+        var ready: Wake?
+        if !call.isWoken {
+            ready = queue.removeFirst(matching: .handle(call.waitedHandle)).map { .message($0) }
+                ?? (Task.isCancelled ? .cancelled : nil)
+        }
+        let suspended = call.park(c, generation: generation, ready: ready)
+        pthread_mutex_unlock(mutex)
+        if !suspended { c.resume() }
+    }
+
+    /// Wakes the call's wait of `generation` with `wake` (its task was cancelled, its deadline
+    /// passed), unless something woke it first.
+    @inline(never)
+    private func withdrawCall(_ generation: UInt64, with wake: Wake) {
+        pthread_mutex_lock(mutex)
+        let c = call.withdraw(generation: generation, with: wake)
+        pthread_mutex_unlock(mutex)
+        c?.resume()
+    }
+
+    /// The end of the call's wait: what woke it. The polling it asked of `driver` is given
+    /// back, and a wait woken otherwise than by its timer cancels the timer.
+    @inline(never)
+    func endCall(polledBy driver: any PollDriver) -> Wake {
+        pthread_mutex_lock(mutex)
+        let (wake, demanded, timer) = call.end()
+        pthread_mutex_unlock(mutex)
+        if demanded { _ = driver.gate.demandBackground(-1) }
+        guard let wake else {
+            assertionFailure("a call's wait resumed with nothing to wake it")
+            return .cancelled
+        }
+        if let timer, !wake.isTimeout { driver.timers.cancel(timer) }
+        return wake
     }
 
     /// Suspends until a message `selection` matches (taken for the caller), or, with no

@@ -178,9 +178,9 @@ extension Socket {
     @inline(__always)
     nonisolated(nonsending) func perform<Call: SocketCall>(_ call: Call, timeout: Timeout) async throws(SocketError) -> Call.Value {
         let state = AsyncCallProgress.start(call, timeout: timeout, on: self)
-        while let (waiter, mailbox) = AsyncCallProgress.beginWait(state, self) {
-            await mailbox.suspend(waiter)
-            AsyncCallProgress.woke(state, waiter: waiter, self)
+        while let (wait, mailbox) = AsyncCallProgress.beginWait(state, self) {
+            if let wait { await mailbox.suspendCall(wait) }
+            AsyncCallProgress.woke(state, self)
         }
         return try AsyncCallProgress.end(state)
     }
@@ -209,22 +209,23 @@ struct AsyncCallProgress<Call: SocketCall> {
         return state
     }
 
-    /// The wait to suspend in, and the mailbox it is in, when the call waits for a message; nil
-    /// when it is over. (The steps take the state's address: a method on `pointee` copied the
-    /// state into the frame.)
+    /// Starts the wait for the message the call waits for, in its mailbox: the wait to suspend
+    /// in (nil: the message is there, no need to suspend) and the mailbox; nil when the call is
+    /// over. (The steps take the state's address: a method on `pointee` copied the state into
+    /// the frame.)
     @inline(never)
-    static func beginWait(_ state: UnsafeMutablePointer<Self>, _ socket: Socket) -> (UInt64, Mailbox)? {
+    static func beginWait(_ state: UnsafeMutablePointer<Self>, _ socket: Socket) -> (UInt64?, Mailbox)? {
         guard let handle = state.pointee.next.waitingFor else { return nil }
         let mailbox = state.pointee.mailbox
-        return (mailbox.beginWait(handle: handle, polledBy: socket.backend, deadline: state.pointee.progress.deadline), mailbox)
+        return (mailbox.beginCall(handle, polledBy: socket.backend, deadline: state.pointee.progress.deadline), mailbox)
     }
 
-    /// The wait `waiter` ended: what woke it decides the next step.
+    /// The wait ended: what woke it decides the next step.
     @inline(never)
-    static func woke(_ state: UnsafeMutablePointer<Self>, waiter: UInt64, _ socket: Socket) {
+    static func woke(_ state: UnsafeMutablePointer<Self>, _ socket: Socket) {
         guard let handle = state.pointee.next.waitingFor else { return }
         let mailbox = state.pointee.mailbox
-        state.pointee.next = state.pointee.progress.woke(mailbox.endWait(waiter), for: handle, socket, mailbox)
+        state.pointee.next = state.pointee.progress.woke(mailbox.endCall(polledBy: socket.backend), for: handle, socket, mailbox)
     }
 
     /// The call's value or error; the state's memory is freed and the mailbox goes back to the
