@@ -13,7 +13,13 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
     @exclusivity(unchecked) var sleepers = 0
     /// The backend whose messages this waiter expects; nil when unknown or more than one.
     /// Guarded by `mutex`.
-    @exclusivity(unchecked) var driver: (any PollDriver)?
+    @exclusivity(unchecked) var driver: (any PollDriver)? {
+        didSet { expectedDriver.store(driver.map { Self.identity(of: $0) } ?? 0, ordering: .releasing) }
+    }
+    /// `driver`'s identity (0: none), readable without the mutex: ``expect(_:)`` for the backend
+    /// already expected returns without the lock (each wait of a nowait server's operations
+    /// asks it). Written with `driver`, under the mutex.
+    private let expectedDriver = Atomic<UInt>(0)
     /// True once operations on two backends have used this waiter. Guarded by `mutex`.
     @exclusivity(unchecked) var spansBackends = false
     /// The thread leading `driver`'s kernel wait on this waiter's behalf. Guarded by `mutex`.
@@ -52,6 +58,9 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
     /// Records that an operation on `driver` will deliver to this waiter. A thread already
     /// asleep here is woken, so that it can lead that backend's wait.
     func expect(_ newDriver: any PollDriver) {
+        // The driver is set once (and forgotten only when a pooled mailbox is reused, which
+        // its next user follows): a match read without the lock is current.
+        if expectedDriver.load(ordering: .acquiring) == Self.identity(of: newDriver) { return }
         pthread_mutex_lock(mutex)
         if let d = driver, d === newDriver {
             pthread_mutex_unlock(mutex)
@@ -67,6 +76,10 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
         let wake = sleepers > 0
         pthread_mutex_unlock(mutex)
         if wake { pthread_cond_broadcast(cond) }
+    }
+
+    private static func identity(of driver: any PollDriver) -> UInt {
+        UInt(bitPattern: ObjectIdentifier(driver))
     }
 
     /// After something was delivered to this waiter (mutex not held): kicks the backend if a
