@@ -247,6 +247,31 @@ struct StreamTests {
                                      "acc_success", "acc_fails", "acc_tries", "acc_waits", "sendfile_byte"]))
     }
 
+    /// The accept and sendfile counters are kept out of line (`RareCounters`), shared between
+    /// copies: a copy the caller holds keeps its values while the socket's move on.
+    @Test("a copy of the counters does not move with the socket's", arguments: Backend.allCases)
+    func countersCopyStays(backend: Backend) throws {
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        let before = p.listener.counters
+        #expect(before.accSuccess == 1)
+        #expect(p.client.counters.accSuccess == 0 && p.client.counters.sendfileByte == 0)
+        let c2 = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
+        defer { try? c2.close() }
+        try c2.connect(p.listener.sockname(), timeout: .seconds(5))
+        let s2 = try p.listener.accept(timeout: .seconds(5))
+        defer { try? s2.close() }
+        let after = p.listener.counters
+        #expect(before.accSuccess == 1, "the earlier copy kept its value")
+        #expect(after.accSuccess == 2)
+        #expect(after.accTries >= 2)
+        #expect(before != after)
+        var edited = after
+        edited.accSuccess = 7
+        #expect(edited.accSuccess == 7 && after.accSuccess == 2 && p.listener.counters.accSuccess == 2)
+        #expect(edited.asDictionary["acc_success"] == 7)
+    }
+
     @Test("bad input is an error, not a trap", arguments: Backend.allCases)
     func badInput(backend: Backend) throws {
         let s = try Socket.open(.local, .stream, backend: backend.instance())
