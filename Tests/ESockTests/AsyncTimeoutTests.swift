@@ -55,6 +55,32 @@ struct AsyncTimeoutTests {
         }
     }
 
+    /// A deadline that passes as the wait starts: its timer may fire before the task suspends
+    /// (then the wait is marked and does not suspend), while it suspends, or after. Each call
+    /// ends with `timeout`, none hangs, and no receive is left behind.
+    @Test("async receives whose deadline passes as their wait starts time out, each once",
+          arguments: Backend.allCases)
+    func deadlineAtTheStart(_ backend: Backend) async throws {
+        _ = try backend.instance()
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        for i in 0..<200 {
+            // 1 µs to 50 µs: from a timer that fired before the wait began to one that fires
+            // after the task suspended.
+            let timeout = Timeout.after(.microseconds(1 + (i % 50)))
+            do throws(SocketError) {
+                let data = try await p.server.recv(timeout: timeout)
+                Issue.record("round \(i): \(data.count) bytes with nothing sent")
+            } catch {
+                #expect(error.reason == .timeout, "round \(i)")
+            }
+        }
+        #expect(p.server.info().numReaders == 0)
+        // The socket still works, and nothing sent was lost to a timed-out receive.
+        try await p.client.send([9])
+        #expect(try await p.server.recv(timeout: .seconds(5)) == [9])
+    }
+
     @Test("many async receives with timeouts on one backend: each ends at its own deadline or with its data",
           arguments: Backend.allCases)
     func manyDeadlines(_ backend: Backend) async throws {
