@@ -339,11 +339,8 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         _ = driver.gate.demandBackground(1)
         if let deadline {
             // A timer that fires before the wait suspends marks it: it does not suspend.
-            let timer = driver.schedule(deadline) { [self] in self.withdrawCall(generation, with: .timedOut) }
-            pthread_mutex_lock(mutex)
-            let kept = call.setTimer(timer, generation: generation)
-            pthread_mutex_unlock(mutex)
-            if !kept { driver.timers.cancel(timer) }
+            scheduleDeadline(deadline, on: driver, fire: { [self] in self.withdrawCall(generation, with: .timedOut) },
+                             keep: { $0.call.setTimer($1, generation: generation) })
         }
         return generation
     }
@@ -421,7 +418,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// which takes the continuation out of the record under the lock first and leaves what
     /// woke it there (no value passes through this frame).
     @inline(__always)
-    nonisolated(nonsending) func suspend(_ id: UInt64) async {
+    private nonisolated(nonsending) func suspend(_ id: UInt64) async {
         await withTaskCancellationHandler {
             // Unsafe (no checking wrapper to allocate): the record's continuation is taken,
             // and resumed, exactly once.
@@ -479,13 +476,24 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         let (driver, deadline) = (asyncWaiters[i].driver, asyncWaiters[i].deadline)
         pthread_mutex_unlock(mutex)
         guard let deadline, let driver else { return }
-        let timer = driver.schedule(deadline) { [self] in self.withdraw(waiter: id, with: .timedOut) }
-        // The waiter may have been woken, and have ended, meanwhile: then its timer goes.
+        scheduleDeadline(deadline, on: driver, fire: { [self] in self.withdraw(waiter: id, with: .timedOut) },
+                         keep: { mailbox, timer in
+                             guard let j = mailbox.waiterIndex(id) else { return false }
+                             mailbox.asyncWaiters[j].timer = timer
+                             return true
+                         })
+    }
+
+    /// Schedules a wait's deadline on `driver`'s timers (`fire` runs when it passes) and hands
+    /// the timer to `keep`, under the lock, to record it in the wait; a wait that ended
+    /// meanwhile (`keep` false) has its timer cancelled.
+    private func scheduleDeadline(_ deadline: ContinuousClock.Instant, on driver: any PollDriver,
+                                  fire: @escaping @Sendable () -> Void, keep: (Mailbox, UInt64) -> Bool) {
+        let timer = driver.schedule(deadline, fire)
         pthread_mutex_lock(mutex)
-        let j = waiterIndex(id)
-        if let j { asyncWaiters[j].timer = timer }
+        let kept = keep(self, timer)
         pthread_mutex_unlock(mutex)
-        if j == nil { driver.timers.cancel(timer) }
+        if !kept { driver.timers.cancel(timer) }
     }
 
     /// With the lock held: where waiter `id`'s record is; nil once its wait ended.
@@ -523,7 +531,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// The end of waiter `id`'s wait: what woke it. Its record goes, the polling asked for is
     /// given back, and a wait woken otherwise than by its timer cancels the timer.
     @inline(never)
-    func endWait(_ id: UInt64) -> Wake {
+    private func endWait(_ id: UInt64) -> Wake {
         pthread_mutex_lock(mutex)
         let i = waiterIndex(id)
         var waiter = i.map { asyncWaiters.remove(at: $0) }
