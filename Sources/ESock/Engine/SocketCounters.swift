@@ -39,8 +39,6 @@ public struct SocketCounters: Sendable, Hashable {
         }
     }
 
-    public init() {}
-
     /// The counters as Erlang names them (`read_byte`, `acc_success`, ...).
     public var asDictionary: [String: UInt64] {
         [
