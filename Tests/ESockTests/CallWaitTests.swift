@@ -105,8 +105,6 @@ struct CallWaitTests {
 
     @Test("a wait whose message was there at its start asks no backend to poll")
     func readyAtStart() async throws {
-        let mailbox = Mailbox()
-        defer { mailbox.end() }
         let h = Handle.make()
         let socket = try Socket.open(.inet, .dgram, .udp)
         defer { try? socket.close() }

@@ -58,8 +58,9 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
     /// Records that an operation on `driver` will deliver to this waiter. A thread already
     /// asleep here is woken, so that it can lead that backend's wait.
     func expect(_ newDriver: any PollDriver) {
-        // The driver is set once (and forgotten only when a pooled mailbox is reused, which
-        // its next user follows): a match read without the lock is current.
+        // Once set, the driver changes only to nil (a second backend: then the mirror is 0 and
+        // the lock is taken) or when a pooled mailbox is reused, which its next user follows:
+        // a match read without the lock is current.
         if expectedDriver.load(ordering: .acquiring) == Self.identity(of: newDriver) { return }
         pthread_mutex_lock(mutex)
         if let d = driver, d === newDriver {

@@ -129,8 +129,7 @@ final class PollGate: @unchecked Sendable {
     }
 
     /// Someone who cannot poll (an asynchronous waiter) starts (+1) or stops (-1) needing the
-    /// background thread.
-    /// Returns whether the background thread was woken to poll.
+    /// background thread; returns whether the background thread was woken to poll.
     ///
     /// The count changes without the mutex: with many tasks waiting it is above zero and
     /// nothing is to be woken (two lock round trips per wait, on a lock the background thread
