@@ -32,10 +32,13 @@ final class Operation: @unchecked Sendable {
         case aborted
     }
 
-    // Declared so that the one-byte fields sit together and fill what would be padding (an
-    // operation took 264 B with malloc's rounding, now 232; a completion socket holds two while
-    // it waits: its multishot receive and the caller's receive). What each field is for is in
-    // its comment: recv, send, sendfile, connect, the message calls, or the ring owner's own.
+    // Declared so that the one-byte fields sit together and fill what would be padding, with
+    // what few operations use (sendfile's file, connect's address, a cancel's latch) out of line
+    // in ``Extras``, and the three buffers without optionals' tag bytes: an operation takes 176 B
+    // with malloc's rounding (264 B at first, 240 before the extras went out of line), and a
+    // completion socket holds two while it waits: its multishot receive and the caller's
+    // receive. What each field is for is in its comment: recv, send, sendfile, connect, the
+    // message calls, or the ring owner's own.
     let kind: Kind
     let tag: OperationTag
     @exclusivity(unchecked) private(set) var phase: Phase = .queued
@@ -62,8 +65,16 @@ final class Operation: @unchecked Sendable {
     @exclusivity(unchecked) var length = 0
     /// recv, send and the message calls: the `MSG_` flags.
     @exclusivity(unchecked) var flags: Int32 = 0
-    /// sendfile: the file.
-    @exclusivity(unchecked) var fileDescriptor: Int32 = -1
+    /// The ring owner's own: the kernel holds the operation now (its last CQE has not been
+    /// handled).
+    @exclusivity(unchecked) var inKernel = false
+    /// The ring owner's own: a cancel reached the ring owner before the operation's SQE did: the
+    /// SQE is not submitted and the operation completes as cancelled.
+    @exclusivity(unchecked) var cancelledEarly = false
+    /// `outgoing` is the caller's memory, not the operation's: it is not freed.
+    @exclusivity(unchecked) var outgoingIsBorrowed = false
+    /// Which of the three buffers are set (see `buffer`, `target`, `outgoing`).
+    @exclusivity(unchecked) private var buffersSet = BuffersSet()
     /// Completion backend: what the operation received so far (a stream recv of `length` bytes
     /// may take several kernel completions).
     @exclusivity(unchecked) var received: [UInt8] = []
@@ -73,37 +84,108 @@ final class Operation: @unchecked Sendable {
     @exclusivity(unchecked) var receivedCount = 0
     /// send: bytes of `outgoing` the kernel took.
     @exclusivity(unchecked) var outgoingSent = 0
-    /// sendfile: where in the file the next byte comes from.
-    @exclusivity(unchecked) var fileOffset: Int64 = 0
-    /// sendfile: bytes sent.
-    @exclusivity(unchecked) var fileSent = 0
-    /// connect: the address, and its length (`addressLength`).
-    @exclusivity(unchecked) var address: UnsafeMutablePointer<sockaddr_storage>?
     /// recvfrom, recvmsg, sendto, sendmsg: the msghdr and everything it points at.
     @exclusivity(unchecked) var message: MessageIO?
-    /// A thread waiting in cancel for the kernel's last CQE of this operation.
-    @exclusivity(unchecked) var cancelLatch: Latch?
-    /// connect: the length of `address`.
-    @exclusivity(unchecked) var addressLength: socklen_t = 0
-    /// The ring owner's own: the kernel holds the operation now (its last CQE has not been
-    /// handled).
-    @exclusivity(unchecked) var inKernel = false
-    /// The ring owner's own: a cancel reached the ring owner before the operation's SQE did: the
-    /// SQE is not submitted and the operation completes as cancelled.
-    @exclusivity(unchecked) var cancelledEarly = false
-    /// `outgoing` is the caller's memory, not the operation's: it is not freed.
-    @exclusivity(unchecked) var outgoingIsBorrowed = false
+    /// sendfile's and connect's fields and a cancel's latch, made on first use.
+    @exclusivity(unchecked) private var extras: Extras?
+    @exclusivity(unchecked) private var bufferStorage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    @exclusivity(unchecked) private var targetStorage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    @exclusivity(unchecked) private var outgoingStorage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+
     /// Completion backend, recv of a length: the kernel writes here (at most
     /// ``Operation/receiveChunk`` bytes: memory for what can arrive, not for what was asked).
-    @exclusivity(unchecked) var buffer: UnsafeMutableRawBufferPointer?
+    var buffer: UnsafeMutableRawBufferPointer? {
+        get { buffersSet.contains(.buffer) ? bufferStorage : nil }
+        set { bufferStorage = buffersSet.store(newValue, .buffer) }
+    }
     /// recv(into:): the caller's memory, written by the kernel (the caller waits until the
     /// operation's last completion, so the memory outlives the kernel's use of it).
-    @exclusivity(unchecked) var target: UnsafeMutableRawBufferPointer?
+    var target: UnsafeMutableRawBufferPointer? {
+        get { buffersSet.contains(.target) ? targetStorage : nil }
+        set { targetStorage = buffersSet.store(newValue, .target) }
+    }
     /// The data still to send: owned by the operation while the kernel may read it, or the
     /// caller's memory (`outgoingIsBorrowed`) when the caller waits until the last completion.
-    @exclusivity(unchecked) var outgoing: UnsafeMutableRawBufferPointer?
-    /// Bytes left to send; nil means up to the end of the file.
-    @exclusivity(unchecked) var fileRemaining: Int?
+    var outgoing: UnsafeMutableRawBufferPointer? {
+        get { buffersSet.contains(.outgoing) ? outgoingStorage : nil }
+        set { outgoingStorage = buffersSet.store(newValue, .outgoing) }
+    }
+
+    /// sendfile: the file.
+    var fileDescriptor: Int32 {
+        get { extras?.fileDescriptor ?? -1 }
+        set { madeExtras().fileDescriptor = newValue }
+    }
+    /// sendfile: where in the file the next byte comes from.
+    var fileOffset: Int64 {
+        get { extras?.fileOffset ?? 0 }
+        set { madeExtras().fileOffset = newValue }
+    }
+    /// sendfile: bytes sent.
+    var fileSent: Int {
+        get { extras?.fileSent ?? 0 }
+        set { madeExtras().fileSent = newValue }
+    }
+    /// sendfile: bytes left to send; nil means up to the end of the file.
+    var fileRemaining: Int? {
+        get { extras?.fileRemaining }
+        set { madeExtras().fileRemaining = newValue }
+    }
+    /// connect: the address (owned by the operation), and its length (`addressLength`).
+    var address: UnsafeMutablePointer<sockaddr_storage>? {
+        get { extras?.address }
+        set { madeExtras().address = newValue }
+    }
+    /// connect: the length of `address`.
+    var addressLength: socklen_t {
+        get { extras?.addressLength ?? 0 }
+        set { madeExtras().addressLength = newValue }
+    }
+    /// A thread waiting in cancel for the kernel's last CQE of this operation.
+    var cancelLatch: Latch? {
+        get { extras?.cancelLatch }
+        set { madeExtras().cancelLatch = newValue }
+    }
+
+    /// The fields few operations use, out of line so that every receive does not carry them.
+    /// Guarded as the operation's own fields are.
+    private final class Extras {
+        var fileDescriptor: Int32 = -1
+        var addressLength: socklen_t = 0
+        var fileOffset: Int64 = 0
+        var fileSent = 0
+        var fileRemaining: Int?
+        var address: UnsafeMutablePointer<sockaddr_storage>?
+        var cancelLatch: Latch?
+
+        deinit { address?.deallocate() }
+    }
+
+    private func madeExtras() -> Extras {
+        if let extras { return extras }
+        let made = Extras()
+        extras = made
+        return made
+    }
+
+    /// Which of an operation's optional buffers hold a value: one byte for the three, in place
+    /// of each optional's own tag byte and its padding.
+    private struct BuffersSet: OptionSet {
+        let rawValue: UInt8
+        static let buffer = BuffersSet(rawValue: 1)
+        static let target = BuffersSet(rawValue: 2)
+        static let outgoing = BuffersSet(rawValue: 4)
+
+        /// Records whether `value` is set for `which`; returns what to store (empty for nil).
+        mutating func store(_ value: UnsafeMutableRawBufferPointer?, _ which: BuffersSet) -> UnsafeMutableRawBufferPointer {
+            if let value {
+                insert(which)
+                return value
+            }
+            remove(which)
+            return UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        }
+    }
 
     /// The most a completion-backend recv of a length asks the kernel for at once; the rest is
     /// asked for when that part came.
@@ -120,7 +202,6 @@ final class Operation: @unchecked Sendable {
     deinit {
         if !outgoingIsBorrowed { outgoing?.deallocate() }
         buffer?.deallocate()
-        address?.deallocate()
     }
 
     /// Moves the operation to `next`: the one place its phase changes, checked against the
