@@ -36,6 +36,9 @@ extension Socket {
 
     /// The nowait receive: the direct path when no other caller's receive is in the way, else
     /// an operation of the general path. `mayWait` false: tried once, never queued or armed.
+    /// Out of line: inlined into the nowait receive, it made that copy and destroy its answer
+    /// (+115 instructions per round trip, `Benchmarks/instructions.sh select nowait`).
+    @inline(never)
     func startRecv(length: Int, flags: MessageFlags, mailbox: Mailbox, handle: Handle?,
                    mayWait: Bool) throws(SocketError) -> Started {
         guard length >= 0 else { throw .invalid("length \(length)") }

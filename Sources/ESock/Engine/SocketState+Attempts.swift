@@ -25,7 +25,7 @@ extension SocketState {
     private mutating func attemptRecv(_ op: Operation, force: Bool) -> Attempt {
         if let target = op.target { return receiveInto(target, flags: op.flags, force: force) }
         // A message a cancelled recvfrom or recvmsg received after all comes first.
-        if !messagesAhead.isEmpty {
+        if hasMessagesAhead {
             let message = messagesAhead.removeFirst()
             return .done(op.message == nil ? .bytes(message.data) : .message(message))
         }

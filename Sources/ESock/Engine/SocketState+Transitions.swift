@@ -55,7 +55,7 @@ extension SocketState {
         guard !closed else { throw .closed }
         let queue = self.queue(for: kind)
         guard queue.waiting.isEmpty else { return nil }
-        if kind == .recv && !messagesAhead.isEmpty { return nil }
+        if kind == .recv && hasMessagesAhead { return nil }
         if let current = queue.current {
             guard rules.callsAgain && current.mailbox === mailbox else { return nil }
             callAgain(queue, handle: handle, &fx)

@@ -70,44 +70,90 @@ struct SocketState: @unchecked Sendable {
     /// ``syscallBudget`` in one attempt). ESock's default is 64 KiB (OTP's is 8 KiB): the
     /// largest datagram, and what a stream read took before the option existed.
     var recvBufferSize = SocketState.defaultRecvBufferSize
-    var recvBufferCount = 1
+    var recvBufferCount: Int {
+        get { rare?.recvBufferCount ?? 1 }
+        set { madeRare().recvBufferCount = newValue }
+    }
     static let defaultRecvBufferSize = 65536
     /// Erlang's `{otp, rcvctrlbuf}`: the control buffer size of a recvmsg called with CtrlSz 0.
-    var recvControlBufferSize = SocketState.defaultControlBufferSize
+    var recvControlBufferSize: Int {
+        get { rare?.recvControlBufferSize ?? SocketState.defaultControlBufferSize }
+        set { madeRare().recvControlBufferSize = newValue }
+    }
     /// Erlang's `{otp, sndctrlbuf}`: the largest control buffer a sendmsg may encode.
-    var sendControlBufferSize = SocketState.defaultControlBufferSize
+    var sendControlBufferSize: Int {
+        get { rare?.sendControlBufferSize ?? SocketState.defaultControlBufferSize }
+        set { madeRare().sendControlBufferSize = newValue }
+    }
     static let defaultControlBufferSize = 1024
     /// Erlang's `{otp, meta}`: a value kept for the user.
     var meta: OptionValue {
-        get { metaStorage?.value ?? .undefined }
-        set { metaStorage = newValue == .undefined ? nil : MetaValue(newValue) }
+        get { rare?.meta ?? .undefined }
+        set { madeRare().meta = newValue }
     }
-    /// `meta` out of line: an `OptionValue` takes 177 bytes, which every socket would carry
-    /// though few ever set it (a tenth of a connection's memory at 10,000 connections).
-    private var metaStorage: MetaValue?
     /// Data a cancelled recv received after all (the cancel lost the race in the kernel); the
     /// next recv returns it first, so nothing is lost.
     var readAhead: [UInt8] = []
     /// Messages a cancelled recvfrom or recvmsg received after all; the next receive of any
     /// kind returns them first.
-    var messagesAhead: [Msg] = []
+    var messagesAhead: [Msg] {
+        get { rare?.messagesAhead ?? [] }
+        // In place (a get and a set would copy the array on every change).
+        _modify { yield &madeRare().messagesAhead }
+    }
+    /// Whether `messagesAhead` holds any (without a copy of the array: every receive asks).
+    var hasMessagesAhead: Bool {
+        guard let rare else { return false }
+        return !rare.messagesAhead.isEmpty
+    }
     /// Connections a cancelled accept accepted after all.
-    var acceptedAhead: [Int32] = []
+    var acceptedAhead: [Int32] {
+        get { rare?.acceptedAhead ?? [] }
+        // In place (a get and a set would copy the array on every change).
+        _modify { yield &madeRare().acceptedAhead }
+    }
     /// Completion backend: the multishot receive armed on this stream (one SQE that posts a CQE
     /// for each piece of data that arrives), if any. While it is armed, nothing else reads the
     /// socket (a direct read could overtake data in CQEs not handled yet): receives are fed from
     /// its CQEs and from `readAhead`.
     var receiver: Operation?
     /// An error the receiver met when no receive was waiting: the next receive gets it.
-    var readError: SocketError?
+    var readError: SocketError? {
+        get {
+            guard let rare else { return nil }
+            return rare.readError
+        }
+        set { madeRare().readError = newValue }
+    }
     /// Completion backend: the multishot accept armed on this listener (one SQE that posts a
     /// CQE per connection), if any: its connections go to the waiting accept or to
     /// `acceptedAhead`.
-    var acceptor: Operation?
+    var acceptor: Operation? {
+        get { rare?.acceptor }
+        set { madeRare().acceptor = newValue }
+    }
     /// Completion backend: operations handed to the kernel whose last CQE has not arrived.
     var inflight = 0
     /// Set by close while operations are in flight; set when the last of them completes.
-    var drained: Latch?
+    var drained: Latch? {
+        get { rare?.drained }
+        set { madeRare().drained = newValue }
+    }
+    /// What few sockets use (options set from their defaults, what a cancel left behind, a
+    /// listener's acceptor, a close's wait), made on first use: 96 bytes less on every socket
+    /// than inline (`SocketError?` alone takes 33).
+    private var rare: RareState?
+
+    /// The rare fields, to change: made on first use, and copied first if a copy of this state
+    /// shares them (the state lives in its socket's lock and is not copied, but stays a value).
+    private mutating func madeRare() -> RareState {
+        if rare == nil {
+            rare = RareState()
+        } else if !isKnownUniquelyReferenced(&rare!) {
+            rare = rare!.copy()
+        }
+        return rare!
+    }
 
     /// The most kernel calls one attempt makes before it lets others go first (SwiftNIO bounds
     /// its writes with a spin count of 16): a stream send, sendfile or a gathering receive that
@@ -204,8 +250,30 @@ extension OperationValue {
     }
 }
 
-/// A socket's `{otp, meta}` value, kept out of line (see ``SocketState/meta``).
-final class MetaValue: Sendable {
-    let value: OptionValue
-    init(_ value: OptionValue) { self.value = value }
+/// The fields of a ``SocketState`` few sockets use, out of line (see `SocketState.rare`).
+/// Guarded by the socket's lock, as the state is.
+final class RareState {
+    var recvBufferCount = 1
+    var recvControlBufferSize = SocketState.defaultControlBufferSize
+    var sendControlBufferSize = SocketState.defaultControlBufferSize
+    var messagesAhead: [Msg] = []
+    var acceptedAhead: [Int32] = []
+    var acceptor: Operation?
+    var drained: Latch?
+    var readError: SocketError?
+    var meta: OptionValue = .undefined
+
+    func copy() -> RareState {
+        let c = RareState()
+        c.recvBufferCount = recvBufferCount
+        c.recvControlBufferSize = recvControlBufferSize
+        c.sendControlBufferSize = sendControlBufferSize
+        c.messagesAhead = messagesAhead
+        c.acceptedAhead = acceptedAhead
+        c.acceptor = acceptor
+        c.drained = drained
+        c.readError = readError
+        c.meta = meta
+        return c
+    }
 }

@@ -1,0 +1,79 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import ESock
+import Testing
+
+/// What a socket and an operation keep out of line, so that 10,000 idle connections cost less
+/// (docs/architecture.md, "Memory per connection"): the fields read as their defaults until set,
+/// keep what is set, and a copy of a socket's state does not share its changes.
+@Suite("Compact state: out-of-line fields of sockets and operations")
+struct CompactStateTests {
+    @Test("an operation's sendfile and connect fields read as their defaults until set", arguments: Backend.allCases)
+    func operationExtras(backend: Backend) throws {
+        let s = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
+        defer { try? s.close() }
+        let op = Operation(.sendfile, tag: .sendfile, handle: .make(), mailbox: Mailbox(), socket: s)
+        #expect(op.fileDescriptor == -1 && op.fileOffset == 0 && op.fileSent == 0 && op.fileRemaining == nil)
+        #expect(op.address == nil && op.addressLength == 0 && op.cancelLatch == nil)
+        op.fileDescriptor = 7
+        op.fileOffset = Int64.max
+        op.fileSent += 3
+        op.fileRemaining = 5
+        #expect(op.fileDescriptor == 7 && op.fileOffset == .max && op.fileSent == 3 && op.fileRemaining == 5)
+        op.fileRemaining = nil
+        #expect(op.fileRemaining == nil && op.fileSent == 3)
+        // The address belongs to the operation: freed with it (the sanitizer runs check that).
+        let storage = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
+        storage.initialize(to: sockaddr_storage())
+        op.address = storage
+        op.addressLength = 16
+        #expect(op.address == storage && op.addressLength == 16)
+    }
+
+    @Test("an operation's buffers: set (an empty one too) or not", arguments: Backend.allCases)
+    func operationBuffers(backend: Backend) throws {
+        let s = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
+        defer { try? s.close() }
+        let op = Operation(.send, tag: .send, handle: .make(), mailbox: Mailbox(), socket: s)
+        #expect(op.buffer == nil && op.target == nil && op.outgoing == nil)
+        // An empty borrowed buffer has no address, and is set all the same.
+        op.borrowOutgoing(UnsafeRawBufferPointer(start: nil, count: 0))
+        #expect(op.outgoing != nil && op.outgoing?.count == 0 && op.unsent.count == 0)
+        #expect(op.buffer == nil && op.target == nil)
+        let bytes: [UInt8] = [1, 2, 3]
+        bytes.withUnsafeBytes { op.setOutgoing($0) }
+        #expect(op.outgoing.map { Array($0) } == bytes)
+        let received = op.receiveBuffer(8)
+        #expect(op.buffer?.baseAddress == received.baseAddress && op.buffer?.count == 8)
+        #expect(op.receiveBuffer(4).baseAddress == received.baseAddress, "a big enough buffer is kept")
+        op.outgoing?.deallocate()
+        op.outgoing = nil
+        #expect(op.outgoing == nil && op.buffer != nil)
+    }
+
+    @Test("a copy of a socket's state keeps its own rare fields", arguments: Backend.allCases)
+    func stateCopy(backend: Backend) throws {
+        let s = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
+        defer { try? s.close() }
+        let fresh = s.state.withLock { $0 }
+        #expect(fresh.meta == .undefined && fresh.recvBufferCount == 1 && fresh.readError == nil)
+        #expect(fresh.recvControlBufferSize == SocketState.defaultControlBufferSize)
+        #expect(fresh.sendControlBufferSize == SocketState.defaultControlBufferSize)
+        #expect(fresh.messagesAhead.isEmpty && fresh.acceptedAhead.isEmpty && fresh.acceptor == nil && fresh.drained == nil)
+        s.state.withLock {
+            $0.meta = .int(1)
+            $0.acceptedAhead.append(-1)
+        }
+        var copy = s.state.withLock { $0 }
+        copy.meta = .int(2)
+        copy.acceptedAhead.append(-2)
+        copy.recvControlBufferSize = 64
+        copy.readError = SocketError(.closed)
+        let original = s.state.withLock { $0 }
+        #expect(original.meta == .int(1) && original.acceptedAhead == [-1])
+        #expect(original.recvControlBufferSize == SocketState.defaultControlBufferSize && original.readError == nil)
+        #expect(copy.meta == .int(2) && copy.acceptedAhead == [-1, -2] && copy.recvControlBufferSize == 64)
+        s.state.withLock { $0.acceptedAhead.removeAll() }
+    }
+}
