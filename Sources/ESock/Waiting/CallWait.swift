@@ -8,21 +8,23 @@
 /// The transitions are mutating functions that say what to do after the lock (which
 /// continuation to resume); the mailbox runs them under its lock and acts after it.
 struct CallWait {
-    /// Set from the start of a wait to its end.
-    private(set) var isActive = false
+    // Declared largest first, the flags last, so that they share the last word (113 -> 99 B in
+    // every mailbox).
+    /// What woke it, for the end to take.
+    private var woken: Mailbox.Wake?
     /// Counts the waits, so that a late timer or cancel handler of an earlier wait is told
     /// apart (never 0).
     private(set) var generation: UInt64 = 0
     /// The operation whose message the call waits for.
     private(set) var waitedHandle = Handle(id: 0)
-    /// Whether it asked its backend to poll while it waits (not when it never suspended).
-    private(set) var demanded = false
     /// Set while it is suspended and nobody has woken it: whoever wakes it takes this.
     private var continuation: UnsafeContinuation<Void, Never>?
-    /// What woke it, for the end to take.
-    private var woken: Mailbox.Wake?
     /// Its deadline's timer, once scheduled.
     private var timer: UInt64?
+    /// Set from the start of a wait to its end.
+    private(set) var isActive = false
+    /// Whether it asked its backend to poll while it waits (not when it never suspended).
+    private(set) var demanded = false
 
     /// The start of a wait for the message about `handle`; `ready` (the message, found in the
     /// queue) wakes it at once, and then it asks no backend to poll. Returns the wait's
