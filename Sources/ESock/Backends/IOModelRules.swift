@@ -28,7 +28,7 @@ protocol IOModelRules: Sendable {
 
     /// The answer to a caller whose operation waits (Erlang's `{select, SelectInfo}` or
     /// `{completion, CompletionInfo}`), with what moved when the model reports it.
-    func answer(_ op: Operation, partial: OperationValue?) -> Pending<OperationValue>
+    func answer(_ op: Operation, partial: consuming OperationValue?) -> Pending<OperationValue>
 
     /// The current operation `op` must wait after its attempt, which moved `partial`; `ready`
     /// when the attempt stopped with the socket still ready (its syscall budget ran out). Throws

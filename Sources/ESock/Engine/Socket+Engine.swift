@@ -46,7 +46,9 @@ extension Socket {
     /// Does what a transition asked for, with no lock held.
     func perform(_ fx: inout Effects) {
         while let effect = fx.next() {
-            switch effect {
+            // Consumed: the payloads are moved into the cases, not copied (a message posted was
+            // copied on its way into the mailbox's queue, ~120 instructions per message).
+            switch consume effect {
             case .post(let mailbox, let message):
                 #if DEBUG
                 LatePosts.wait(for: id)

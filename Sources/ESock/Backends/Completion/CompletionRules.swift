@@ -26,7 +26,7 @@ struct CompletionRules: IOModelRules {
     /// the next receive that waits): a peer cannot make a socket nobody reads hold more.
     static let readAheadLimit = 256 * 1024
 
-    func answer(_ op: Operation, partial: OperationValue?) -> Pending<OperationValue> {
+    func answer(_ op: Operation, partial: consuming OperationValue?) -> Pending<OperationValue> {
         .completion(op.completionInfo)
     }
 

@@ -15,7 +15,7 @@ struct SelectRules: IOModelRules {
     var operationsKeepData: Bool { false }
     var sendsThroughKernel: Bool { false }
 
-    func answer(_ op: Operation, partial: OperationValue?) -> Pending<OperationValue> {
+    func answer(_ op: Operation, partial: consuming OperationValue?) -> Pending<OperationValue> {
         .select(op.selectInfo, partial: partial)
     }
 
