@@ -5,7 +5,7 @@ import Glibc
 import Testing
 
 /// What a socket and an operation keep out of line, so that 10,000 idle connections cost less
-/// (docs/architecture.md, "Memory per connection"): the fields read as their defaults until set,
+/// (docs/architecture.md, "Sixth session"): the fields read as their defaults until set,
 /// keep what is set, and a copy of a socket's state does not share its changes.
 @Suite("Compact state: out-of-line fields of sockets and operations")
 struct CompactStateTests {
