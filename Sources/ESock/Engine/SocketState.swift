@@ -88,8 +88,8 @@ struct SocketState: @unchecked Sendable {
     static let defaultControlBufferSize = 1024
     /// Erlang's `{otp, meta}`: a value kept for the user.
     var meta: OptionValue {
-        get { rare?.meta ?? .undefined }
-        set { madeRare().meta = newValue }
+        get { rare?.meta?.value ?? .undefined }
+        set { madeRare().meta = newValue == .undefined ? nil : MetaValue(newValue) }
     }
     /// Data a cancelled recv received after all (the cancel lost the race in the kernel); the
     /// next recv returns it first, so nothing is lost.
@@ -261,7 +261,9 @@ final class RareState {
     var acceptor: Operation?
     var drained: Latch?
     var readError: SocketError?
-    var meta: OptionValue = .undefined
+    /// Out of line again: an `OptionValue` takes 177 bytes, which every socket that sets any
+    /// rare field (a receiver's error, a close's latch) would carry.
+    var meta: MetaValue?
 
     func copy() -> RareState {
         let c = RareState()
@@ -276,4 +278,10 @@ final class RareState {
         c.meta = meta
         return c
     }
+}
+
+/// A socket's `{otp, meta}` value, kept out of line (see ``SocketState/meta``).
+final class MetaValue: Sendable {
+    let value: OptionValue
+    init(_ value: OptionValue) { self.value = value }
 }
