@@ -121,3 +121,28 @@ struct CallWaitTests {
         #expect(!demanded)
     }
 }
+
+/// The pooled mailboxes of async calls (`AsyncMailboxes`): given back emptied, and made to
+/// expect the next call's backend only, whichever backends the call before used.
+@Suite("AsyncMailboxes: a pooled mailbox between calls")
+struct AsyncMailboxesTests {
+    @Test("a reused mailbox expects only its new call's backend, and holds nothing from the last", arguments: Backend.allCases)
+    func reuseAcrossBackends(backend: Backend) throws {
+        let first = try Socket.open(.inet, .stream, .tcp, backend: Backend.select.instance())
+        defer { try? first.close() }
+        let second = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
+        defer { try? second.close() }
+        // What `AsyncMailboxes` does to each mailbox between calls, on one not in the pool.
+        let mailbox = Mailbox()
+        mailbox.expectOnly(first.backend)
+        mailbox.expect(second.backend)
+        // A message left behind (a call given up whose last message came after all).
+        mailbox.post(.select(socket: first, handle: Handle(id: 1)))
+        mailbox.resetForReuse()
+        #expect(mailbox.count == 0, "emptied when given back")
+        // Its next call, on `backend`.
+        mailbox.expectOnly(second.backend)
+        let (driver, spans) = (mailbox.core.driver, mailbox.core.spansBackends)
+        #expect(driver === second.backend && !spans, "it expects the new call's backend only")
+    }
+}

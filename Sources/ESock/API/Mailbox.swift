@@ -197,16 +197,22 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// the kernel. A connection accepted for a dropped message is closed.
     func discardStale() { _ = discard(.any) }
 
-    /// Empties a mailbox whose user is done with it, and makes it forget the backend it expected.
+    /// Empties a pooled mailbox whose call is over. No operation of the call can deliver to it
+    /// any more, and the call's end took the lock after the last post: read without the lock,
+    /// an empty queue is current, and then there is nothing to do (the lock was taken twice per
+    /// round trip here). The backend it expects stays until ``expectOnly(_:)``.
     func resetForReuse() {
+        guard queue.count > 0 else { return }
         var removed: [SocketMessage] = []
         pthread_mutex_lock(mutex)
         while let m = queue.removeFirst(matching: .any) { removed.append(m) }
-        core.driver = nil
-        core.spansBackends = false
         pthread_mutex_unlock(mutex)
         Self.closeAccepted(removed)
     }
+
+    /// Makes a pooled mailbox expect `driver` only, for its next call (on that backend): without
+    /// the lock when that is the backend it expects already.
+    func expectOnly(_ driver: any PollDriver) { core.expectOnly(driver) }
 
     /// Removes the waiting messages `selection` matches; closes the connections accepted for
     /// them, with no lock held.

@@ -5,7 +5,7 @@ import Synchronization
 
 /// The mailboxes of async calls, reused: a new one costs a mutex, a condition variable and a
 /// queue. One is given back only when its call is over (no operation of the call can deliver to
-/// it any more); it is emptied and forgets which backend it expected.
+/// it any more); it is emptied, and its next call makes it expect that call's backend only.
 /// Each thread keeps one at hand (no lock to take or give it back); the others wait in a pool.
 enum AsyncMailboxes {
     private static let pool = Locked<[Mailbox]>([])
@@ -201,6 +201,7 @@ struct AsyncCallProgress<Call: SocketCall> {
     @inline(never)
     static func start(_ call: Call, timeout: Timeout, on socket: Socket) -> UnsafeMutablePointer<Self> {
         let mailbox = AsyncMailboxes.take()
+        mailbox.expectOnly(socket.backend)
         let state = UnsafeMutablePointer<Self>.allocate(capacity: 1)
         // Tried in place (`next` starts as a placeholder the first attempt replaces): made in
         // locals and then stored, the progress and its step were copied and destroyed.

@@ -79,6 +79,19 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
         if wake { pthread_cond_broadcast(cond) }
     }
 
+    /// Records that `newDriver` alone will deliver to this waiter from now on (a pooled
+    /// mailbox's next call), forgetting earlier backends; the lock is taken only when that
+    /// changes what it expects.
+    func expectOnly(_ newDriver: any PollDriver) {
+        if expectedDriver.load(ordering: .acquiring) == Self.identity(of: newDriver) { return }
+        pthread_mutex_lock(mutex)
+        driver = newDriver
+        spansBackends = false
+        let wake = sleepers > 0
+        pthread_mutex_unlock(mutex)
+        if wake { pthread_cond_broadcast(cond) }
+    }
+
     private static func identity(of driver: any PollDriver) -> UInt {
         UInt(bitPattern: ObjectIdentifier(driver))
     }
