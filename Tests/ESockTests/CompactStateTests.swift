@@ -35,21 +35,31 @@ struct CompactStateTests {
     func operationBuffers(backend: Backend) throws {
         let s = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
         defer { try? s.close() }
-        let op = Operation(.send, tag: .send, handle: .make(), mailbox: Mailbox(), socket: s)
-        #expect(op.buffer == nil && op.target == nil && op.outgoing == nil)
+        let send = Operation(.send, tag: .send, handle: .make(), mailbox: Mailbox(), socket: s)
+        #expect(send.buffer == nil && send.target == nil && send.outgoing == nil && send.outgoingSent == 0)
         // An empty borrowed buffer has no address, and is set all the same.
-        op.borrowOutgoing(UnsafeRawBufferPointer(start: nil, count: 0))
-        #expect(op.outgoing != nil && op.outgoing?.count == 0 && op.unsent.count == 0)
-        #expect(op.buffer == nil && op.target == nil)
+        send.borrowOutgoing(UnsafeRawBufferPointer(start: nil, count: 0))
+        #expect(send.outgoing != nil && send.outgoing?.count == 0 && send.unsent.count == 0)
+        #expect(send.buffer == nil && send.target == nil)
         let bytes: [UInt8] = [1, 2, 3]
-        bytes.withUnsafeBytes { op.setOutgoing($0) }
-        #expect(op.outgoing.map { Array($0) } == bytes)
-        let received = op.receiveBuffer(8)
-        #expect(op.buffer?.baseAddress == received.baseAddress && op.buffer?.count == 8)
-        #expect(op.receiveBuffer(4).baseAddress == received.baseAddress, "a big enough buffer is kept")
-        op.outgoing?.deallocate()
-        op.outgoing = nil
-        #expect(op.outgoing == nil && op.buffer != nil)
+        bytes.withUnsafeBytes { send.setOutgoing($0) }
+        #expect(send.outgoing.map { Array($0) } == bytes && send.buffer == nil)
+        send.outgoingSent = 2
+        #expect(Array(send.unsent) == [3])
+        // A receive's buffer and count share their words with a send's data and count.
+        let recv = Operation(.recv, tag: .recv, handle: .make(), mailbox: Mailbox(), socket: s)
+        let received = recv.receiveBuffer(8)
+        #expect(recv.buffer?.baseAddress == received.baseAddress && recv.buffer?.count == 8)
+        #expect(recv.outgoing == nil && recv.receivedCount == 0)
+        #expect(recv.receiveBuffer(4).baseAddress == received.baseAddress, "a big enough buffer is kept")
+        recv.receivedCount = 5
+        #expect(recv.receivedCount == 5 && recv.buffer != nil)
+        let target = UnsafeMutableRawBufferPointer.allocate(byteCount: 4, alignment: 1)
+        defer { target.deallocate() }
+        recv.target = target
+        #expect(recv.target?.baseAddress == target.baseAddress && recv.buffer?.baseAddress == received.baseAddress)
+        recv.target = nil
+        #expect(recv.target == nil && recv.buffer != nil)
     }
 
     @Test("a copy of a socket's state keeps its own rare fields", arguments: Backend.allCases)

@@ -34,8 +34,9 @@ final class Operation: @unchecked Sendable {
 
     // Declared so that the one-byte fields sit together and fill what would be padding, with
     // what few operations use (sendfile's file, connect's address, a cancel's latch) out of line
-    // in ``Extras``, and the three buffers without optionals' tag bytes: an operation takes 176 B
-    // with malloc's rounding (264 B at first, 240 before the extras went out of line), and a
+    // in ``Extras``, the buffers without optionals' tag bytes, and a receive's and a send's
+    // fields sharing their words: an operation takes 144 B with malloc's rounding (264 B at
+    // first, 240 before the extras went out of line, 176 before the sharing), and a
     // completion socket holds two while it waits: its multishot receive and the caller's
     // receive. What each field is for is in its comment: recv, send, sendfile, connect, the
     // message calls, or the ring owner's own.
@@ -81,22 +82,34 @@ final class Operation: @unchecked Sendable {
     /// Completion backend: the bytes the armed recv SQE asked for.
     @exclusivity(unchecked) var armedLength = 0
     /// recv(into:): bytes written into `target` by a completion the cancel did not stop.
-    @exclusivity(unchecked) var receivedCount = 0
+    var receivedCount: Int {
+        get { moved }
+        set { moved = newValue }
+    }
     /// send: bytes of `outgoing` the kernel took.
-    @exclusivity(unchecked) var outgoingSent = 0
+    var outgoingSent: Int {
+        get { moved }
+        set { moved = newValue }
+    }
+    /// `receivedCount` of a receive, `outgoingSent` of a send: one word for the two, since an
+    /// operation is one or the other.
+    @exclusivity(unchecked) private var moved = 0
     /// recvfrom, recvmsg, sendto, sendmsg: the msghdr and everything it points at.
     @exclusivity(unchecked) var message: MessageIO?
     /// sendfile's and connect's fields and a cancel's latch, made on first use.
     @exclusivity(unchecked) private var extras: Extras?
-    @exclusivity(unchecked) private var bufferStorage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    /// `buffer` of a receive, `outgoing` of a send: an operation is one or the other.
+    @exclusivity(unchecked) private var memoryStorage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     @exclusivity(unchecked) private var targetStorage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
-    @exclusivity(unchecked) private var outgoingStorage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
     /// Completion backend, recv of a length: the kernel writes here (at most
     /// ``Operation/receiveChunk`` bytes: memory for what can arrive, not for what was asked).
     var buffer: UnsafeMutableRawBufferPointer? {
-        get { buffersSet.contains(.buffer) ? bufferStorage : nil }
-        set { bufferStorage = buffersSet.store(newValue, .buffer) }
+        get { buffersSet.contains(.buffer) ? memoryStorage : nil }
+        set {
+            assert(!buffersSet.contains(.outgoing), "a receive buffer on an operation that sends")
+            memoryStorage = buffersSet.store(newValue, .buffer)
+        }
     }
     /// recv(into:): the caller's memory, written by the kernel (the caller waits until the
     /// operation's last completion, so the memory outlives the kernel's use of it).
@@ -107,8 +120,11 @@ final class Operation: @unchecked Sendable {
     /// The data still to send: owned by the operation while the kernel may read it, or the
     /// caller's memory (`outgoingIsBorrowed`) when the caller waits until the last completion.
     var outgoing: UnsafeMutableRawBufferPointer? {
-        get { buffersSet.contains(.outgoing) ? outgoingStorage : nil }
-        set { outgoingStorage = buffersSet.store(newValue, .outgoing) }
+        get { buffersSet.contains(.outgoing) ? memoryStorage : nil }
+        set {
+            assert(!buffersSet.contains(.buffer), "data to send on an operation that receives")
+            memoryStorage = buffersSet.store(newValue, .outgoing)
+        }
     }
 
     /// sendfile: the file.
