@@ -24,19 +24,13 @@ public struct SocketCounters: Sendable, Hashable {
     /// The sendfile and accept counters, which only a socket that sends files or listens moves:
     /// kept out of line, made at their first change (12 counters inline took 96 bytes of every
     /// connection, a tenth of a nowait connection's memory at 10,000 connections).
-    private var rare: RareCounters?
+    private var rare: CopyOnWriteBox<RareCounters>?
 
     /// The out-of-line counters to change: made when there are none yet, copied when a copy of
     /// these counters (a value the user holds) shares them.
-    private var rareValues: RareCounters.Values {
-        get { rare?.values ?? RareCounters.Values() }
-        set {
-            if rare == nil || !isKnownUniquelyReferenced(&rare) {
-                rare = RareCounters(newValue)
-            } else {
-                rare?.values = newValue
-            }
-        }
+    private var rareValues: RareCounters {
+        get { rare?.values ?? RareCounters() }
+        _modify { yield &CopyOnWriteBox.unique(&rare, default: RareCounters()).values }
     }
 
     /// The counters as Erlang names them (`read_byte`, `acc_success`, ...).
@@ -168,18 +162,10 @@ public struct SocketCounters: Sendable, Hashable {
     }
 }
 
-/// The sendfile and accept counters of a ``SocketCounters``, out of line. Shared between copies
-/// of the counters and never changed while shared (a change copies them first), so a copy the
-/// user holds does not move.
-// @unchecked Sendable: `values` is changed only through a uniquely referenced box.
-final class RareCounters: @unchecked Sendable {
-    struct Values {
-        var sendfile: UInt64 = 0, sendfileByte: UInt64 = 0, sendfileFails: UInt64 = 0, sendfileMax: UInt64 = 0
-        var sendfilePkg: UInt64 = 0, sendfilePkgMax: UInt64 = 0, sendfileTries: UInt64 = 0, sendfileWaits: UInt64 = 0
-        var accSuccess: UInt64 = 0, accFails: UInt64 = 0, accTries: UInt64 = 0, accWaits: UInt64 = 0
-    }
-
-    var values: Values
-
-    init(_ values: Values) { self.values = values }
+/// The sendfile and accept counters of a ``SocketCounters``, out of line (in a
+/// `CopyOnWriteBox`, shared between copies of the counters until one changes).
+struct RareCounters: Sendable {
+    var sendfile: UInt64 = 0, sendfileByte: UInt64 = 0, sendfileFails: UInt64 = 0, sendfileMax: UInt64 = 0
+    var sendfilePkg: UInt64 = 0, sendfilePkgMax: UInt64 = 0, sendfileTries: UInt64 = 0, sendfileWaits: UInt64 = 0
+    var accSuccess: UInt64 = 0, accFails: UInt64 = 0, accTries: UInt64 = 0, accWaits: UInt64 = 0
 }

@@ -71,25 +71,25 @@ struct SocketState: @unchecked Sendable {
     /// largest datagram, and what a stream read took before the option existed.
     var recvBufferSize = SocketState.defaultRecvBufferSize
     var recvBufferCount: Int {
-        get { rare?.recvBufferCount ?? 1 }
-        set { madeRare().recvBufferCount = newValue }
+        get { rare?.values.recvBufferCount ?? 1 }
+        set { madeRare().values.recvBufferCount = newValue }
     }
     static let defaultRecvBufferSize = 65536
     /// Erlang's `{otp, rcvctrlbuf}`: the control buffer size of a recvmsg called with CtrlSz 0.
     var recvControlBufferSize: Int {
-        get { rare?.recvControlBufferSize ?? SocketState.defaultControlBufferSize }
-        set { madeRare().recvControlBufferSize = newValue }
+        get { rare?.values.recvControlBufferSize ?? SocketState.defaultControlBufferSize }
+        set { madeRare().values.recvControlBufferSize = newValue }
     }
     /// Erlang's `{otp, sndctrlbuf}`: the largest control buffer a sendmsg may encode.
     var sendControlBufferSize: Int {
-        get { rare?.sendControlBufferSize ?? SocketState.defaultControlBufferSize }
-        set { madeRare().sendControlBufferSize = newValue }
+        get { rare?.values.sendControlBufferSize ?? SocketState.defaultControlBufferSize }
+        set { madeRare().values.sendControlBufferSize = newValue }
     }
     static let defaultControlBufferSize = 1024
     /// Erlang's `{otp, meta}`: a value kept for the user.
     var meta: OptionValue {
-        get { rare?.meta?.value ?? .undefined }
-        set { madeRare().meta = newValue == .undefined ? nil : MetaValue(newValue) }
+        get { rare?.values.meta?.value ?? .undefined }
+        set { madeRare().values.meta = newValue == .undefined ? nil : MetaValue(newValue) }
     }
     /// Data a cancelled recv received after all (the cancel lost the race in the kernel); the
     /// next recv returns it first, so nothing is lost.
@@ -97,20 +97,20 @@ struct SocketState: @unchecked Sendable {
     /// Messages a cancelled recvfrom or recvmsg received after all; the next receive of any
     /// kind returns them first.
     var messagesAhead: [Msg] {
-        get { rare?.messagesAhead ?? [] }
+        get { rare?.values.messagesAhead ?? [] }
         // In place (a get and a set would copy the array on every change).
-        _modify { yield &madeRare().messagesAhead }
+        _modify { yield &madeRare().values.messagesAhead }
     }
     /// Whether `messagesAhead` holds any (without a copy of the array: every receive asks).
     var hasMessagesAhead: Bool {
         guard let rare else { return false }
-        return !rare.messagesAhead.isEmpty
+        return !rare.values.messagesAhead.isEmpty
     }
     /// Connections a cancelled accept accepted after all.
     var acceptedAhead: [Int32] {
-        get { rare?.acceptedAhead ?? [] }
+        get { rare?.values.acceptedAhead ?? [] }
         // In place (a get and a set would copy the array on every change).
-        _modify { yield &madeRare().acceptedAhead }
+        _modify { yield &madeRare().values.acceptedAhead }
     }
     /// Completion backend: the multishot receive armed on this stream (one SQE that posts a CQE
     /// for each piece of data that arrives), if any. While it is armed, nothing else reads the
@@ -121,38 +121,33 @@ struct SocketState: @unchecked Sendable {
     var readError: SocketError? {
         get {
             guard let rare else { return nil }
-            return rare.readError
+            return rare.values.readError
         }
-        set { madeRare().readError = newValue }
+        set { madeRare().values.readError = newValue }
     }
     /// Completion backend: the multishot accept armed on this listener (one SQE that posts a
     /// CQE per connection), if any: its connections go to the waiting accept or to
     /// `acceptedAhead`.
     var acceptor: Operation? {
-        get { rare?.acceptor }
-        set { madeRare().acceptor = newValue }
+        get { rare?.values.acceptor }
+        set { madeRare().values.acceptor = newValue }
     }
     /// Completion backend: operations handed to the kernel whose last CQE has not arrived.
     var inflight = 0
     /// Set by close while operations are in flight; set when the last of them completes.
     var drained: Latch? {
-        get { rare?.drained }
-        set { madeRare().drained = newValue }
+        get { rare?.values.drained }
+        set { madeRare().values.drained = newValue }
     }
     /// What few sockets use (options set from their defaults, what a cancel left behind, a
     /// listener's acceptor, a close's wait), made on first use: 96 bytes less on every socket
     /// than inline (`SocketError?` alone takes 33).
-    private var rare: RareState?
+    private var rare: CopyOnWriteBox<RareState>?
 
     /// The rare fields, to change: made on first use, and copied first if a copy of this state
     /// shares them (the state lives in its socket's lock and is not copied, but stays a value).
-    private mutating func madeRare() -> RareState {
-        if rare == nil {
-            rare = RareState()
-        } else if !isKnownUniquelyReferenced(&rare!) {
-            rare = rare!.copy()
-        }
-        return rare!
+    private mutating func madeRare() -> CopyOnWriteBox<RareState> {
+        CopyOnWriteBox.unique(&rare, default: RareState())
     }
 
     /// The most kernel calls one attempt makes before it lets others go first (SwiftNIO bounds
@@ -250,9 +245,9 @@ extension OperationValue {
     }
 }
 
-/// The fields of a ``SocketState`` few sockets use, out of line (see `SocketState.rare`).
-/// Guarded by the socket's lock, as the state is.
-final class RareState {
+/// The fields of a ``SocketState`` few sockets use, out of line in a `CopyOnWriteBox` (see
+/// `SocketState.rare`). Guarded by the socket's lock, as the state is.
+struct RareState {
     var recvBufferCount = 1
     var recvControlBufferSize = SocketState.defaultControlBufferSize
     var sendControlBufferSize = SocketState.defaultControlBufferSize
@@ -264,20 +259,6 @@ final class RareState {
     /// Out of line again: an `OptionValue` takes 177 bytes, which every socket that sets any
     /// rare field (a receiver's error, a close's latch) would carry.
     var meta: MetaValue?
-
-    func copy() -> RareState {
-        let c = RareState()
-        c.recvBufferCount = recvBufferCount
-        c.recvControlBufferSize = recvControlBufferSize
-        c.sendControlBufferSize = sendControlBufferSize
-        c.messagesAhead = messagesAhead
-        c.acceptedAhead = acceptedAhead
-        c.acceptor = acceptor
-        c.drained = drained
-        c.readError = readError
-        c.meta = meta
-        return c
-    }
 }
 
 /// A socket's `{otp, meta}` value, kept out of line (see ``SocketState/meta``).
