@@ -252,7 +252,13 @@ func dumpThreadsOnce() {
 /// thread with a deadline: their tasks then never wait for the task pool, whose two threads (on
 /// a 2-vCPU machine) other tests' long synchronous bodies can hold for minutes under a sanitizer
 /// (seen: an async sendv's select message posted, its task not resumed for 300 s).
-final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
+///
+/// As a serial executor (`role` `.actor`, an actor's `unownedExecutor`), it tells without
+/// trapping whether code runs on it (``isCurrent``).
+final class ThreadExecutor: TaskExecutor, SerialExecutor, @unchecked Sendable {
+    /// What the executor's jobs run as: a task executor's (a task's preference) or an actor's.
+    enum Role { case task, actor }
+    private let role: Role
     // Guarded by `mutex`.
     private var queue: [UnownedJob] = []
     private var stopping = false
@@ -260,7 +266,8 @@ final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
     private var cond = pthread_cond_t()
     private var thread = pthread_t()
 
-    init() {
+    init(role: Role = .task) {
+        self.role = role
         pthread_mutex_init(&mutex, nil)
         pthread_cond_init(&cond, nil)
         let box = Unmanaged.passRetained(self).toOpaque()
@@ -288,9 +295,17 @@ final class ThreadExecutor: TaskExecutor, @unchecked Sendable {
             let done = batch.isEmpty && stopping
             pthread_mutex_unlock(&mutex)
             if done { return }
-            for job in batch { job.runSynchronously(on: asUnownedTaskExecutor()) }
+            for job in batch {
+                switch role {
+                case .task: job.runSynchronously(on: asUnownedTaskExecutor())
+                case .actor: job.runSynchronously(on: asUnownedSerialExecutor())
+                }
+            }
         }
     }
+
+    /// Whether the caller runs on this executor's thread.
+    var isCurrent: Bool { pthread_equal(thread, pthread_self()) != 0 }
 
     /// Ends the thread once the jobs queued so far ran (not joined: this may run on it).
     func shutdown() {
