@@ -9,6 +9,24 @@ import Testing
 /// keep what is set, and a copy of a socket's state does not share its changes.
 @Suite("Compact state: out-of-line fields of sockets and operations")
 struct CompactStateTests {
+    /// A transition's effects are made and destroyed several times per message: above a few
+    /// words the compiler copies and destroys them through the types' value witnesses (at 69
+    /// bytes an effect cost 1,150 instructions more per select round trip). A case added with a
+    /// large payload must be `indirect`.
+    @Test("a message and an effect stay a few words")
+    func messagesAndEffectsStaySmall() {
+        #expect(MemoryLayout<CompletionStatus>.size <= 9)
+        #expect(MemoryLayout<SocketMessage>.size <= 25)
+        #expect(MemoryLayout<Effect>.size <= 34)
+        // The indirect cases keep their values.
+        let error = SocketError.posix(ECONNRESET)
+        guard case .failed(let e) = CompletionStatus.failed(error) else {
+            Issue.record("not a failure")
+            return
+        }
+        #expect(e == error)
+    }
+
     @Test("an operation's sendfile and connect fields read as their defaults until set", arguments: Backend.allCases)
     func operationExtras(backend: Backend) throws {
         let s = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())

@@ -1,5 +1,10 @@
 /// A message an asynchronous operation sends to its ``Mailbox``: Erlang's
 /// `{'$socket', Socket, select | completion | abort, Info}`.
+///
+/// The rare large payloads (an abort's or a failure's error, a recvfrom's address, a recvmsg's
+/// message) are `indirect`: the message stays 25 bytes, and the engine's effects that carry it
+/// small enough for the compiler to copy and destroy them inline (at 60 bytes it went through the
+/// types' value witnesses: 1,150 instructions more per select round trip, docs/architecture.md).
 public enum SocketMessage: Sendable, CustomStringConvertible {
     /// Select backend: the operation can now be completed; call it again
     /// (Erlang: `{'$socket', Socket, select, SelectHandle}`).
@@ -10,7 +15,7 @@ public enum SocketMessage: Sendable, CustomStringConvertible {
     /// The operation was aborted: the socket was closed (`reason` ``SocketError/Reason/closed``) or
     /// the same caller replaced it (``SocketError/Reason/cancelled``)
     /// (Erlang: `{'$socket', Socket, abort, {Handle, Reason}}`).
-    case abort(socket: Socket, handle: Handle, reason: SocketError)
+    indirect case abort(socket: Socket, handle: Handle, reason: SocketError)
     /// A monitored socket went down (Erlang: `{'DOWN', MonitorRef, socket, Socket, Info}`), sent
     /// to the mailbox that called ``Socket/monitor(_:)``.
     case down(socket: Socket, monitor: MonitorRef, reason: DownReason)
@@ -61,15 +66,15 @@ public enum CompletionStatus: Sendable, CustomStringConvertible {
     case receivedCount(Int)
     /// recvfrom: the source address (nil when the kernel gave none) and the data
     /// (Erlang: `{ok, {Source, Data}}`).
-    case receivedFrom(source: SocketAddress?, data: [UInt8])
+    indirect case receivedFrom(source: SocketAddress?, data: [UInt8])
     /// recvmsg: the message (Erlang: `{ok, Msg}`).
-    case receivedMessage(Msg)
+    indirect case receivedMessage(Msg)
     /// send, sendto, sendmsg: all data was accepted by the kernel (Erlang: `ok`).
     case sent
     /// sendfile: the transfer finished after this many bytes (Erlang: `{ok, BytesSent}`).
     case sentFile(Int)
     /// The operation failed (Erlang: `{error, Reason}` or `{error, {Reason, Data}}`).
-    case failed(SocketError)
+    indirect case failed(SocketError)
 
     public var description: String {
         switch self {

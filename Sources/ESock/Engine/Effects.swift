@@ -24,8 +24,9 @@ enum Effect {
     /// Close a descriptor nobody will use (a connection accepted for a cancelled accept, once the
     /// socket closed).
     case closeDescriptor(Int32)
-    /// Close the descriptors a dropped message carried (`SCM_RIGHTS`).
-    case closeCarried(Msg)
+    /// Close the descriptors a dropped message carried (`SCM_RIGHTS`). Indirect, as the large
+    /// payloads of ``SocketMessage`` are: an effect is 34 bytes (`CompactStateTests`).
+    indirect case closeCarried(Msg)
     /// Wake the threads waiting for `latch`.
     case signal(Latch)
     /// Tell the owner which counters wrapped (`{otp, iow}`).
