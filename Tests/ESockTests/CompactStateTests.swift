@@ -21,6 +21,7 @@ struct CompactStateTests {
         #expect(MemoryLayout<OperationValue>.size <= 9)
         #expect(MemoryLayout<Attempt>.size <= 10)
         #expect(MemoryLayout<Started>.size <= 26)
+        #expect(MemoryLayout<CallProgress<RecvCall>.Next>.size <= 9)
         // The indirect cases keep their values.
         let error = SocketError.posix(ECONNRESET)
         guard case .failed(let e) = CompletionStatus.failed(error) else {

@@ -80,7 +80,8 @@ struct CallProgress<Call: SocketCall> {
     /// What follows a step.
     enum Next {
         case value(Call.Value)
-        case failed(SocketError)
+        /// Indirect: a step is a few words, copied inline (`CompactStateTests`).
+        indirect case failed(SocketError)
         /// Wait for the message about this handle.
         case wait(Handle)
 
