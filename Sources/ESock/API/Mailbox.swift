@@ -362,7 +362,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// executor it suspended on, and the `nonisolated(nonsending)` caller hops to its actor (if
     /// any) after this returns, as it does after any call (`ActorIsolationTests`). Each hop
     /// looked up the task's executor preference under the task's status lock: two fewer per
-    /// wait, 15,159 -> 14,602 instructions per async round trip (docs/architecture.md).
+    /// wait, 15,159 -> 14,579 instructions per async round trip (docs/architecture.md).
     @inline(__always)
     nonisolated(nonsending) func suspendCall(_ generation: UInt64) async {
         await _unsafeInheritExecutor_withTaskCancellationHandler {
