@@ -1,10 +1,13 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 @testable import ESock
 import Testing
 
-/// The wait of an async socket call in its pooled mailbox (``CallWait``): each wake-up is taken
+/// The wait of an async socket call in its slot (``CallWait``): each wake-up is taken
 /// once, and a cancel handler or timer of an earlier wait never wakes a later one. The state
 /// machine alone (no socket, no backend: the async socket tests run it on both backends).
-@Suite("CallWait: an async call's wait in its mailbox")
+@Suite("CallWait: an async call's wait in its slot")
 struct CallWaitTests {
     /// Suspends, hands the continuation to `body` (which must resume it), and returns after.
     private func withContinuation(_ body: (UnsafeContinuation<Void, Never>) -> Void) async {
@@ -122,27 +125,111 @@ struct CallWaitTests {
     }
 }
 
-/// The pooled mailboxes of async calls (`AsyncMailboxes`): given back emptied, and made to
-/// expect the next call's backend only, whichever backends the call before used.
-@Suite("AsyncMailboxes: a pooled mailbox between calls")
-struct AsyncMailboxesTests {
-    @Test("a reused mailbox expects only its new call's backend, and holds nothing from the last", arguments: Backend.allCases)
-    func reuseAcrossBackends(backend: Backend) throws {
-        let first = try Socket.open(.inet, .stream, .tcp, backend: Backend.select.instance())
-        defer { try? first.close() }
-        let second = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
-        defer { try? second.close() }
-        // What `AsyncMailboxes` does to each mailbox between calls, on one not in the pool.
-        let mailbox = Mailbox()
-        mailbox.expectOnly(first.backend)
-        mailbox.expect(second.backend)
-        // A message left behind (a call given up whose last message came after all).
-        mailbox.post(.select(socket: first, handle: Handle(id: 1)))
-        mailbox.resetForReuse()
-        #expect(mailbox.count == 0, "emptied when given back")
-        // Its next call, on `backend`.
-        mailbox.expectOnly(second.backend)
-        let (driver, spans) = (mailbox.core.driver, mailbox.core.spansBackends)
-        #expect(driver === second.backend && !spans, "it expects the new call's backend only")
+/// The slot an async call's messages go to (``AsyncCallSlot``): a message the wait has not
+/// suspended for is kept for it, a cancelled operation's is dropped, cancel flushes, a slot given
+/// back keeps nothing, and a given-up operation's late message reaches a thread blocked for it.
+@Suite("AsyncCallSlot: where an async call's messages go")
+struct AsyncCallSlotTests {
+    @Test("a message before the wait is kept for it; the wait then does not suspend", arguments: Backend.allCases)
+    func keptForTheWait(backend: Backend) async throws {
+        let socket = try Socket.open(.inet, .dgram, .udp, backend: backend.instance())
+        defer { try? socket.close() }
+        let slot = AsyncCallSlot()
+        let h = Handle.make()
+        slot.post(.select(socket: socket, handle: Handle.make()), unlessWithdrawn: nil)
+        slot.post(.select(socket: socket, handle: h), unlessWithdrawn: nil)
+        #expect(slot.count == 2)
+        let generation = slot.begin(h, polledBy: socket.backend, deadline: nil)
+        #expect(generation == nil, "its message is there: nothing to suspend for")
+        let wake = slot.end(polledBy: socket.backend)
+        guard case .message(let m) = wake else {
+            Issue.record("woken with \(wake)")
+            return
+        }
+        #expect(m.handle == h)
+        #expect(slot.count == 1, "the other call's message stays")
+        slot.flush(handle: Handle.make())
+        #expect(slot.count == 1, "a flush of another handle keeps it")
+    }
+
+    @Test("a suspended wait is woken by its message, posted from another thread", arguments: Backend.allCases)
+    func wokenByPost(backend: Backend) async throws {
+        let socket = try Socket.open(.inet, .dgram, .udp, backend: backend.instance())
+        defer { try? socket.close() }
+        let slot = AsyncCallSlot()
+        let h = Handle.make()
+        let generation = try #require(slot.begin(h, polledBy: socket.backend, deadline: nil))
+        let poster = onThread { slot.post(.select(socket: socket, handle: h), unlessWithdrawn: nil) }
+        await slot.suspend(generation)
+        let wake = slot.end(polledBy: socket.backend)
+        guard case .message(let m) = wake else {
+            Issue.record("woken with \(wake)")
+            return
+        }
+        #expect(m.handle == h)
+        try poster()
+        #expect(slot.count == 0)
+    }
+
+    @Test("a message about a withdrawn operation is dropped; cancel's flush removes the rest", arguments: Backend.allCases)
+    func withdrawnAndFlushed(backend: Backend) throws {
+        let socket = try Socket.open(.inet, .dgram, .udp, backend: backend.instance())
+        defer { try? socket.close() }
+        let slot = AsyncCallSlot()
+        let op = Operation(.recv, tag: .recv, handle: .make(), caller: .asyncCall(slot), socket: socket)
+        op.withdrawn.store(true, ordering: .sequentiallyConsistent)
+        slot.post(.select(socket: socket, handle: op.handle), unlessWithdrawn: op)
+        #expect(slot.count == 0, "dropped")
+        let h = Handle.make()
+        slot.post(.select(socket: socket, handle: h), unlessWithdrawn: nil)
+        slot.post(.abort(socket: socket, handle: h, reason: SocketError(.closed)), unlessWithdrawn: nil)
+        #expect(slot.count == 2)
+        slot.flush(handle: h)
+        #expect(slot.count == 0)
+    }
+
+    @Test("a slot given back keeps nothing, and closes a connection accepted for a message left in it", arguments: Backend.allCases)
+    func resetClosesAccepted(backend: Backend) throws {
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        let slot = AsyncCallSlot()
+        slot.post(.completion(socket: p.listener, handle: Handle.make(), status: .accepted(p.server)), unlessWithdrawn: nil)
+        slot.reset()
+        #expect(slot.count == 0)
+        #expect(throws: SocketError(.closed), "the accepted connection nobody will receive is closed") {
+            _ = try p.server.sockname()
+        }
+    }
+
+    @Test("a given-up operation's late message reaches the thread blocked for it; none: nil at the deadline", arguments: Backend.allCases)
+    func lateMessage(backend: Backend) throws {
+        let socket = try Socket.open(.inet, .dgram, .udp, backend: backend.instance())
+        defer { try? socket.close() }
+        let slot = AsyncCallSlot()
+        let h = Handle.make()
+        let poster = onThread {
+            // Posted while the receiver blocks for it (or before: then it is kept and found).
+            slot.post(.select(socket: socket, handle: h), unlessWithdrawn: nil)
+        }
+        let late = slot.receiveLate(h, polledBy: socket.backend, deadline: .now + .seconds(60))
+        try poster()
+        #expect(late?.handle == h)
+        #expect(slot.receiveLate(Handle.make(), polledBy: socket.backend, deadline: .now) == nil)
+        #expect(slot.count == 0)
+    }
+
+    @Test("a slot takes less memory than the pooled mailbox it replaced (three allocations, 368 B)")
+    func slotSize() {
+        // malloc_usable_size (glibc's, or a sanitizer's) through dlsym: the Glibc module does not
+        // export <malloc.h>.
+        typealias UsableSize = @convention(c) (UnsafeMutableRawPointer?) -> Int
+        guard let symbol = dlsym(nil, "malloc_usable_size") else {
+            Issue.record("no malloc_usable_size in this process")
+            return
+        }
+        let usableSize = unsafeBitCast(symbol, to: UsableSize.self)
+        let slot = AsyncCallSlot()
+        let bytes = usableSize(Unmanaged.passUnretained(slot).toOpaque())
+        #expect(bytes > 0 && bytes <= 200, "\(bytes) B")
     }
 }

@@ -22,6 +22,8 @@ struct CompactStateTests {
         #expect(MemoryLayout<Attempt>.size <= 10)
         #expect(MemoryLayout<Started>.size <= 26)
         #expect(MemoryLayout<CallProgress<RecvCall>.Next>.size <= 9)
+        // An operation's caller: one word (the two cases' references share it).
+        #expect(MemoryLayout<Caller>.size == 8)
         // The indirect cases keep their values.
         let error = SocketError.posix(ECONNRESET)
         guard case .failed(let e) = CompletionStatus.failed(error) else {
@@ -46,7 +48,7 @@ struct CompactStateTests {
     func operationExtras(backend: Backend) throws {
         let s = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
         defer { try? s.close() }
-        let op = Operation(.sendfile, tag: .sendfile, handle: .make(), mailbox: Mailbox(), socket: s)
+        let op = Operation(.sendfile, tag: .sendfile, handle: .make(), caller: .mailbox(Mailbox()), socket: s)
         #expect(op.fileDescriptor == -1 && op.fileOffset == 0 && op.fileSent == 0 && op.fileRemaining == nil)
         #expect(op.address == nil && op.addressLength == 0 && op.cancelLatch == nil)
         op.fileDescriptor = 7
@@ -68,7 +70,7 @@ struct CompactStateTests {
     func operationBuffers(backend: Backend) throws {
         let s = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
         defer { try? s.close() }
-        let send = Operation(.send, tag: .send, handle: .make(), mailbox: Mailbox(), socket: s)
+        let send = Operation(.send, tag: .send, handle: .make(), caller: .mailbox(Mailbox()), socket: s)
         #expect(send.buffer == nil && send.target == nil && send.outgoing == nil && send.outgoingSent == 0)
         // An empty borrowed buffer has no address, and is set all the same.
         send.borrowOutgoing(UnsafeRawBufferPointer(start: nil, count: 0))
@@ -80,7 +82,7 @@ struct CompactStateTests {
         send.outgoingSent = 2
         #expect(Array(send.unsent) == [3])
         // A receive's buffer and count share their words with a send's data and count.
-        let recv = Operation(.recv, tag: .recv, handle: .make(), mailbox: Mailbox(), socket: s)
+        let recv = Operation(.recv, tag: .recv, handle: .make(), caller: .mailbox(Mailbox()), socket: s)
         let received = recv.receiveBuffer(8)
         #expect(recv.buffer?.baseAddress == received.baseAddress && recv.buffer?.count == 8)
         #expect(recv.outgoing == nil && recv.receivedCount == 0)

@@ -233,7 +233,7 @@ func stallReport(_ s: Socket) -> String {
     let nwrite = (try? s.ioctl(.nwrite)).map { "\($0)" } ?? "?"
     let (reader, writer) = s.state.withLock { st in
         (st.readers.current.map { "\($0.kind) \($0.phase) waiting \(st.readers.waiting.count)" } ?? "none",
-         st.writers.current.map { "\($0.kind) \($0.phase) waiting \(st.writers.waiting.count), its mailbox: \($0.mailbox.count) messages, \($0.mailbox.asyncWaiterCount) async waiters" } ?? "none")
+         st.writers.current.map { "\($0.kind) \($0.phase) waiting \(st.writers.waiting.count), its caller: \($0.caller)" } ?? "none")
     }
     return "[unread \(nread), unsent \(nwrite); reader \(reader); writer \(writer); " +
         "counters \(s.counters); backend \(s.backend.info().counters)]"

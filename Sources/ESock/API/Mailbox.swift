@@ -35,8 +35,6 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     @exclusivity(unchecked) private var queue = MessageQueue()
     @exclusivity(unchecked) private var asyncWaiters: [AsyncWaiter] = []
     @exclusivity(unchecked) private var nextWaiterID: UInt64 = 0
-    /// The wait of the async socket call this (pooled) mailbox serves, if any.
-    @exclusivity(unchecked) private var call = CallWait()
 
     /// What an asynchronous waiter is woken with.
     enum Wake {
@@ -139,7 +137,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     var asyncWaiterCount: Int {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
-        return asyncWaiters.count + (call.isActive ? 1 : 0)
+        return asyncWaiters.count
     }
 
     /// The number of messages waiting.
@@ -160,11 +158,6 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         pthread_mutex_lock(mutex)
         if let op, op.withdrawn.load(ordering: .sequentiallyConsistent) {
             pthread_mutex_unlock(mutex)
-            return
-        }
-        if call.takes(message.handle), let c = call.wake(.message(message)) {
-            pthread_mutex_unlock(mutex)
-            c.resume()
             return
         }
         for i in asyncWaiters.indices where asyncWaiters[i].continuation != nil {
@@ -196,23 +189,6 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// Drops every waiting message (left by an earlier call that gave up), without looking in
     /// the kernel. A connection accepted for a dropped message is closed.
     func discardStale() { _ = discard(.any) }
-
-    /// Empties a pooled mailbox whose call is over. No operation of the call can deliver to it
-    /// any more, and the call's end took the lock after the last post: read without the lock,
-    /// an empty queue is current, and then there is nothing to do (the lock was taken twice per
-    /// round trip here). The backend it expects stays until ``expectOnly(_:)``.
-    func resetForReuse() {
-        guard queue.count > 0 else { return }
-        var removed: [SocketMessage] = []
-        pthread_mutex_lock(mutex)
-        while let m = queue.removeFirst(matching: .any) { removed.append(m) }
-        pthread_mutex_unlock(mutex)
-        Self.closeAccepted(removed)
-    }
-
-    /// Makes a pooled mailbox expect `driver` only, for its next call (on that backend): without
-    /// the lock when that is the backend it expects already.
-    func expectOnly(_ driver: any PollDriver) { core.expectOnly(driver) }
 
     /// Removes the waiting messages `selection` matches; closes the connections accepted for
     /// them, with no lock held.
@@ -331,90 +307,6 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         }
     }
 
-    /// Starts an async socket call's wait for the message about `handle` (taken for it), until
-    /// the task is cancelled or `deadline` (nil: no limit) passes on `driver`'s timers, while
-    /// `driver`'s background thread polls for it. Returns the wait to ``suspendCall(_:)`` in,
-    /// or nil when the message is here already; ``endCall(polledBy:)`` then tells what woke it. (In
-    /// steps so that the caller's frame, held by every pending call, holds no `Wake`.) One call
-    /// at a time: the mailbox is the call's own (see `AsyncMailboxes`).
-    @inline(never)
-    func beginCall(_ handle: Handle, polledBy driver: any PollDriver, deadline: ContinuousClock.Instant?) -> UInt64? {
-        pthread_mutex_lock(mutex)
-        let ready: Wake? = queue.removeFirst(matching: .handle(handle)).map { .message($0) }
-        let generation = call.begin(handle, ready: ready)
-        pthread_mutex_unlock(mutex)
-        if ready != nil { return nil }
-        _ = driver.gate.demandBackground(1)
-        if let deadline {
-            // A timer that fires before the wait suspends marks it: it does not suspend.
-            scheduleDeadline(deadline, on: driver, fire: { [self] in self.withdrawCall(generation, with: .timedOut) },
-                             keep: { $0.call.setTimer($1, generation: generation) })
-        }
-        return generation
-    }
-
-    /// The suspension of the call's wait of `generation`: resumed by `post`, the cancel handler
-    /// or the timer, each of which takes the continuation under the lock first and leaves what
-    /// woke it in the mailbox (no value passes through this frame).
-    ///
-    /// The `_unsafeInheritExecutor_` forms of the cancellation handler and the continuation do
-    /// not hop back to an isolation of their own when the wait ends: a task is resumed on the
-    /// executor it suspended on, and the `nonisolated(nonsending)` caller hops to its actor (if
-    /// any) after this returns, as it does after any call (`ActorIsolationTests`). Each hop
-    /// looked up the task's executor preference under the task's status lock: two fewer per
-    /// wait, 15,159 -> 14,579 instructions per async round trip (docs/architecture.md).
-    @inline(__always)
-    nonisolated(nonsending) func suspendCall(_ generation: UInt64) async {
-        await _unsafeInheritExecutor_withTaskCancellationHandler {
-            // Unsafe (no checking wrapper to allocate): the continuation is taken, and resumed,
-            // exactly once.
-            await _unsafeInheritExecutor_withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in parkCall(c, generation) }
-        } onCancel: {
-            withdrawCall(generation, with: .cancelled)
-        }
-    }
-
-    /// Suspends the call's wait with `c`, unless it was woken since it began (its message
-    /// came, its task was cancelled, its deadline passed: then `c` is resumed at once).
-    @inline(never)
-    private func parkCall(_ c: UnsafeContinuation<Void, Never>, _ generation: UInt64) {
-        pthread_mutex_lock(mutex)
-        var ready: Wake?
-        if !call.isWoken {
-            ready = queue.removeFirst(matching: .handle(call.waitedHandle)).map { .message($0) }
-                ?? (Task.isCancelled ? .cancelled : nil)
-        }
-        let suspended = call.park(c, generation: generation, ready: ready)
-        pthread_mutex_unlock(mutex)
-        if !suspended { c.resume() }
-    }
-
-    /// Wakes the call's wait of `generation` with `wake` (its task was cancelled, its deadline
-    /// passed), unless something woke it first.
-    @inline(never)
-    private func withdrawCall(_ generation: UInt64, with wake: Wake) {
-        pthread_mutex_lock(mutex)
-        let c = call.withdraw(generation: generation, with: wake)
-        pthread_mutex_unlock(mutex)
-        c?.resume()
-    }
-
-    /// The end of the call's wait: what woke it. The polling it asked of `driver` is given
-    /// back, and a wait woken otherwise than by its timer cancels the timer.
-    @inline(never)
-    func endCall(polledBy driver: any PollDriver) -> Wake {
-        pthread_mutex_lock(mutex)
-        let (wake, demanded, timer) = call.end()
-        pthread_mutex_unlock(mutex)
-        if demanded { _ = driver.gate.demandBackground(-1) }
-        guard let wake else {
-            assertionFailure("a call's wait resumed with nothing to wake it")
-            return .cancelled
-        }
-        if let timer, !wake.isTimeout { driver.timers.cancel(timer) }
-        return wake
-    }
-
     /// Suspends until a message `selection` matches (taken for the caller), or, with no
     /// selection, until a message newer than `seen` arrives (left in the queue); or until the
     /// task is cancelled, or `deadline` passes on `driver`'s timers. The work around the
@@ -432,7 +324,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// The suspension itself: resumed by `post`, the cancel handler or the timer, each of
     /// which takes the continuation out of the record under the lock first and leaves what
     /// woke it there (no value passes through this frame). Without hops of its own, as
-    /// ``suspendCall(_:)``.
+    /// ``AsyncCallSlot/suspend(_:)``.
     @inline(__always)
     private nonisolated(nonsending) func suspend(_ id: UInt64) async {
         await _unsafeInheritExecutor_withTaskCancellationHandler {

@@ -1,6 +1,6 @@
 /// A mailbox's messages in arrival order, each with a sequence number, with removal of the
 /// oldest match (selective receive). A growable ring buffer, empty (no storage) until the first
-/// message: an async call's mailbox, one per waiting call, mostly holds one message at a time.
+/// message: most mailboxes hold a few messages at a time.
 ///
 /// The messages and their numbers are in two arrays, not one of pairs: taking a message out of
 /// an optional pair copied it through the runtime's generic value witnesses (~200 instructions

@@ -7,7 +7,7 @@ extension Socket {
     /// listener's owner (``owner``) and is registered as the listener is; hand it to another
     /// owner with ``setControllingProcess(_:by:)``.
     public func accept(nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<Socket> {
-        switch try startAccept(mailbox: mailbox, handle: handle, mayWait: true).pending() {
+        switch try startAccept(caller: .mailbox(mailbox), handle: handle, mayWait: true).pending() {
         case .done(.socket(let s)): return .done(s)
         case .done: throw .invalid("accept finished without a socket")
         case .select(let info, _): return .select(info, partial: nil)
@@ -16,8 +16,8 @@ extension Socket {
     }
 
     /// The nowait accept; `mayWait` false: tried once, never queued or armed.
-    func startAccept(mailbox: Mailbox, handle: Handle?, mayWait: Bool) throws(SocketError) -> Started {
-        try start(Operation(.accept, tag: .accept, handle: handle ?? .make(), mailbox: mailbox, socket: self), mayWait: mayWait)
+    func startAccept(caller: Caller, handle: Handle?, mayWait: Bool) throws(SocketError) -> Started {
+        try start(Operation(.accept, tag: .accept, handle: handle ?? .make(), caller: caller, socket: self), mayWait: mayWait)
     }
 
     /// Accepts a connection, waiting at most `timeout` (Erlang: `accept/1,2`).
@@ -37,8 +37,8 @@ extension Socket {
 struct AcceptCall: SocketCall {
     var tag: OperationTag { .accept }
 
-    func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<Socket> {
-        let started = try socket.startAccept(mailbox: mailbox, handle: Handle.make(), mayWait: mayWait)
+    func attempt(_ socket: Socket, _ caller: Caller, mayWait: Bool) throws(SocketError) -> CallStep<Socket> {
+        let started = try socket.startAccept(caller: caller, handle: Handle.make(), mayWait: mayWait)
         if case .done(let v) = started, case .socket(let s) = v { return .done(s) }
         if case .done = started { throw .invalid("accept finished without a socket") }
         return started.step { _ in preconditionFailure("not done") }

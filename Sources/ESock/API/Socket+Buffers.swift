@@ -83,16 +83,16 @@ extension Socket {
 
     /// The nowait receive into caller memory (the direct path when nothing is in the way); only
     /// blocking and async calls use it, which wait until the operation's last completion.
-    func startRecv(into target: UnsafeMutableRawBufferPointer, flags: MessageFlags, mailbox: Mailbox,
+    func startRecv(into target: UnsafeMutableRawBufferPointer, flags: MessageFlags, caller: Caller,
                    handle: Handle, mayWait: Bool) throws(SocketError) -> Started {
         func operation(_ handle: Handle) -> Operation {
-            let op = Operation(.recv, tag: .recv, handle: handle, mailbox: mailbox, socket: self)
+            let op = Operation(.recv, tag: .recv, handle: handle, caller: caller, socket: self)
             op.target = target
             op.flags = flags.rawValue
             return op
         }
         func attempt() throws(SocketError) -> Started {
-            if let direct = try startDirect(.recv, mailbox: mailbox, handle: handle, mayWait: mayWait, { st in
+            if let direct = try startDirect(.recv, caller: caller, handle: handle, mayWait: mayWait, { st in
                 st.receiveInto(target, flags: flags.rawValue, force: !mayWait)
             }, make: { handle, _ in operation(handle) }) {
                 return direct
@@ -107,10 +107,10 @@ extension Socket {
     /// The nowait send from caller memory, from `bytes[sent...]`: the direct path advances
     /// `sent`; a waiting operation points into `bytes` (the caller waits until its last
     /// completion) rather than copying them.
-    func startSend(bytes: UnsafeRawBufferPointer, sent: inout Int, flags: MessageFlags, mailbox: Mailbox,
+    func startSend(bytes: UnsafeRawBufferPointer, sent: inout Int, flags: MessageFlags, caller: Caller,
                    handle: Handle, mayWait: Bool) throws(SocketError) -> Started {
         func operation(_ handle: Handle, from offset: Int) -> Operation {
-            let op = Operation(.send, tag: .send, handle: handle, mailbox: mailbox, socket: self)
+            let op = Operation(.send, tag: .send, handle: handle, caller: caller, socket: self)
             op.flags = flags.rawValue
             op.borrowOutgoing(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
             return op
@@ -121,10 +121,10 @@ extension Socket {
         }
         let keepsData = rules.operationsKeepData
         var progress = sent
-        let direct = try startDirect(.send, mailbox: mailbox, handle: handle, mayWait: mayWait, { st in
+        let direct = try startDirect(.send, caller: caller, handle: handle, mayWait: mayWait, { st in
             st.sendNow(bytes, flags: flags.rawValue, sent: &progress, reportRest: false)
         }, make: { handle, _ in
-            let op = Operation(.send, tag: .send, handle: handle, mailbox: mailbox, socket: self)
+            let op = Operation(.send, tag: .send, handle: handle, caller: caller, socket: self)
             op.flags = flags.rawValue
             if keepsData { op.borrowOutgoing(UnsafeRawBufferPointer(rebasing: bytes[progress...])) }
             return op
@@ -142,9 +142,9 @@ struct RecvIntoCall: SocketCall, @unchecked Sendable {
     let flags: MessageFlags
     var tag: OperationTag { .recv }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<Int> {
+    mutating func attempt(_ socket: Socket, _ caller: Caller, mayWait: Bool) throws(SocketError) -> CallStep<Int> {
         guard !target.isEmpty else { throw .invalid("a receive into an empty buffer") }
-        return try socket.startRecv(into: target, flags: flags, mailbox: mailbox, handle: .make(), mayWait: mayWait)
+        return try socket.startRecv(into: target, flags: flags, caller: caller, handle: .make(), mayWait: mayWait)
             .step { value in
                 if case .count(let n) = value { return n }
                 return 0
@@ -169,9 +169,9 @@ struct SendBytesCall: SocketCall, @unchecked Sendable {
     var sent = 0
     var tag: OperationTag { .send }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<Int> {
+    mutating func attempt(_ socket: Socket, _ caller: Caller, mayWait: Bool) throws(SocketError) -> CallStep<Int> {
         var progress = sent
-        let started = try socket.startSend(bytes: bytes, sent: &progress, flags: flags, mailbox: mailbox,
+        let started = try socket.startSend(bytes: bytes, sent: &progress, flags: flags, caller: caller,
                                            handle: .make(), mayWait: mayWait)
         sent = progress
         if case .done = started { return .done(sent) }

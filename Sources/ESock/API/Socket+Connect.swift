@@ -10,12 +10,12 @@ extension Socket {
     /// completion message says ``CompletionStatus/connected`` or why it failed. Throws
     /// ``SocketError/Reason/already`` when another caller's connect is in progress.
     public func connect(_ address: SocketAddress, nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<Void> {
-        try startConnect(address, mailbox: mailbox, handle: handle, mayWait: true).pending().map { _ in () }
+        try startConnect(address, caller: .mailbox(mailbox), handle: handle, mayWait: true).pending().map { _ in () }
     }
 
     /// The nowait connect; `mayWait` false: tried once, never queued or armed.
-    func startConnect(_ address: SocketAddress, mailbox: Mailbox, handle: Handle?, mayWait: Bool) throws(SocketError) -> Started {
-        let op = Operation(.connect, tag: .connect, handle: handle ?? .make(), mailbox: mailbox, socket: self)
+    func startConnect(_ address: SocketAddress, caller: Caller, handle: Handle?, mayWait: Bool) throws(SocketError) -> Started {
+        let op = Operation(.connect, tag: .connect, handle: handle ?? .make(), caller: caller, socket: self)
         let storage = UnsafeMutablePointer<sockaddr_storage>.allocate(capacity: 1)
         op.address = storage
         op.addressLength = try address.encode(into: &storage.pointee)
@@ -33,7 +33,7 @@ extension Socket {
         guard let op = pending, backend.rules.callsAgain else {
             throw .invalid("no connect to finalize")
         }
-        switch try start(Operation(.connect, tag: .connect, handle: op.handle, mailbox: op.mailbox, socket: self)) {
+        switch try start(Operation(.connect, tag: .connect, handle: op.handle, caller: op.caller, socket: self)) {
         case .done: return
         case .pending, .wouldBlock: throw .posix(EINPROGRESS)
         }
@@ -63,14 +63,14 @@ struct ConnectCall: SocketCall {
 
     init(address: SocketAddress) { self.address = address }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<Void> {
+    mutating func attempt(_ socket: Socket, _ caller: Caller, mayWait: Bool) throws(SocketError) -> CallStep<Void> {
         if let handle {
-            let op = Operation(.connect, tag: .connect, handle: handle, mailbox: mailbox, socket: socket)
+            let op = Operation(.connect, tag: .connect, handle: handle, caller: caller, socket: socket)
             return try socket.start(op, mayWait: mayWait).step { _ in () }
         }
         let h = Handle.make()
         handle = h
-        return try socket.startConnect(address, mailbox: mailbox, handle: h, mayWait: mayWait).step { _ in () }
+        return try socket.startConnect(address, caller: caller, handle: h, mayWait: mayWait).step { _ in () }
     }
 
     func finish(_ status: CompletionStatus) throws(SocketError) {

@@ -10,7 +10,7 @@ extension Socket {
     /// ``SocketError/Reason/closed``.
     public func recv(length: Int = 0, flags: MessageFlags = [], nowait mailbox: Mailbox,
                      handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
-        try startRecv(length: length, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map { $0.bytes }
+        try startRecv(length: length, flags: flags, caller: .mailbox(mailbox), handle: handle, mayWait: true).pending().map { $0.bytes }
     }
 
     /// Receives, waiting at most `timeout` (Erlang: `recv/1,2,3,4`).
@@ -39,17 +39,17 @@ extension Socket {
     /// Out of line: inlined into the nowait receive, it made that copy and destroy its answer
     /// (+115 instructions per round trip, `Benchmarks/instructions.sh select nowait`).
     @inline(never)
-    func startRecv(length: Int, flags: MessageFlags, mailbox: Mailbox, handle: Handle?,
+    func startRecv(length: Int, flags: MessageFlags, caller: Caller, handle: Handle?,
                    mayWait: Bool) throws(SocketError) -> Started {
         guard length >= 0 else { throw .invalid("length \(length)") }
         func operation(_ handle: Handle) -> Operation {
-            let op = Operation(.recv, tag: .recv, handle: handle, mailbox: mailbox, socket: self)
+            let op = Operation(.recv, tag: .recv, handle: handle, caller: caller, socket: self)
             op.length = length
             op.flags = flags.rawValue
             return op
         }
         func attempt() throws(SocketError) -> Started {
-            if let direct = try startDirect(.recv, mailbox: mailbox, handle: handle, mayWait: mayWait, { st in
+            if let direct = try startDirect(.recv, caller: caller, handle: handle, mayWait: mayWait, { st in
                 st.receiveDirect(length: length, flags: flags.rawValue, force: !mayWait)
             }, make: { handle, _ in operation(handle) }) {
                 return direct
@@ -75,10 +75,10 @@ struct RecvCall: SocketCall {
         self.flags = flags
     }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<[UInt8]> {
+    mutating func attempt(_ socket: Socket, _ caller: Caller, mayWait: Bool) throws(SocketError) -> CallStep<[UInt8]> {
         let handle = Handle.make()
         let started = try socket.startRecv(length: length == 0 ? 0 : length - data.count, flags: flags,
-                                           mailbox: mailbox, handle: handle, mayWait: mayWait)
+                                           caller: caller, handle: handle, mayWait: mayWait)
         if case .done(let d) = started { return .done(data.isEmpty ? d.bytes : data + d.bytes) }
         if let partial = started.partial?.bytes, !partial.isEmpty { data += partial }
         return started.step { $0.bytes }

@@ -10,16 +10,16 @@ extension Socket {
     /// ``CompletionStatus/receivedFrom(source:data:)``).
     public func recvfrom(bufferSize: Int = 0, flags: MessageFlags = [], nowait mailbox: Mailbox,
                          handle: Handle? = nil) throws(SocketError) -> Pending<(source: SocketAddress?, data: [UInt8])> {
-        try startRecvfrom(bufferSize, flags, mailbox, handle, mayWait: true).pending()
+        try startRecvfrom(bufferSize, flags, .mailbox(mailbox), handle, mayWait: true).pending()
             .map { (source: $0.message.address, data: $0.message.data) }
     }
 
     /// The nowait recvfrom; `mayWait` false: tried once, never queued or armed.
-    func startRecvfrom(_ bufferSize: Int, _ flags: MessageFlags, _ mailbox: Mailbox, _ handle: Handle?,
+    func startRecvfrom(_ bufferSize: Int, _ flags: MessageFlags, _ caller: Caller, _ handle: Handle?,
                        mayWait: Bool) throws(SocketError) -> Started {
         let (size, _) = try receiveSizes(bufferSize, 0)
         let message = MessageIO(receiving: size, controlSize: 0)
-        return try startMessage(.recv, .recvfrom, message, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
+        return try startMessage(.recv, .recvfrom, message, flags: flags, caller: caller, handle: handle, mayWait: mayWait)
     }
 
     /// Receives a message and its source, waiting at most `timeout`

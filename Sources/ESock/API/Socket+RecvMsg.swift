@@ -10,15 +10,15 @@ extension Socket {
     /// message) or `.completion` (the message carries ``CompletionStatus/receivedMessage(_:)``).
     public func recvmsg(bufferSize: Int = 0, controlSize: Int = 0, flags: MessageFlags = [],
                         nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<Msg> {
-        try startRecvmsg(bufferSize, controlSize, flags, mailbox, handle, mayWait: true).pending().map { $0.message }
+        try startRecvmsg(bufferSize, controlSize, flags, .mailbox(mailbox), handle, mayWait: true).pending().map { $0.message }
     }
 
     /// The nowait recvmsg; `mayWait` false: tried once, never queued or armed.
-    func startRecvmsg(_ bufferSize: Int, _ controlSize: Int, _ flags: MessageFlags, _ mailbox: Mailbox,
+    func startRecvmsg(_ bufferSize: Int, _ controlSize: Int, _ flags: MessageFlags, _ caller: Caller,
                       _ handle: Handle?, mayWait: Bool) throws(SocketError) -> Started {
         let (size, control) = try receiveSizes(bufferSize, controlSize)
         let message = MessageIO(receiving: size, controlSize: control)
-        return try startMessage(.recv, .recvmsg, message, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
+        return try startMessage(.recv, .recvmsg, message, flags: flags, caller: caller, handle: handle, mayWait: mayWait)
     }
 
     /// Receives a message with its control messages, waiting at most `timeout`

@@ -9,7 +9,7 @@ extension Socket {
     /// ``cancel(_:)-(CompletionInfo)`` or a close before that tells the rest).
     public func send(_ data: [UInt8], flags: MessageFlags = [], nowait mailbox: Mailbox,
                      handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
-        try startSend(data, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map { $0.bytes }
+        try startSend(data, flags: flags, caller: .mailbox(mailbox), handle: handle, mayWait: true).pending().map { $0.bytes }
     }
 
     /// Sends all of `data`, waiting at most `timeout` (Erlang: `send/2,3,4`).
@@ -37,10 +37,10 @@ extension Socket {
     /// The nowait send: the direct path from the caller's array when no other caller's send is
     /// in the way (an operation, with a copy of the rest when the model keeps data, is made only
     /// if it must wait), else an operation of the general path.
-    func startSend(_ data: [UInt8], flags: MessageFlags, mailbox: Mailbox, handle: Handle?,
+    func startSend(_ data: [UInt8], flags: MessageFlags, caller: Caller, handle: Handle?,
                    mayWait: Bool) throws(SocketError) -> Started {
         func operation(_ handle: Handle) -> Operation {
-            let op = Operation(.send, tag: .send, handle: handle, mailbox: mailbox, socket: self)
+            let op = Operation(.send, tag: .send, handle: handle, caller: caller, socket: self)
             op.flags = flags.rawValue
             return op
         }
@@ -56,7 +56,7 @@ extension Socket {
         let direct = data.withUnsafeBytes { bytes in
             var sent = 0
             return Result { () throws(SocketError) -> Started? in
-                try startDirect(.send, mailbox: mailbox, handle: handle, mayWait: mayWait, { st in
+                try startDirect(.send, caller: caller, handle: handle, mayWait: mayWait, { st in
                     st.sendNow(bytes, flags: flags.rawValue, sent: &sent)
                 }, make: { handle, _ in
                     let op = operation(handle)
@@ -107,12 +107,12 @@ struct SendCall<Destination: SendDestination>: SocketCall {
         rest = data
     }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<[UInt8]> {
+    mutating func attempt(_ socket: Socket, _ caller: Caller, mayWait: Bool) throws(SocketError) -> CallStep<[UInt8]> {
         let handle = Handle.make()
         let started = if let destination {
-            try socket.startSendTo(rest, to: destination, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
+            try socket.startSendTo(rest, to: destination, flags: flags, caller: caller, handle: handle, mayWait: mayWait)
         } else {
-            try socket.startSend(rest, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
+            try socket.startSend(rest, flags: flags, caller: caller, handle: handle, mayWait: mayWait)
         }
         if case .done(let r) = started { return .done(destination == nil ? r.bytes : Array(r.iov.joined())) }
         if let partial = started.partial { rest = destination == nil ? partial.bytes : Array(partial.iov.joined()) }

@@ -12,16 +12,16 @@ extension Socket {
     /// completion backend: `.completion`, and the message says ``CompletionStatus/sent``.
     public func sendmsg(_ msg: Msg, flags: MessageFlags = [], nowait mailbox: Mailbox,
                         handle: Handle? = nil) throws(SocketError) -> Pending<[[UInt8]]> {
-        try startSendmsg(msg, flags: flags, mailbox: mailbox, handle: handle, mayWait: true).pending().map { $0.iov }
+        try startSendmsg(msg, flags: flags, caller: .mailbox(mailbox), handle: handle, mayWait: true).pending().map { $0.iov }
     }
 
     /// The nowait sendmsg; `mayWait` false: tried once, never queued or armed. `tag` `.sendv`:
     /// a sendv (its rest is reported as a vector).
-    func startSendmsg(_ msg: Msg, flags: MessageFlags, mailbox: Mailbox, handle: Handle?,
+    func startSendmsg(_ msg: Msg, flags: MessageFlags, caller: Caller, handle: Handle?,
                       mayWait: Bool, tag: OperationTag = .sendmsg) throws(SocketError) -> Started {
         let message = try messageMemory(for: msg)
         message.restAsVector = tag == .sendv
-        return try startMessage(.send, tag, message, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
+        return try startMessage(.send, tag, message, flags: flags, caller: caller, handle: handle, mayWait: mayWait)
     }
 
     /// Sends a message, waiting at most `timeout` (Erlang: `sendmsg/2,3,4`).
@@ -75,9 +75,9 @@ struct SendMsgCall: SocketCall {
         self.tag = tag
     }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<[[UInt8]]> {
+    mutating func attempt(_ socket: Socket, _ caller: Caller, mayWait: Bool) throws(SocketError) -> CallStep<[[UInt8]]> {
         let next = rest.map { Msg(address: msg.address, iov: $0) } ?? msg
-        let started = try socket.startSendmsg(next, flags: flags, mailbox: mailbox, handle: Handle.make(),
+        let started = try socket.startSendmsg(next, flags: flags, caller: caller, handle: Handle.make(),
                                               mayWait: mayWait, tag: tag)
         if let partial = started.partial { rest = partial.iov }
         return started.step { $0.iov }

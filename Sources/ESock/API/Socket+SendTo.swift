@@ -9,15 +9,15 @@ extension Socket {
     /// completion backend: `.completion`, and the message says ``CompletionStatus/sent``.
     public func sendto(_ data: [UInt8], to destination: SocketAddress, flags: MessageFlags = [],
                        nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
-        try startSendTo(data, to: destination, flags: flags, mailbox: mailbox, handle: handle, mayWait: true)
+        try startSendTo(data, to: destination, flags: flags, caller: .mailbox(mailbox), handle: handle, mayWait: true)
             .pending().map { Array($0.iov.joined()) }
     }
 
     /// The nowait sendto; `mayWait` false: tried once, never queued or armed.
-    func startSendTo(_ data: [UInt8], to destination: SocketAddress, flags: MessageFlags, mailbox: Mailbox,
+    func startSendTo(_ data: [UInt8], to destination: SocketAddress, flags: MessageFlags, caller: Caller,
                      handle: Handle?, mayWait: Bool) throws(SocketError) -> Started {
         let message = try MessageIO(sending: [data], to: destination, control: [])
-        return try startMessage(.send, .sendto, message, flags: flags, mailbox: mailbox, handle: handle, mayWait: mayWait)
+        return try startMessage(.send, .sendto, message, flags: flags, caller: caller, handle: handle, mayWait: mayWait)
     }
 
     /// Sends `data` to `destination`, waiting at most `timeout` (Erlang: `sendto/3,4,5`).

@@ -15,7 +15,7 @@ extension Socket {
     /// ``CompletionStatus/sentFile(_:)``.
     public func sendfile(_ file: FileDescriptor, offset: Int64 = 0, count: Int = 0, nowait mailbox: Mailbox,
                          handle: Handle? = nil) throws(SocketError) -> Pending<Int> {
-        try startSendfile(file, offset: offset, count: count, mailbox: mailbox, handle: handle, mayWait: true)
+        try startSendfile(file, offset: offset, count: count, caller: .mailbox(mailbox), handle: handle, mayWait: true)
             .pending().map { value in
                 if case .count(let n) = value { return n }
                 return 0
@@ -24,7 +24,7 @@ extension Socket {
 
     /// The nowait sendfile; `mayWait` false: tried once, never queued or armed. The range must
     /// fit in a file offset (`offset + count` does not overflow).
-    func startSendfile(_ file: FileDescriptor, offset: Int64, count: Int, mailbox: Mailbox, handle: Handle?,
+    func startSendfile(_ file: FileDescriptor, offset: Int64, count: Int, caller: Caller, handle: Handle?,
                        mayWait: Bool) throws(SocketError) -> Started {
         guard offset >= 0 else { throw .invalid("offset \(offset)") }
         guard count >= 0 else { throw .invalid("count \(count)") }
@@ -32,7 +32,7 @@ extension Socket {
             throw .invalid("offset \(offset) + count \(count) is past the largest file offset")
         }
         guard fcntl(file.rawValue, F_GETFD) >= 0 else { throw .invalid("file descriptor \(file.rawValue)") }
-        let op = Operation(.sendfile, tag: .sendfile, handle: handle ?? .make(), mailbox: mailbox, socket: self)
+        let op = Operation(.sendfile, tag: .sendfile, handle: handle ?? .make(), caller: caller, socket: self)
         op.fileDescriptor = file.rawValue
         op.fileOffset = offset
         op.fileRemaining = count == 0 ? nil : count
@@ -76,12 +76,12 @@ struct SendfileCall: SocketCall {
         self.count = count
     }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<Int> {
+    mutating func attempt(_ socket: Socket, _ caller: Caller, mayWait: Bool) throws(SocketError) -> CallStep<Int> {
         // `sent` never exceeds what the range allowed, checked to fit when the call began.
         let (from, overflow) = offset.addingReportingOverflow(Int64(sent))
         guard !overflow else { throw .invalid("offset \(offset) + \(sent) is past the largest file offset") }
         let started = try socket.startSendfile(file, offset: from, count: count == 0 ? 0 : count - sent,
-                                               mailbox: mailbox, handle: Handle.make(), mayWait: mayWait)
+                                               caller: caller, handle: Handle.make(), mayWait: mayWait)
         if case .done(.count(let n)) = started { return .done(sent + n) }
         if case .count(let n)? = started.partial { sent += n }
         return started.step { _ in sent }

@@ -20,12 +20,12 @@ extension Socket {
     /// before that tells what was not sent, as ``SocketError/Partial/restIOV(_:)``; so does an
     /// error after part of it went.
     public func sendv(_ iov: [[UInt8]], nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<[[UInt8]]> {
-        try startSendv(iov, mailbox: mailbox, handle: handle, mayWait: true).pending().map { $0.iov }
+        try startSendv(iov, caller: .mailbox(mailbox), handle: handle, mayWait: true).pending().map { $0.iov }
     }
 
     /// The nowait sendv; `mayWait` false: tried once, never queued or armed.
-    func startSendv(_ iov: [[UInt8]], mailbox: Mailbox, handle: Handle?, mayWait: Bool) throws(SocketError) -> Started {
-        try startSendmsg(Msg(iov: iov), flags: [], mailbox: mailbox, handle: handle, mayWait: mayWait, tag: .sendv)
+    func startSendv(_ iov: [[UInt8]], caller: Caller, handle: Handle?, mayWait: Bool) throws(SocketError) -> Started {
+        try startSendmsg(Msg(iov: iov), flags: [], caller: caller, handle: handle, mayWait: mayWait, tag: .sendv)
     }
 
     /// Sends an I/O vector on a connected socket, waiting at most `timeout` (Erlang:
@@ -90,8 +90,8 @@ struct SendvCall: SocketCall {
         send = SendMsgCall(msg: Msg(iov: iov), flags: [], tag: .sendv)
     }
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<[[UInt8]]> {
-        try send.attempt(socket, mailbox, mayWait: mayWait)
+    mutating func attempt(_ socket: Socket, _ caller: Caller, mayWait: Bool) throws(SocketError) -> CallStep<[[UInt8]]> {
+        try send.attempt(socket, caller, mayWait: mayWait)
     }
 
     func finish(_ status: CompletionStatus) throws(SocketError) -> [[UInt8]] {

@@ -7,14 +7,14 @@ import Glibc
 struct ReceiveMessageCall<Value: Sendable>: SocketCall {
     let tag: OperationTag
     /// The nowait call (`mayWait` false: tried once, never queued or armed).
-    let call: (Socket, Mailbox, Handle, Bool) throws(SocketError) -> Started
+    let call: (Socket, Caller, Handle, Bool) throws(SocketError) -> Started
     /// The call's value from the operation's.
     let convert: (OperationValue) -> Value
     /// The value a completion status carries; nil when it carries none of this call's kind.
     let value: (CompletionStatus) -> Value?
 
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<Value> {
-        try call(socket, mailbox, Handle.make(), mayWait).step(convert)
+    mutating func attempt(_ socket: Socket, _ caller: Caller, mayWait: Bool) throws(SocketError) -> CallStep<Value> {
+        try call(socket, caller, Handle.make(), mayWait).step(convert)
     }
 
     func finish(_ status: CompletionStatus) throws(SocketError) -> Value {

@@ -60,7 +60,7 @@ final class Operation: @unchecked Sendable {
     /// at least once.
     @exclusivity(unchecked) var submitted = false
     let handle: Handle
-    let mailbox: Mailbox
+    let caller: Caller
     let socket: Socket
     /// Bytes asked for; 0 means whatever is available.
     @exclusivity(unchecked) var length = 0
@@ -207,11 +207,11 @@ final class Operation: @unchecked Sendable {
     /// asked for when that part came.
     static let receiveChunk = 256 * 1024
 
-    init(_ kind: Kind, tag: OperationTag, handle: Handle, mailbox: Mailbox, socket: Socket) {
+    init(_ kind: Kind, tag: OperationTag, handle: Handle, caller: Caller, socket: Socket) {
         self.kind = kind
         self.tag = tag
         self.handle = handle
-        self.mailbox = mailbox
+        self.caller = caller
         self.socket = socket
     }
 

@@ -25,8 +25,8 @@ extension Socket {
 
     /// The wait for `handle` was given up: cancels the operation and throws `reason` with what it
     /// moved, unless it ended just before the cancel; then its message is in the mailbox and
-    /// counts.
-    func giveUp(_ handle: Handle, _ tag: OperationTag, in mailbox: Mailbox, as reason: SocketError.Reason,
+    /// counts (in `caller`, the mailbox or slot the call waits in).
+    func giveUp(_ handle: Handle, _ tag: OperationTag, in caller: Caller, as reason: SocketError.Reason,
                         cancelled: (Operation) -> SocketError.Partial?) throws(SocketError) -> Wakeup {
         do throws(SocketError) {
             let op = try cancelOperation(tag: tag, handle: handle, what: "\(tag) \(handle)", takingData: true)
@@ -40,7 +40,7 @@ extension Socket {
             // released the socket's lock, so it may be on its way still. It comes (only a
             // cancel withdraws a message, and this one found nothing to withdraw) and it is the
             // call's result: data a receive took, what a send moved.
-            if let message = mailbox.receive(.handle(handle), deadline: .now + Self.lateMessageLimit) {
+            if let message = caller.receiveLate(handle, polledBy: backend, deadline: .now + Self.lateMessageLimit) {
                 return try wakeup(message)
             }
             throw error

@@ -58,7 +58,7 @@ extension Socket {
                 #if DEBUG
                 LatePosts.wait(for: id)
                 #endif
-                op.mailbox.post(message, unlessWithdrawn: op)
+                op.caller.post(message, unlessWithdrawn: op)
             case .expect(let mailbox):
                 mailbox.expect(backend)
             case .arm(let op):
@@ -72,7 +72,7 @@ extension Socket {
                 } catch {
                     status = .failed(error)
                 }
-                op.mailbox.post(.completion(socket: self, handle: op.handle, status: status))
+                op.caller.post(.completion(socket: self, handle: op.handle, status: status), unlessWithdrawn: nil)
             case .closeDescriptor(let fd):
                 Syscall.close(fd)
             case .closeCarried(let message):
@@ -103,19 +103,19 @@ extension Socket {
     }
 
     /// The fast path of a nowait recv or send; see ``SocketState/startDirect(_:mailbox:handle:mayWait:_:_:make:)``.
-    func startDirect(_ kind: Operation.Kind, mailbox: Mailbox, handle: Handle?, mayWait: Bool,
+    func startDirect(_ kind: Operation.Kind, caller: Caller, handle: Handle?, mayWait: Bool,
                      _ direct: (inout SocketState) -> Attempt,
                      make: (Handle, OperationValue?) -> Operation) throws(SocketError) -> Started? {
         try transition { (st, fx) throws(SocketError) in
-            try st.startDirect(kind, mailbox: mailbox, handle: handle, mayWait: mayWait, &fx, direct, make: make)
+            try st.startDirect(kind, caller: caller, handle: handle, mayWait: mayWait, &fx, direct, make: make)
         }
     }
 
     /// Starts a recvfrom, recvmsg, sendto or sendmsg: an operation whose kernel call is
     /// recvmsg(2)/sendmsg(2) on `message` (`IORING_OP_RECVMSG`/`SENDMSG` on the completion backend).
     func startMessage(_ kind: Operation.Kind, _ tag: OperationTag, _ message: MessageIO, flags: MessageFlags,
-                      mailbox: Mailbox, handle: Handle?, mayWait: Bool = true) throws(SocketError) -> Started {
-        let op = Operation(kind, tag: tag, handle: handle ?? .make(), mailbox: mailbox, socket: self)
+                      caller: Caller, handle: Handle?, mayWait: Bool = true) throws(SocketError) -> Started {
+        let op = Operation(kind, tag: tag, handle: handle ?? .make(), caller: caller, socket: self)
         op.flags = flags.rawValue
         op.message = message
         return try start(op, mayWait: mayWait, attemptFirst: kind != .send || !backend.rules.sendsThroughKernel)
@@ -163,7 +163,7 @@ extension Socket {
             try st.cancel(tag: tag, handle: handle, what: what, takingData: takingData, &fx)
         }
         latch?.wait()
-        op.mailbox.flush(handle: handle)
+        op.caller.flush(handle: handle)
         return op
     }
 

@@ -3,25 +3,6 @@ import Glibc
 #endif
 import Synchronization
 
-/// The mailboxes of async calls, reused: a new one costs a mutex, a condition variable and a
-/// queue. One is given back only when its call is over (no operation of the call can deliver to
-/// it any more); it is emptied, and its next call makes it expect that call's backend only.
-/// Each thread keeps one at hand (no lock to take or give it back); the others wait in a pool.
-enum AsyncMailboxes {
-    private static let pool = Locked<[Mailbox]>([])
-    private static let spare = ThreadLocal<Mailbox>()
-
-    static func take() -> Mailbox {
-        spare.take() ?? pool.withLock { $0.popLast() } ?? Mailbox()
-    }
-
-    static func give(_ mailbox: Mailbox) {
-        mailbox.resetForReuse()
-        if spare.put(mailbox) { return }
-        pool.withLock { if $0.count < 256 { $0.append(mailbox) } }
-    }
-}
-
 /// What one step of a waiting call gives.
 enum CallStep<Value> {
     /// The call's value.
@@ -44,7 +25,7 @@ protocol SocketCall {
     var tag: OperationTag { get }
     /// Tries the operation (again, after a select message). `mayWait` false: it must not be
     /// queued or armed (a zero timeout), it is tried once.
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox, mayWait: Bool) throws(SocketError) -> CallStep<Value>
+    mutating func attempt(_ socket: Socket, _ caller: Caller, mayWait: Bool) throws(SocketError) -> CallStep<Value>
     /// The value a completion message carries.
     func finish(_ status: CompletionStatus) throws(SocketError) -> Value
     /// What the operation had moved when it was cancelled (timeout or task cancellation).
@@ -109,9 +90,9 @@ struct CallProgress<Call: SocketCall> {
 
     /// Tries the call (first, or again after a select message).
     @inline(never)
-    mutating func attempt(_ socket: Socket, _ mailbox: Mailbox) -> Next {
+    mutating func attempt(_ socket: Socket, _ caller: Caller) -> Next {
         do throws(SocketError) {
-            switch try call.attempt(socket, mailbox, mayWait: mayWait) {
+            switch try call.attempt(socket, caller, mayWait: mayWait) {
             case .done(let value): return .value(value)
             case .wouldBlock: return fail(.timeout)
             case .wait(let handle): return .wait(handle)
@@ -124,16 +105,16 @@ struct CallProgress<Call: SocketCall> {
     /// The wait for `handle` ended with `wake`: the message's result or another try, or (timed
     /// out, cancelled) the operation cancelled and what it moved reported.
     @inline(never)
-    mutating func woke(_ wake: Mailbox.Wake, for handle: Handle, _ socket: Socket, _ mailbox: Mailbox) -> Next {
+    mutating func woke(_ wake: Mailbox.Wake, for handle: Handle, _ socket: Socket, _ caller: Caller) -> Next {
         do throws(SocketError) {
             let snapshot = call
             let wakeup: Socket.Wakeup = switch wake {
             case .message(let message): try socket.wakeup(message)
-            case .timedOut: try socket.giveUp(handle, call.tag, in: mailbox, as: .timeout, cancelled: snapshot.partial(at:))
-            case .cancelled, .arrived: try socket.giveUp(handle, call.tag, in: mailbox, as: .cancelled, cancelled: snapshot.partial(at:))
+            case .timedOut: try socket.giveUp(handle, call.tag, in: caller, as: .timeout, cancelled: snapshot.partial(at:))
+            case .cancelled, .arrived: try socket.giveUp(handle, call.tag, in: caller, as: .cancelled, cancelled: snapshot.partial(at:))
             }
             switch wakeup {
-            case .retry: return attempt(socket, mailbox)
+            case .retry: return attempt(socket, caller)
             case .completed(let status): return .value(try call.finish(status))
             }
         } catch {
@@ -157,10 +138,10 @@ extension Socket {
     func perform<Call: SocketCall>(_ call: Call, timeout: Timeout) throws(SocketError) -> Call.Value {
         var progress = CallProgress(call, timeout: timeout)
         let mailbox = PrivateMailbox.current
-        var next = progress.attempt(self, mailbox)
+        var next = progress.attempt(self, .mailbox(mailbox))
         while let handle = next.waitingFor {
             let wake: Mailbox.Wake = mailbox.receive(.handle(handle), deadline: progress.deadline).map { .message($0) } ?? .timedOut
-            next = progress.woke(wake, for: handle, self, mailbox)
+            next = progress.woke(wake, for: handle, self, .mailbox(mailbox))
         }
         return try next.outcome()
     }
@@ -179,8 +160,8 @@ extension Socket {
     @inline(__always)
     nonisolated(nonsending) func perform<Call: SocketCall>(_ call: Call, timeout: Timeout) async throws(SocketError) -> Call.Value {
         let state = AsyncCallProgress.start(call, timeout: timeout, on: self)
-        while let (wait, mailbox) = AsyncCallProgress.beginWait(state, self) {
-            if let wait { await mailbox.suspendCall(wait) }
+        while let (wait, slot) = AsyncCallProgress.beginWait(state, self) {
+            if let wait { await slot.suspend(wait) }
             AsyncCallProgress.woke(state, self)
         }
         return try AsyncCallProgress.end(state)
@@ -188,55 +169,55 @@ extension Socket {
 }
 
 /// The state of an async call between its suspensions: its ``CallProgress``, the step it came
-/// to, and the (pooled) mailbox its messages come to. It lives in memory of its own from
-/// ``start(_:timeout:on:)`` to ``end(_:)``, so that the async driver's frame holds a pointer to
-/// it and a waiter id (in the frame, a waiting send's state pushed its task past the allocator's
-/// first slab: 1,000 bytes more per waiting connection; as a generic class, its deinit looked up
-/// its type's metadata on every call). Each step is synchronous and out of line.
+/// to, and the ``AsyncCallSlot`` its messages come to (the caller of its operations). It lives in
+/// memory of its own from ``start(_:timeout:on:)`` to ``end(_:)``, so that the async driver's
+/// frame holds a pointer to it and a waiter id (in the frame, a waiting send's state pushed its
+/// task past the allocator's first slab: 1,000 bytes more per waiting connection; as a generic
+/// class, its deinit looked up its type's metadata on every call). Each step is synchronous and
+/// out of line.
 struct AsyncCallProgress<Call: SocketCall> {
     private var progress: CallProgress<Call>
     private var next: CallProgress<Call>.Next
-    private let mailbox: Mailbox
+    private let slot: AsyncCallSlot
 
-    /// Takes a mailbox and tries the call; the state is the caller's until ``end(_:)``.
+    /// Takes a slot and tries the call; the state is the caller's until ``end(_:)``.
     @inline(never)
     static func start(_ call: Call, timeout: Timeout, on socket: Socket) -> UnsafeMutablePointer<Self> {
-        let mailbox = AsyncMailboxes.take()
-        mailbox.expectOnly(socket.backend)
+        let slot = AsyncCallSlots.take()
         let state = UnsafeMutablePointer<Self>.allocate(capacity: 1)
         // Tried in place (`next` starts as a placeholder the first attempt replaces): made in
         // locals and then stored, the progress and its step were copied and destroyed.
-        state.initialize(to: Self(progress: CallProgress(call, timeout: timeout), next: .wait(Handle(id: 0)), mailbox: mailbox))
-        state.pointee.next = state.pointee.progress.attempt(socket, mailbox)
+        state.initialize(to: Self(progress: CallProgress(call, timeout: timeout), next: .wait(Handle(id: 0)), slot: slot))
+        state.pointee.next = state.pointee.progress.attempt(socket, .asyncCall(slot))
         return state
     }
 
-    /// Starts the wait for the message the call waits for, in its mailbox: the wait to suspend
-    /// in (nil: the message is there, no need to suspend) and the mailbox; nil when the call is
+    /// Starts the wait for the message the call waits for, in its slot: the wait to suspend
+    /// in (nil: the message is there, no need to suspend) and the slot; nil when the call is
     /// over. (The steps take the state's address: a method on `pointee` copied the state into
     /// the frame.)
     @inline(never)
-    static func beginWait(_ state: UnsafeMutablePointer<Self>, _ socket: Socket) -> (UInt64?, Mailbox)? {
+    static func beginWait(_ state: UnsafeMutablePointer<Self>, _ socket: Socket) -> (UInt64?, AsyncCallSlot)? {
         guard let handle = state.pointee.next.waitingFor else { return nil }
-        let mailbox = state.pointee.mailbox
-        return (mailbox.beginCall(handle, polledBy: socket.backend, deadline: state.pointee.progress.deadline), mailbox)
+        let slot = state.pointee.slot
+        return (slot.begin(handle, polledBy: socket.backend, deadline: state.pointee.progress.deadline), slot)
     }
 
     /// The wait ended: what woke it decides the next step.
     @inline(never)
     static func woke(_ state: UnsafeMutablePointer<Self>, _ socket: Socket) {
         guard let handle = state.pointee.next.waitingFor else { return }
-        let mailbox = state.pointee.mailbox
-        state.pointee.next = state.pointee.progress.woke(mailbox.endCall(polledBy: socket.backend), for: handle, socket, mailbox)
+        let slot = state.pointee.slot
+        state.pointee.next = state.pointee.progress.woke(slot.end(polledBy: socket.backend), for: handle, socket, .asyncCall(slot))
     }
 
-    /// The call's value or error; the state's memory is freed and the mailbox goes back to the
+    /// The call's value or error; the state's memory is freed and the slot goes back to the
     /// pool (no operation of the call can deliver to it any more).
     @inline(never)
     static func end(_ state: UnsafeMutablePointer<Self>) throws(SocketError) -> Call.Value {
         let last = state.move()
         state.deallocate()
-        AsyncMailboxes.give(last.mailbox)
+        AsyncCallSlots.give(last.slot)
         return try last.next.outcome()
     }
 }

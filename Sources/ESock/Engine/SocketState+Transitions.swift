@@ -28,11 +28,11 @@ extension SocketState {
                         _ fx: inout Effects) throws(SocketError) -> Started {
         guard !closed else { throw .closed }
         let queue = self.queue(for: op.kind)
-        if op.kind == .connect, let current = queue.current, current.mailbox !== op.mailbox {
+        if op.kind == .connect, let current = queue.current, !current.caller.isSame(as: op.caller) {
             throw SocketError(.already)
         }
         if let current = queue.current {
-            if rules.callsAgain && current.mailbox === op.mailbox {
+            if rules.callsAgain && current.caller.isSame(as: op.caller) {
                 callAgain(queue, handle: op.handle, &fx)
             } else {
                 guard mayWait else { return .wouldBlock(partial: nil) }
@@ -48,7 +48,7 @@ extension SocketState {
     /// the way, `direct` makes the kernel calls at once, and an ``Operation`` is made (by `make`,
     /// given what already moved) only when the call must wait. Returns nil when the general
     /// path, ``start(_:mayWait:_:)``, must run instead; then nothing was tried.
-    mutating func startDirect(_ kind: Operation.Kind, mailbox: Mailbox, handle: Handle?, mayWait: Bool,
+    mutating func startDirect(_ kind: Operation.Kind, caller: Caller, handle: Handle?, mayWait: Bool,
                               _ fx: inout Effects,
                               _ direct: (inout SocketState) -> Attempt,
                               make: (Handle, OperationValue?) -> Operation) throws(SocketError) -> Started? {
@@ -57,7 +57,7 @@ extension SocketState {
         guard queue.waiting.isEmpty else { return nil }
         if kind == .recv && hasMessagesAhead { return nil }
         if let current = queue.current {
-            guard rules.callsAgain && current.mailbox === mailbox else { return nil }
+            guard rules.callsAgain && current.caller.isSame(as: caller) else { return nil }
             callAgain(queue, handle: handle, &fx)
         }
         let outcome = direct(&self)
@@ -94,7 +94,7 @@ extension SocketState {
             }
             queue.current = op
             countWait(op.kind)
-            fx.append(.expect(op.mailbox))
+            if let m = op.caller.mailbox { fx.append(.expect(m)) }
             return .pending(r.answer(op, partial: partial))
         }
     }
@@ -102,8 +102,8 @@ extension SocketState {
     /// A caller queues behind the current operation. On select a caller has one place in the
     /// queue: a second call replaces its first, which is told so (abort `cancelled`, OTP-18635).
     private mutating func enqueue(_ op: Operation, in queue: OperationQueue, _ fx: inout Effects) -> Pending<OperationValue> {
-        fx.append(.expect(op.mailbox))
-        if rules.callsAgain, let i = queue.waiting.firstIndex(where: { $0.mailbox === op.mailbox }) {
+        if let m = op.caller.mailbox { fx.append(.expect(m)) }
+        if rules.callsAgain, let i = queue.waiting.firstIndex(where: { $0.caller.isSame(as: op.caller) }) {
             let old = queue.waiting[i]
             fx.append(.notify(old, .abort(socket: old.socket, handle: old.handle, reason: SocketError(.cancelled))))
             fx.append(.release(old))

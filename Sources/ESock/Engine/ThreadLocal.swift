@@ -6,7 +6,7 @@ import Glibc
 /// thread-local holder. The object is released when its thread ends.
 ///
 /// Used for what each thread keeps at hand: the receive scratch buffer, the private mailbox of
-/// blocking calls, and a spare mailbox for async calls.
+/// blocking calls, and a spare slot for async calls (``AsyncCallSlot``).
 final class ThreadLocal<Value: AnyObject>: Sendable {
     private let key: pthread_key_t
 

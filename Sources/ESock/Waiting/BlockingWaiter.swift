@@ -27,7 +27,7 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
 
     init() {
         // The mutex and the condition in one allocation (two cost a malloc chunk more for every
-        // mailbox, and an async call's mailbox is held by each pending call).
+        // mailbox).
         let condAlignment = MemoryLayout<pthread_cond_t>.alignment
         let condOffset = (MemoryLayout<pthread_mutex_t>.stride + condAlignment - 1) / condAlignment * condAlignment
         let alignment = max(MemoryLayout<pthread_mutex_t>.alignment, condAlignment)
@@ -59,8 +59,7 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
     /// asleep here is woken, so that it can lead that backend's wait.
     func expect(_ newDriver: any PollDriver) {
         // Once set, the driver changes only to nil (a second backend: then the mirror is 0 and
-        // the lock is taken) or when a pooled mailbox is reused, which its next user follows:
-        // a match read without the lock is current.
+        // the lock is taken): a match read without the lock is current.
         if expectedDriver.load(ordering: .acquiring) == Self.identity(of: newDriver) { return }
         pthread_mutex_lock(mutex)
         if let d = driver, d === newDriver {
@@ -74,19 +73,6 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
             spansBackends = true
             _ = newDriver.gate.demandBackground(0)
         }
-        let wake = sleepers > 0
-        pthread_mutex_unlock(mutex)
-        if wake { pthread_cond_broadcast(cond) }
-    }
-
-    /// Records that `newDriver` alone will deliver to this waiter from now on (a pooled
-    /// mailbox's next call), forgetting earlier backends; the lock is taken only when that
-    /// changes what it expects.
-    func expectOnly(_ newDriver: any PollDriver) {
-        if expectedDriver.load(ordering: .acquiring) == Self.identity(of: newDriver) { return }
-        pthread_mutex_lock(mutex)
-        driver = newDriver
-        spansBackends = false
         let wake = sleepers > 0
         pthread_mutex_unlock(mutex)
         if wake { pthread_cond_broadcast(cond) }

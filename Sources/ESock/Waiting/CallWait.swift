@@ -1,15 +1,13 @@
-/// The wait of the one async socket call a pooled mailbox serves at a time (see
-/// ``Socket/perform(_:timeout:)`` and `AsyncMailboxes`): what it waits for, its continuation
-/// while it is suspended, what woke it, and its deadline's timer. Kept in the mailbox itself
-/// (guarded by the mailbox's lock), not as a record in its list of waiters: every pending
-/// connection of an async server has one, and the list's record cost an allocation of 200
-/// bytes and more work per wait (docs/architecture.md, "Async calls and memory").
+/// The wait of the one async socket call an ``AsyncCallSlot`` serves at a time (see
+/// ``Socket/perform(_:timeout:)`` and `AsyncCallSlots`): what it waits for, its continuation
+/// while it is suspended, what woke it, and its deadline's timer. Every pending connection of
+/// an async server has one (docs/architecture.md, "Async calls and memory").
 ///
 /// The transitions are mutating functions that say what to do after the lock (which
-/// continuation to resume); the mailbox runs them under its lock and acts after it.
+/// continuation to resume); the slot runs them under its lock and acts after it.
 struct CallWait {
     // Declared largest first, the flags last, so that they share the last word (113 -> 99 B in
-    // every mailbox).
+    // every slot).
     /// What woke it, for the end to take.
     private var woken: Mailbox.Wake?
     /// Counts the waits, so that a late timer or cancel handler of an earlier wait is told
@@ -30,7 +28,7 @@ struct CallWait {
     /// queue) wakes it at once, and then it asks no backend to poll. Returns the wait's
     /// generation.
     mutating func begin(_ handle: Handle, ready: Mailbox.Wake?) -> UInt64 {
-        assert(!isActive, "a pooled mailbox serves one async call at a time")
+        assert(!isActive, "a slot serves one async call at a time")
         generation = generation == .max ? 1 : generation + 1
         isActive = true
         waitedHandle = handle

@@ -28,4 +28,11 @@ final class Latch: BlockingWaiter, @unchecked Sendable {
         _ = block(until: nil) { isSet }
         pthread_mutex_unlock(mutex)
     }
+
+    /// Waits until the latch is set or `deadline` passes; returns whether it was set.
+    func wait(until deadline: ContinuousClock.Instant) -> Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return block(until: deadline) { isSet }
+    }
 }

@@ -74,7 +74,7 @@ struct CompletionRules: IOModelRules {
 
     /// Arms the listener's multishot accept.
     private func armAcceptor(for op: Operation, _ st: inout SocketState, _ fx: inout Effects) {
-        let acceptor = Operation(.accept, tag: .accept, handle: .make(), mailbox: op.mailbox, socket: op.socket)
+        let acceptor = Operation(.accept, tag: .accept, handle: .make(), caller: .engine, socket: op.socket)
         acceptor.isReceiver = true
         acceptor.enter(.waiting)
         st.acceptor = acceptor
@@ -91,7 +91,7 @@ struct CompletionRules: IOModelRules {
 
     /// Arms the socket's multishot receive.
     private func armReceiver(for op: Operation, _ st: inout SocketState, _ fx: inout Effects) {
-        let receiver = Operation(.recv, tag: .recv, handle: .make(), mailbox: op.mailbox, socket: op.socket)
+        let receiver = Operation(.recv, tag: .recv, handle: .make(), caller: .engine, socket: op.socket)
         receiver.isReceiver = true
         receiver.enter(.waiting)
         st.receiver = receiver

@@ -1,0 +1,213 @@
+import Synchronization
+
+/// Where an async socket call's messages go while it runs (``Socket/perform(_:timeout:)``):
+/// the caller of its operations, as a mailbox is for nowait and blocking calls, but holding only
+/// what one call's wait needs: its ``CallWait``, the message that came before the wait
+/// suspended, and a lock. Every pending connection of an async server holds one while it waits;
+/// a pooled mailbox in its place held 370 bytes in three allocations (the mailbox, its blocking
+/// waiter, its mutex and condition; docs/architecture.md, "Eighth session").
+///
+/// One call at a time: a slot is taken from `AsyncCallSlots` when a call starts and given back
+/// when it ends (then no operation of the call can deliver to it any more). Every transition
+/// runs under the lock and says what to resume or wake; that is done after the lock.
+// @unchecked Sendable: the mutable state is inside the lock.
+final class AsyncCallSlot: @unchecked Sendable {
+    private struct State {
+        var wait = CallWait()
+        /// A message that came while the wait was not suspended for it (almost always none;
+        /// at most one per operation of the call).
+        var first: SocketMessage?
+        /// More such messages (a call given up whose operations' messages came late).
+        var more: [SocketMessage] = []
+        /// A thread waiting for a given-up operation's late message (``receiveLate(_:polledBy:deadline:)``).
+        var lateWaiter: Latch?
+
+        /// Takes the oldest message about `handle` out of the slot.
+        mutating func take(_ handle: Handle) -> SocketMessage? {
+            if first?.handle == handle { return first.take() }
+            guard let i = more.firstIndex(where: { $0.handle == handle }) else { return nil }
+            return more.remove(at: i)
+        }
+
+        /// Keeps a message nobody waits for now.
+        mutating func keep(_ message: consuming SocketMessage) {
+            if first == nil { first = message } else { more.append(message) }
+        }
+
+        /// Takes every message kept.
+        mutating func takeAll() -> [SocketMessage] {
+            var all = more
+            more = []
+            if let m = first.take() { all.insert(m, at: 0) }
+            return all
+        }
+    }
+
+    private let state = Locked(State())
+
+    init() {}
+
+    /// Delivers a message about `op` (or about no operation: `op` nil), unless `op` was
+    /// cancelled (checked under the lock, which cancel's flush takes after marking it, as in
+    /// ``Mailbox/post(_:unlessWithdrawn:)``): the suspended wait takes it, or it is kept for
+    /// the wait to find.
+    func post(_ message: consuming SocketMessage, unlessWithdrawn op: Operation?) {
+        var message: SocketMessage? = consume message
+        let (resume, late) = state.withLock { s -> (UnsafeContinuation<Void, Never>?, Latch?) in
+            if let op, op.withdrawn.load(ordering: .sequentiallyConsistent) { return (nil, nil) }
+            if s.wait.takes(message!.handle), let c = s.wait.wake(.message(message.take()!)) { return (c, nil) }
+            s.keep(message.take()!)
+            return (nil, s.lateWaiter.take())
+        }
+        // A message dropped for a withdrawn operation is destroyed here, after the lock.
+        resume?.resume()
+        late?.set()
+    }
+
+    /// Removes the kept messages about `handle` (cancel: none is seen afterwards); closes a
+    /// connection accepted for one.
+    func flush(handle: Handle) {
+        let removed = state.withLock { s -> [SocketMessage] in
+            var removed: [SocketMessage] = []
+            while let m = s.take(handle) { removed.append(m) }
+            return removed
+        }
+        Self.closeAccepted(removed)
+    }
+
+    /// Empties the slot for its next call; closes a connection accepted for a message left in
+    /// it. No operation of the call that ends can deliver to it any more.
+    func reset() {
+        Self.closeAccepted(state.withLock { $0.takeAll() })
+    }
+
+    /// Messages kept now (tests' diagnostics).
+    var count: Int { state.withLock { ($0.first == nil ? 0 : 1) + $0.more.count } }
+
+    /// Whether a call waits in the slot now (tests' diagnostics).
+    var isWaiting: Bool { state.withLock { $0.wait.isActive } }
+
+    private static func closeAccepted(_ messages: [SocketMessage]) {
+        for case .completion(_, _, .accepted(let s)) in messages { try? s.close() }
+    }
+
+    // MARK: The call's wait
+
+    /// Starts the wait for the message about `handle`, until the task is cancelled or
+    /// `deadline` (nil: no limit) passes on `driver`'s timers, while `driver`'s background
+    /// thread polls for it. Returns the wait's generation to ``suspend(_:)`` with, or nil when
+    /// the message is here already; ``end(polledBy:)`` then tells what woke it. (In steps, so
+    /// that the caller's frame, held by every pending call, holds no `Wake`.)
+    @inline(never)
+    func begin(_ handle: Handle, polledBy driver: any PollDriver, deadline: ContinuousClock.Instant?) -> UInt64? {
+        let (generation, ready) = state.withLock { s -> (UInt64, Bool) in
+            let ready: Mailbox.Wake? = s.take(handle).map { .message($0) }
+            return (s.wait.begin(handle, ready: ready), ready != nil)
+        }
+        if ready { return nil }
+        _ = driver.gate.demandBackground(1)
+        if let deadline {
+            // A timer that fires before the wait suspends marks it: it does not suspend.
+            let timer = driver.schedule(deadline) { [self] in self.withdraw(generation, with: .timedOut) }
+            if !state.withLock({ $0.wait.setTimer(timer, generation: generation) }) { driver.timers.cancel(timer) }
+        }
+        return generation
+    }
+
+    /// The suspension of the wait of `generation`: resumed by ``post(_:unlessWithdrawn:)``, the
+    /// cancel handler or the timer, each of which takes the continuation under the lock first
+    /// and leaves what woke it in the slot (no value passes through this frame).
+    ///
+    /// The `_unsafeInheritExecutor_` forms of the cancellation handler and the continuation do
+    /// not hop back to an isolation of their own when the wait ends: a task is resumed on the
+    /// executor it suspended on, and the `nonisolated(nonsending)` caller hops to its actor (if
+    /// any) after this returns, as it does after any call (`ActorIsolationTests`; two hops fewer
+    /// per wait, docs/architecture.md, "Seventh session").
+    @inline(__always)
+    nonisolated(nonsending) func suspend(_ generation: UInt64) async {
+        await _unsafeInheritExecutor_withTaskCancellationHandler {
+            // Unsafe (no checking wrapper to allocate): the continuation is taken, and resumed,
+            // exactly once.
+            await _unsafeInheritExecutor_withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in park(c, generation) }
+        } onCancel: {
+            withdraw(generation, with: .cancelled)
+        }
+    }
+
+    /// Suspends the wait with `c`, unless it was woken since it began (its message came, its
+    /// task was cancelled, its deadline passed: then `c` is resumed at once).
+    @inline(never)
+    private func park(_ c: UnsafeContinuation<Void, Never>, _ generation: UInt64) {
+        let cancelled = Task.isCancelled
+        let suspended = state.withLock { s -> Bool in
+            var ready: Mailbox.Wake?
+            if !s.wait.isWoken {
+                ready = s.take(s.wait.waitedHandle).map { .message($0) } ?? (cancelled ? .cancelled : nil)
+            }
+            return s.wait.park(c, generation: generation, ready: ready)
+        }
+        if !suspended { c.resume() }
+    }
+
+    /// Wakes the wait of `generation` with `wake` (its task was cancelled, its deadline
+    /// passed), unless something woke it first.
+    @inline(never)
+    private func withdraw(_ generation: UInt64, with wake: Mailbox.Wake) {
+        state.withLock { $0.wait.withdraw(generation: generation, with: wake) }?.resume()
+    }
+
+    /// The end of the wait: what woke it. The polling it asked of `driver` is given back, and a
+    /// wait woken otherwise than by its timer cancels the timer.
+    @inline(never)
+    func end(polledBy driver: any PollDriver) -> Mailbox.Wake {
+        let (wake, demanded, timer) = state.withLock { $0.wait.end() }
+        if demanded { _ = driver.gate.demandBackground(-1) }
+        guard let wake else {
+            assertionFailure("a call's wait resumed with nothing to wake it")
+            return .cancelled
+        }
+        if let timer, !wake.isTimeout { driver.timers.cancel(timer) }
+        return wake
+    }
+
+    // MARK: A given-up operation's late message
+
+    /// Blocks the thread until the message about `handle` comes, or `deadline` passes (nil).
+    /// For a call whose cancel found its operation ended already: its message is being posted
+    /// by the thread that ended it (``Socket/giveUp(_:_:in:as:cancelled:)``). The thread drives
+    /// `driver`'s kernel wait while it blocks, when nobody else does.
+    func receiveLate(_ handle: Handle, polledBy driver: any PollDriver, deadline: ContinuousClock.Instant) -> SocketMessage? {
+        while true {
+            let (message, latch) = state.withLock { s -> (SocketMessage?, Latch?) in
+                if let m = s.take(handle) { return (m, nil) }
+                let latch = s.lateWaiter ?? Latch(expecting: driver)
+                s.lateWaiter = latch
+                return (nil, latch)
+            }
+            if let message { return message }
+            guard let latch, latch.wait(until: deadline) else {
+                return state.withLock { s in
+                    s.lateWaiter = nil
+                    return s.take(handle)
+                }
+            }
+        }
+    }
+}
+
+/// The slots of async calls, reused: each thread keeps one at hand (no lock to take or give
+/// it back); the others wait in a pool. A slot is given back only when its call is over.
+enum AsyncCallSlots {
+    private static let pool = Locked<[AsyncCallSlot]>([])
+    private static let spare = ThreadLocal<AsyncCallSlot>()
+
+    static func take() -> AsyncCallSlot {
+        spare.take() ?? pool.withLock { $0.popLast() } ?? AsyncCallSlot()
+    }
+
+    static func give(_ slot: AsyncCallSlot) {
+        slot.reset()
+        if spare.put(slot) { return }
+        pool.withLock { if $0.count < 256 { $0.append(slot) } }
+    }
+}
