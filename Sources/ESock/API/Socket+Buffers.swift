@@ -116,7 +116,7 @@ extension Socket {
             return op
         }
         let rules = backend.rules
-        if mayWait && rules.sendsThroughKernel {
+        if mayWait && rules.sendsThroughKernel(for: caller) {
             return try start(operation(handle, from: sent), mayWait: true, attemptFirst: false)
         }
         let keepsData = rules.operationsKeepData

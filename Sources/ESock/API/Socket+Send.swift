@@ -45,7 +45,7 @@ extension Socket {
             return op
         }
         let rules = backend.rules
-        if mayWait && rules.sendsThroughKernel {
+        if mayWait && rules.sendsThroughKernel(for: caller) {
             // The ring sends it with its owner's next io_uring_enter, batched with the others.
             let op = operation(handle ?? .make())
             data.withUnsafeBytes { op.setOutgoing($0) }

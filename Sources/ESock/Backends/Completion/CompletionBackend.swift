@@ -46,8 +46,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         /// falling back to neither where the kernel refuses them. False: neither (to measure
         /// the difference, and to test the fallback).
         public var deferTaskRun = true
-        /// True (the default): a send made on the ring owner's thread is an SQE of the owner's
-        /// next batch. False: it is tried with send(2) first, as on any other thread.
+        /// True (the default): a nowait or blocking send made on the ring owner's thread is an
+        /// SQE of the owner's next batch (an async call's send is tried with send(2) first: it
+        /// would wait for its CQE). False: every send is tried with send(2) first, as on any
+        /// other thread.
         public var sendsThroughRing = true
         /// True (the default): a stream's plain receives wait on one multishot receive and a
         /// listener's accepts on one multishot accept, where the kernel has them. False: an SQE

@@ -13,7 +13,7 @@ struct SelectRules: IOModelRules {
     var model: IOModel { .select }
     var callsAgain: Bool { true }
     var operationsKeepData: Bool { false }
-    var sendsThroughKernel: Bool { false }
+    func sendsThroughKernel(for caller: Caller) -> Bool { false }
 
     func answer(_ op: Operation, partial: consuming OperationValue?) -> Pending<OperationValue> {
         .select(op.selectInfo, partial: partial)
