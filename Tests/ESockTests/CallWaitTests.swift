@@ -211,7 +211,7 @@ struct AsyncCallSlotTests {
             // Posted while the receiver blocks for it (or before: then it is kept and found).
             slot.post(.select(socket: socket, handle: h), unlessWithdrawn: nil)
         }
-        let late = slot.receiveLate(h, polledBy: socket.backend, deadline: .now + .seconds(60))
+        let late = slot.receiveLate(h, polledBy: socket.backend, deadline: .after(.seconds(60)))
         try poster()
         #expect(late?.handle == h)
         #expect(slot.receiveLate(Handle.make(), polledBy: socket.backend, deadline: .now) == nil)

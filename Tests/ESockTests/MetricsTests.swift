@@ -117,7 +117,7 @@ final class Tally: BlockingWaiter, @unchecked Sendable {
     /// Waits until the count reaches `n`, at most `timeout`; whether it did. The wait blocks a
     /// thread of its own, not one of the task pool, which the counting tasks may need.
     func wait(for n: Int, within timeout: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + timeout
+        let deadline = Deadline.after(timeout)
         return await withCheckedContinuation { done in
             Thread {
                 pthread_mutex_lock(self.mutex)

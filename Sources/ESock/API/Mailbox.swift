@@ -66,7 +66,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         let driver: (any PollDriver)?
         /// Every other backend asked to poll (when no driver is known).
         let others: [any PollDriver]
-        let deadline: ContinuousClock.Instant?
+        let deadline: Deadline?
         /// Its deadline's timer, once scheduled.
         var timer: UInt64?
         /// Set while it is suspended and nobody has woken it: whoever wakes it takes this.
@@ -249,7 +249,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// The blocking receive of messages a ``Selection`` matches: while none is there, the thread
     /// leads its backend's kernel wait when it may (see ``PollGate``), else sleeps until a
     /// message or its turn comes.
-    func receive(_ selection: Selection, deadline: ContinuousClock.Instant?) -> SocketMessage? {
+    func receive(_ selection: Selection, deadline: Deadline?) -> SocketMessage? {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         // Returned from its own local: the variable the wait below captures was copied on the
@@ -315,7 +315,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// an async socket call waits in every pending connection's task.
     private nonisolated(nonsending) func wait(_ selection: Selection?, after seen: UInt64,
                                               polledBy driver: (any PollDriver)?,
-                                              deadline: ContinuousClock.Instant?) async -> Wake {
+                                              deadline: Deadline?) async -> Wake {
         let id = beginWait(selection, after: seen, polledBy: driver, deadline: deadline)
         await suspend(id)
         return endWait(id)
@@ -340,7 +340,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// (then it does not suspend); else its backends are asked to poll while it waits.
     @inline(never)
     private func beginWait(_ selection: Selection?, after seen: UInt64, polledBy driver: (any PollDriver)?,
-                           deadline: ContinuousClock.Instant?) -> UInt64 {
+                           deadline: Deadline?) -> UInt64 {
         pthread_mutex_lock(mutex)
         nextWaiterID += 1
         let id = nextWaiterID
@@ -395,7 +395,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// Schedules a wait's deadline on `driver`'s timers (`fire` runs when it passes) and hands
     /// the timer to `keep`, under the lock, to record it in the wait; a wait that ended
     /// meanwhile (`keep` false) has its timer cancelled.
-    private func scheduleDeadline(_ deadline: ContinuousClock.Instant, on driver: any PollDriver,
+    private func scheduleDeadline(_ deadline: Deadline, on driver: any PollDriver,
                                   fire: @escaping @Sendable () -> Void, keep: (Mailbox, UInt64) -> Bool) {
         let timer = driver.schedule(deadline, fire)
         pthread_mutex_lock(mutex)

@@ -25,10 +25,10 @@ public enum Timeout: Sendable, Hashable {
 
     /// The instant this timeout ends, measured from now; nil for ``infinity``. A timeout
     /// longer than a century is a century: huge timeouts mean "very long", never a trap.
-    func deadline() -> ContinuousClock.Instant? {
+    func deadline() -> Deadline? {
         switch self {
         case .infinity: return nil
-        case .after(let d): return ContinuousClock.now.advanced(by: min(max(d, .zero), .seconds(100 * 365 * 86_400)))
+        case .after(let d): return Deadline.after(min(max(d, .zero), .seconds(100 * 365 * 86_400)))
         }
     }
 }

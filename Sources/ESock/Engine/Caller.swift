@@ -51,7 +51,7 @@ enum Caller {
     /// Blocks the thread until the message about `handle` comes or `deadline` passes: the late
     /// message of an operation that ended just before its cancel (see
     /// ``Socket/giveUp(_:_:in:as:cancelled:)``).
-    func receiveLate(_ handle: Handle, polledBy driver: any PollDriver, deadline: ContinuousClock.Instant) -> SocketMessage? {
+    func receiveLate(_ handle: Handle, polledBy driver: any PollDriver, deadline: Deadline) -> SocketMessage? {
         switch self {
         case .mailbox(let m): return m.receive(.handle(handle), deadline: deadline)
         case .asyncCall(let slot): return slot.receiveLate(handle, polledBy: driver, deadline: deadline)

@@ -40,7 +40,7 @@ extension Socket {
             // released the socket's lock, so it may be on its way still. It comes (only a
             // cancel withdraws a message, and this one found nothing to withdraw) and it is the
             // call's result: data a receive took, what a send moved.
-            if let message = caller.receiveLate(handle, polledBy: backend, deadline: .now + Self.lateMessageLimit) {
+            if let message = caller.receiveLate(handle, polledBy: backend, deadline: .after(Self.lateMessageLimit)) {
                 return try wakeup(message)
             }
             throw error

@@ -54,7 +54,7 @@ extension SocketCall {
 /// connection when they were in it; docs/architecture.md, "Async calls").
 struct CallProgress<Call: SocketCall> {
     var call: Call
-    let deadline: ContinuousClock.Instant?
+    let deadline: Deadline?
     /// False for a zero timeout: the call is made once and never waits (OTP-19063).
     let mayWait: Bool
 

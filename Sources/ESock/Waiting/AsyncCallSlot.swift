@@ -99,7 +99,7 @@ final class AsyncCallSlot: @unchecked Sendable {
     /// the message is here already; ``end(polledBy:)`` then tells what woke it. (In steps, so
     /// that the caller's frame, held by every pending call, holds no `Wake`.)
     @inline(never)
-    func begin(_ handle: Handle, polledBy driver: any PollDriver, deadline: ContinuousClock.Instant?) -> UInt64? {
+    func begin(_ handle: Handle, polledBy driver: any PollDriver, deadline: Deadline?) -> UInt64? {
         let (generation, ready) = state.withLock { s -> (UInt64, Bool) in
             let ready: Mailbox.Wake? = s.take(handle).map { .message($0) }
             return (s.wait.begin(handle, ready: ready), ready != nil)
@@ -176,7 +176,7 @@ final class AsyncCallSlot: @unchecked Sendable {
     /// For a call whose cancel found its operation ended already: its message is being posted
     /// by the thread that ended it (``Socket/giveUp(_:_:in:as:cancelled:)``). The thread drives
     /// `driver`'s kernel wait while it blocks, when nobody else does.
-    func receiveLate(_ handle: Handle, polledBy driver: any PollDriver, deadline: ContinuousClock.Instant) -> SocketMessage? {
+    func receiveLate(_ handle: Handle, polledBy driver: any PollDriver, deadline: Deadline) -> SocketMessage? {
         while true {
             let (message, latch) = state.withLock { s -> (SocketMessage?, Latch?) in
                 if let m = s.take(handle) { return (m, nil) }

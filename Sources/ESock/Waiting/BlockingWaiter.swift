@@ -91,8 +91,7 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
     /// Blocks the calling thread, with `mutex` held, until `ready()` is true or `deadline`
     /// passes; returns whether `ready()` became true. Leads the expected backend's kernel wait
     /// when the role is free.
-    func block(until deadline: ContinuousClock.Instant?, _ ready: () -> Bool) -> Bool {
-        var absolute: timespec? = nil
+    func block(until deadline: Deadline?, _ ready: () -> Bool) -> Bool {
         var background: [any PollDriver] = []
         defer {
             if !background.isEmpty {
@@ -104,7 +103,7 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
         while !ready() {
             var remaining: Duration? = nil
             if let deadline {
-                remaining = ContinuousClock.now.duration(to: deadline)
+                remaining = deadline.remaining()
                 if remaining! <= .zero {
                     if let d = driver {
                         pthread_mutex_unlock(mutex)
@@ -138,9 +137,8 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
                 continue
             }
             sleepers += 1
-            if let remaining {
-                if absolute == nil { absolute = monotonicTimespec(after: remaining) }
-                var ts = absolute!
+            if let deadline {
+                var ts = deadline.timespec
                 _ = pthread_cond_timedwait(cond, mutex, &ts)
             } else {
                 pthread_cond_wait(cond, mutex)
@@ -154,19 +152,4 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
         }
         return true
     }
-}
-
-/// CLOCK_MONOTONIC now plus `d`, as the absolute time pthread_cond_timedwait takes. A duration
-/// longer than a century waits a century (then the caller looks again): huge timeouts mean
-/// "very long", never an arithmetic trap.
-func monotonicTimespec(after d: Duration) -> timespec {
-    var now = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &now)
-    let century: Int64 = 100 * 365 * 86_400
-    let (secs, attos) = d.components
-    let wait = min(max(secs, 0), century)
-    var sec = Int(now.tv_sec) + Int(wait)
-    var nsec = Int(now.tv_nsec) + (secs < 0 ? 0 : Int(attos / 1_000_000_000))
-    if nsec >= 1_000_000_000 { sec += 1; nsec -= 1_000_000_000 }
-    return timespec(tv_sec: sec, tv_nsec: nsec)
 }

@@ -30,7 +30,7 @@ final class Latch: BlockingWaiter, @unchecked Sendable {
     }
 
     /// Waits until the latch is set or `deadline` passes; returns whether it was set.
-    func wait(until deadline: ContinuousClock.Instant) -> Bool {
+    func wait(until deadline: Deadline) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return block(until: deadline) { isSet }

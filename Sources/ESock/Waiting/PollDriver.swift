@@ -42,7 +42,7 @@ extension PollDriver {
 
     /// Schedules `action` at `deadline`; wakes the thread in the kernel wait when the deadline is
     /// the earliest now (it waits less). Returns the timer's id.
-    func schedule(_ deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) -> UInt64 {
+    func schedule(_ deadline: Deadline, _ action: @escaping @Sendable () -> Void) -> UInt64 {
         let (id, earliest) = timers.schedule(deadline, action)
         if earliest { kick() }
         return id

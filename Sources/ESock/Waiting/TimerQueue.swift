@@ -8,7 +8,7 @@ import Synchronization
 /// The actions run after the lock, on the polling thread.
 final class TimerQueue: Sendable {
     private struct Timer {
-        let deadline: ContinuousClock.Instant
+        let deadline: Deadline
         let id: UInt64
         let action: @Sendable () -> Void
     }
@@ -27,7 +27,7 @@ final class TimerQueue: Sendable {
 
     /// Schedules `action` at `deadline`. Returns its id (for ``cancel(_:)``) and whether it is
     /// now the earliest (then a thread already in the kernel wait must be woken to wait less).
-    func schedule(_ deadline: ContinuousClock.Instant, _ action: @escaping @Sendable () -> Void) -> (id: UInt64, earliest: Bool) {
+    func schedule(_ deadline: Deadline, _ action: @escaping @Sendable () -> Void) -> (id: UInt64, earliest: Bool) {
         let result = state.withLock { s -> (UInt64, Bool) in
             let id = s.nextID
             s.nextID += 1
@@ -67,7 +67,7 @@ final class TimerQueue: Sendable {
         guard pending.load(ordering: .acquiring) > 0 else { return timeout }
         let earliest = state.withLock { $0.heap.first?.deadline }
         guard let earliest else { return timeout }
-        let untilTimer = max(ContinuousClock.now.duration(to: earliest), .zero)
+        let untilTimer = max(earliest.remaining(), .zero)
         guard let timeout else { return untilTimer }
         return min(timeout, untilTimer)
     }
@@ -75,7 +75,7 @@ final class TimerQueue: Sendable {
     /// Runs the actions of the timers that are due (not cancelled), outside the lock.
     func fireDue() {
         guard pending.load(ordering: .acquiring) > 0 else { return }
-        let now = ContinuousClock.now
+        let now = Deadline.now
         var due: [@Sendable () -> Void] = []
         state.withLock { s in
             while let first = s.heap.first, first.deadline <= now || s.cancelled.contains(first.id) {
