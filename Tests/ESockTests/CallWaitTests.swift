@@ -233,3 +233,59 @@ struct AsyncCallSlotTests {
         #expect(bytes > 0 && bytes <= 200, "\(bytes) B")
     }
 }
+
+/// Where an async call's slot and state come from: the socket keeps the slot its last call gave
+/// back, the next call on it takes that one, and a call's state lives in its slot's memory when
+/// it fits (the receive's and the send's do; a larger one is allocated apart, and works alike).
+@Suite("AsyncCallSlots: a socket's spare slot, and the call's state in it")
+struct AsyncCallSlotReuseTests {
+    /// The slot `socket` keeps now, by address; nil when it keeps none.
+    private func kept(_ socket: Socket) -> UnsafeMutableRawPointer? {
+        socket.spareCallSlot.load(ordering: .acquiring)?.toOpaque()
+    }
+
+    @Test("consecutive async calls on a socket use the slot it kept", arguments: Backend.allCases)
+    func socketKeepsItsSlot(backend: Backend) async throws {
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        #expect(kept(p.server) == nil, "none before the first call")
+        try await p.client.send([1, 2, 3])
+        #expect(try await p.server.recv(length: 3) == [1, 2, 3])
+        let first = try #require(kept(p.server))
+        try await p.server.send([4])
+        #expect(kept(p.server) == first, "the send took it and gave it back")
+        let waiting = Task { try await p.server.recv(length: 2) }
+        try await eventually("the receive waits in the kept slot") { kept(p.server) == nil }
+        try await p.client.send([5, 6])
+        #expect(try await waiting.value == [5, 6])
+        #expect(kept(p.server) == first)
+    }
+
+    @Test("a receive's and a send's state fit in the slot; every call kind works either way")
+    func stateSizes() {
+        #expect(MemoryLayout<AsyncCallProgress<RecvCall>>.size <= AsyncCallSlot.progressCapacity)
+        #expect(MemoryLayout<AsyncCallProgress<SendCall<ConnectedPeer>>>.size <= AsyncCallSlot.progressCapacity)
+        #expect(MemoryLayout<AsyncCallProgress<AcceptCall>>.size <= AsyncCallSlot.progressCapacity)
+        #expect(MemoryLayout<AsyncCallProgress<RecvCall>>.alignment <= AsyncCallSlot.progressAlignment)
+    }
+
+    @Test("call kinds whose state is larger than the slot's memory (async sendto and recvfrom) work alike", arguments: Backend.allCases)
+    func largerState(backend: Backend) async throws {
+        let io = try backend.instance()
+        let a = try Socket.open(.inet, .dgram, .udp, backend: io)
+        defer { try? a.close() }
+        let b = try Socket.open(.inet, .dgram, .udp, backend: io)
+        defer { try? b.close() }
+        try a.bind(.loopback(port: 0))
+        try b.bind(.loopback(port: 0))
+        let sizes = [MemoryLayout<AsyncCallProgress<SendCall<SocketAddress>>>.size,
+                     MemoryLayout<AsyncCallProgress<ReceiveMessageCall<PacketAddress>>>.size]
+        for _ in 0..<3 {
+            try await a.sendto([7, 8, 9], to: b.sockname())
+            let got = try await b.recvfrom()
+            #expect(got.data == [7, 8, 9])
+        }
+        #expect(sizes.allSatisfy { $0 > AsyncCallSlot.progressCapacity },
+                "this test is for call kinds whose state does not fit in the slot: \(sizes)")
+    }
+}

@@ -49,7 +49,7 @@ extension Socket {
         return try Socket(adopting: own, domain: domain ?? Domain(rawValue: detectedDomain),
                           type: type ?? SocketType(rawValue: detectedType),
                           protocol: proto ?? SocketProtocol(rawValue: detectedProtocol),
-                          backend: driver, ctype: dup ? "fromfd" : "{fromfd, \(fd)}", owner: owner,
+                          backend: driver, origin: dup ? .duplicated : .adopted(fd), owner: owner,
                           useRegistry: useRegistry)
     }
 

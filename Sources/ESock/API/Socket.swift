@@ -23,16 +23,38 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
     public let type: SocketType
     /// The protocol.
     public let `protocol`: SocketProtocol
-    /// How the socket was made: Erlang's `ctype` (`normal` for open/accept).
-    public let ctype: String
+    /// How the socket was made: Erlang's `ctype` (`normal` for open/accept, `fromfd` for a
+    /// duplicated descriptor, `{fromfd, FD}` for one adopted as it is).
+    public var ctype: String {
+        switch origin {
+        case .made: return "normal"
+        case .duplicated: return "fromfd"
+        case .adopted(let original): return "{fromfd, \(original)}"
+        }
+    }
+    /// How the socket was made, in a few bytes (every socket holds it; the text is made when
+    /// asked for).
+    enum Origin: Equatable, Sendable {
+        /// open or accept.
+        case made
+        /// open(FD) with dup: a duplicate of the descriptor.
+        case duplicated
+        /// open(FD) without dup: the descriptor itself.
+        case adopted(Int32)
+    }
+    let origin: Origin
     let backend: any IOBackendDriver
     /// The socket's state machine (see `SocketState`), behind the socket's lock.
     let state: Locked<SocketState>
     /// The owner, the monitors and the registry flag (see Socket+Owner.swift).
     let ownership = Locked(Ownership())
+    /// A slot kept for this socket's next async call (``AsyncCallSlot``): its calls alternate
+    /// (a receive, then a send) and each takes the slot the last one gave back, with one
+    /// atomic exchange and no thread-local or pool lock. Holds a retained reference or nil.
+    let spareCallSlot = Atomic<Unmanaged<AsyncCallSlot>?>(nil)
 
     init(adopting fd: Int32, domain: Domain, type: SocketType, protocol proto: SocketProtocol,
-         backend: any IOBackendDriver, ctype: String = "normal", owner: Mailbox? = nil,
+         backend: any IOBackendDriver, origin: Origin = .made, owner: Mailbox? = nil,
          useRegistry: Bool? = nil) throws(SocketError) {
         self.id = nextSocketID.wrappingAdd(1, ordering: .relaxed).oldValue
         self.fd = fd
@@ -40,7 +62,7 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
         self.type = type
         self.protocol = proto
         self.backend = backend
-        self.ctype = ctype
+        self.origin = origin
         state = Locked(SocketState(socketID: id, fd: fd, type: type, rules: backend.rules))
         do {
             try backend.attach(self)
@@ -154,4 +176,9 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
     public static func == (a: Socket, b: Socket) -> Bool { a === b }
     public func hash(into h: inout Hasher) { h.combine(id) }
     public var description: String { "#Socket<\(id), fd \(fd), \(backend.name)>" }
+
+    deinit {
+        // The spare async call slot's reference goes with the socket (memory only, no I/O).
+        spareCallSlot.load(ordering: .acquiring)?.release()
+    }
 }

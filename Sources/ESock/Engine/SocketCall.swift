@@ -164,14 +164,14 @@ extension Socket {
             if let wait { await slot.suspend(wait) }
             AsyncCallProgress.woke(state, self)
         }
-        return try AsyncCallProgress.end(state)
+        return try AsyncCallProgress.end(state, self)
     }
 }
 
 /// The state of an async call between its suspensions: its ``CallProgress``, the step it came
-/// to, and the ``AsyncCallSlot`` its messages come to (the caller of its operations). It lives in
-/// memory of its own from ``start(_:timeout:on:)`` to ``end(_:)``, so that the async driver's
-/// frame holds a pointer to it and a waiter id (in the frame, a waiting send's state pushed its
+/// to, and the ``AsyncCallSlot`` its messages come to (the caller of its operations). It lives
+/// in the slot's memory (or, when larger, memory of its own) from ``start(_:timeout:on:)`` to
+/// ``end(_:_:)``, so that the async driver's frame holds a pointer to it and a waiter id (in the frame, a waiting send's state pushed its
 /// task past the allocator's first slab: 1,000 bytes more per waiting connection; as a generic
 /// class, its deinit looked up its type's metadata on every call). Each step is synchronous and
 /// out of line.
@@ -180,11 +180,13 @@ struct AsyncCallProgress<Call: SocketCall> {
     private var next: CallProgress<Call>.Next
     private let slot: AsyncCallSlot
 
-    /// Takes a slot and tries the call; the state is the caller's until ``end(_:)``.
+    /// Takes a slot and tries the call; the state is the caller's until ``end(_:_:)``.
     @inline(never)
     static func start(_ call: Call, timeout: Timeout, on socket: Socket) -> UnsafeMutablePointer<Self> {
-        let slot = AsyncCallSlots.take()
-        let state = UnsafeMutablePointer<Self>.allocate(capacity: 1)
+        let slot = AsyncCallSlots.take(for: socket)
+        // In the slot's memory when it fits (it does for every call kind but the largest).
+        let state = fitsInSlot ? slot.progressMemory.bindMemory(to: Self.self, capacity: 1)
+                               : UnsafeMutablePointer<Self>.allocate(capacity: 1)
         // Tried in place (`next` starts as a placeholder the first attempt replaces): made in
         // locals and then stored, the progress and its step were copied and destroyed.
         state.initialize(to: Self(progress: CallProgress(call, timeout: timeout), next: .wait(Handle(id: 0)), slot: slot))
@@ -211,13 +213,19 @@ struct AsyncCallProgress<Call: SocketCall> {
         state.pointee.next = state.pointee.progress.woke(slot.end(polledBy: socket.backend), for: handle, socket, .asyncCall(slot))
     }
 
-    /// The call's value or error; the state's memory is freed and the slot goes back to the
-    /// pool (no operation of the call can deliver to it any more).
+    /// Whether the state fits in its slot's memory.
+    private static var fitsInSlot: Bool {
+        MemoryLayout<Self>.size <= AsyncCallSlot.progressCapacity
+            && MemoryLayout<Self>.alignment <= AsyncCallSlot.progressAlignment
+    }
+
+    /// The call's value or error; the state's memory is freed (unless it is the slot's) and the
+    /// slot goes back (no operation of the call can deliver to it any more).
     @inline(never)
-    static func end(_ state: UnsafeMutablePointer<Self>) throws(SocketError) -> Call.Value {
+    static func end(_ state: UnsafeMutablePointer<Self>, _ socket: Socket) throws(SocketError) -> Call.Value {
         let last = state.move()
-        state.deallocate()
-        AsyncCallSlots.give(last.slot)
+        if !fitsInSlot { state.deallocate() }
+        AsyncCallSlots.give(last.slot, from: socket)
         return try last.next.outcome()
     }
 }
