@@ -89,6 +89,8 @@ final class AsyncCallSlot: @unchecked Sendable {
     /// Empties the slot for its next call; closes a connection accepted for a message left in
     /// it. No operation of the call that ends can deliver to it any more.
     func reset() {
+        // Almost always empty: looked at first, without moving the (empty) arrays.
+        guard state.withLock({ $0.first != nil || !$0.more.isEmpty }) else { return }
         Self.closeAccepted(state.withLock { $0.takeAll() })
     }
 
