@@ -125,6 +125,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// ENOSYS on kernels without it, ENOMEM when locked memory is short).
     public init(configuration: Configuration = Configuration()) throws(SocketError) {
         self.configuration = configuration
+        completionRules = CompletionRules(gate: gate, features: features, ringSends: configuration.sendsThroughRing)
         wakeup = try WakeupDescriptor()
         executor = BackendExecutor(gate: gate)
         executor.driver = self
@@ -152,10 +153,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
 
     var rules: any IOModelRules { completionRules }
 
-    /// This backend's rules, as the completion transitions take them.
-    private var completionRules: CompletionRules {
-        CompletionRules(gate: gate, features: features, ringSends: configuration.sendsThroughRing)
-    }
+    /// This backend's rules, as the completion transitions take them (one instance).
+    private let completionRules: CompletionRules
 
     func attach(_ socket: Socket) throws(SocketError) {
         try table.add(socket, backend: name)
