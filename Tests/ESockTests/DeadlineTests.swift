@@ -31,7 +31,8 @@ struct DeadlineTests {
         #expect(Deadline(nanoseconds: .max).advanced(by: duration) == Deadline(nanoseconds: .max))
         _ = d.timespec
         _ = d.remaining()
-        _ = Deadline(nanoseconds: .min).remaining()
+        #expect(Deadline(nanoseconds: .min).remaining() < .zero, "long passed")
+        #expect(Deadline(nanoseconds: .max).remaining() > .seconds(1_000_000))
     }
 
     @Test("a timeout's deadline: infinity has none, a huge one is a century, a negative one is now")

@@ -40,7 +40,9 @@ struct Deadline: Comparable, Hashable, Sendable {
     /// The time from now until the deadline; zero or negative once it passed.
     func remaining() -> Duration {
         let (left, overflowed) = nanoseconds.subtractingReportingOverflow(Deadline.now.nanoseconds)
-        return overflowed ? .seconds(Int64.max / 1_000_000_000) : .nanoseconds(left)
+        guard overflowed else { return .nanoseconds(left) }
+        // Beyond the clock's range either way (only a deadline made by hand gets there).
+        return .seconds(nanoseconds < 0 ? Int64.min / 1_000_000_000 : Int64.max / 1_000_000_000)
     }
 
     /// The deadline as the absolute time pthread_cond_timedwait takes (on CLOCK_MONOTONIC).
