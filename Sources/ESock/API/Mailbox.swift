@@ -118,7 +118,7 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         pthread_mutex_lock(mutex)
         let accepted = queue.removeAll { if case .completion(_, _, .accepted) = $0 { return true } else { return false } }
         pthread_mutex_unlock(mutex)
-        Self.closeAccepted(accepted)
+        SocketMessage.closeAccepted(accepted)
     }
 
     /// The open sockets this mailbox owns.
@@ -197,12 +197,8 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         pthread_mutex_lock(mutex)
         while let m = queue.removeFirst(matching: selection) { removed.append(m) }
         pthread_mutex_unlock(mutex)
-        Self.closeAccepted(removed)
+        SocketMessage.closeAccepted(removed)
         return removed.count
-    }
-
-    private static func closeAccepted(_ messages: [SocketMessage]) {
-        for case .completion(_, _, .accepted(let s)) in messages { try? s.close() }
     }
 
     /// Takes the oldest message at once, or returns nil when there is none. When the mailbox is

@@ -89,3 +89,11 @@ public enum CompletionStatus: Sendable, CustomStringConvertible {
         }
     }
 }
+
+extension SocketMessage {
+    /// Closes the connections accepted for `messages`, which nobody will receive (dropped from a
+    /// mailbox or an async call's slot). Call with no lock held.
+    static func closeAccepted(_ messages: [SocketMessage]) {
+        for case .completion(_, _, .accepted(let s)) in messages { try? s.close() }
+    }
+}

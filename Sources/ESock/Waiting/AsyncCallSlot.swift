@@ -83,7 +83,7 @@ final class AsyncCallSlot: @unchecked Sendable {
             while let m = s.take(handle) { removed.append(m) }
             return removed
         }
-        Self.closeAccepted(removed)
+        SocketMessage.closeAccepted(removed)
     }
 
     /// Empties the slot for its next call; closes a connection accepted for a message left in
@@ -91,7 +91,7 @@ final class AsyncCallSlot: @unchecked Sendable {
     func reset() {
         // Almost always empty: looked at first, without moving the (empty) arrays.
         guard state.withLock({ $0.first != nil || !$0.more.isEmpty }) else { return }
-        Self.closeAccepted(state.withLock { $0.takeAll() })
+        SocketMessage.closeAccepted(state.withLock { $0.takeAll() })
     }
 
     /// Messages kept now (tests' diagnostics).
@@ -99,10 +99,6 @@ final class AsyncCallSlot: @unchecked Sendable {
 
     /// Whether a call waits in the slot now (tests' diagnostics).
     var isWaiting: Bool { state.withLock { $0.wait.isActive } }
-
-    private static func closeAccepted(_ messages: [SocketMessage]) {
-        for case .completion(_, _, .accepted(let s)) in messages { try? s.close() }
-    }
 
     // MARK: The call's wait
 

@@ -23,14 +23,10 @@ final class Latch: BlockingWaiter, @unchecked Sendable {
         kickLeader(leading, leadingDriver)
     }
 
-    func wait() {
-        pthread_mutex_lock(mutex)
-        _ = block(until: nil) { isSet }
-        pthread_mutex_unlock(mutex)
-    }
-
-    /// Waits until the latch is set or `deadline` passes; returns whether it was set.
-    func wait(until deadline: Deadline) -> Bool {
+    /// Waits until the latch is set or `deadline` (nil: no limit) passes; returns whether it
+    /// was set.
+    @discardableResult
+    func wait(until deadline: Deadline? = nil) -> Bool {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return block(until: deadline) { isSet }
