@@ -4,6 +4,12 @@ import Glibc
 @testable import ESock
 import Testing
 
+/// The handle of the message a wait was woken with; nil when something else woke it.
+private func wokenHandle(_ wake: Mailbox.Wake?) -> Handle? {
+    if case .message(let m) = wake { return m.handle }
+    return nil
+}
+
 /// The wait of an async socket call in its slot (``CallWait``): each wake-up is taken
 /// once, and a cancel handler or timer of an earlier wait never wakes a later one. The state
 /// machine alone (no socket, no backend: the async socket tests run it on both backends).
@@ -12,11 +18,6 @@ struct CallWaitTests {
     /// Suspends, hands the continuation to `body` (which must resume it), and returns after.
     private func withContinuation(_ body: (UnsafeContinuation<Void, Never>) -> Void) async {
         await withUnsafeContinuation { (c: UnsafeContinuation<Void, Never>) in body(c) }
-    }
-
-    private func handle(_ wake: Mailbox.Wake?) -> Handle? {
-        if case .message(let m) = wake { return m.handle }
-        return nil
     }
 
     @Test("a suspended wait is woken once, by the message about its handle only")
@@ -120,7 +121,7 @@ struct CallWaitTests {
             if !suspended { c.resume() }
         }
         let (wake, demanded, _) = wait.end()
-        #expect(handle(wake) == h)
+        #expect(wokenHandle(wake) == h)
         #expect(!demanded)
     }
 }
@@ -142,11 +143,7 @@ struct AsyncCallSlotTests {
         let generation = slot.begin(h, polledBy: socket.backend, deadline: nil)
         #expect(generation == nil, "its message is there: nothing to suspend for")
         let wake = slot.end(polledBy: socket.backend)
-        guard case .message(let m) = wake else {
-            Issue.record("woken with \(wake)")
-            return
-        }
-        #expect(m.handle == h)
+        #expect(wokenHandle(wake) == h, "woken with \(wake)")
         #expect(slot.count == 1, "the other call's message stays")
         slot.flush(handle: Handle.make())
         #expect(slot.count == 1, "a flush of another handle keeps it")
@@ -162,11 +159,7 @@ struct AsyncCallSlotTests {
         let poster = onThread { slot.post(.select(socket: socket, handle: h), unlessWithdrawn: nil) }
         await slot.suspend(generation)
         let wake = slot.end(polledBy: socket.backend)
-        guard case .message(let m) = wake else {
-            Issue.record("woken with \(wake)")
-            return
-        }
-        #expect(m.handle == h)
+        #expect(wokenHandle(wake) == h, "woken with \(wake)")
         try poster()
         #expect(slot.count == 0)
     }
