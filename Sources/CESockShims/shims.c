@@ -2,6 +2,7 @@
 #include "CESockShims.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <poll.h>
@@ -114,8 +115,15 @@ const uint32_t ESOCK_CQE_F_BUFFER = IORING_CQE_F_BUFFER;
 const uint32_t ESOCK_CQE_BUFFER_SHIFT = IORING_CQE_BUFFER_SHIFT;
 const uint32_t ESOCK_CQE_F_MORE = IORING_CQE_F_MORE;
 
+/* IOU_PBUF_RING_INC and IORING_CQE_F_BUF_MORE (Linux 6.12) are newer than liburing 2.3's
+ * headers: their values are the kernel's ABI. The registration's flags are the 16 bits after
+ * bgid, named `pad` in older headers and `flags` in newer ones. */
+#define ESOCK_PBUF_RING_INC 2u
+const uint32_t ESOCK_CQE_F_BUF_MORE = 1u << 4;
+_Static_assert(sizeof(struct io_uring_buf_reg) == 40, "io_uring_buf_reg is 40 bytes");
+
 struct io_uring_buf_ring *esock_buf_ring_setup(struct io_uring *ring, unsigned entries, int group,
-                                               unsigned char *base, unsigned size) {
+                                               unsigned char *base, unsigned size, int incremental) {
     void *mem = NULL;
     size_t bytes = (size_t)entries * sizeof(struct io_uring_buf);
     if (posix_memalign(&mem, 4096, bytes) != 0) { errno = ENOMEM; return NULL; }
@@ -126,6 +134,10 @@ struct io_uring_buf_ring *esock_buf_ring_setup(struct io_uring *ring, unsigned e
     reg.ring_addr = (unsigned long)br;
     reg.ring_entries = entries;
     reg.bgid = (unsigned short)group;
+    if (incremental) {
+        uint16_t flags = ESOCK_PBUF_RING_INC;
+        memcpy((char *)&reg + offsetof(struct io_uring_buf_reg, bgid) + sizeof reg.bgid, &flags, sizeof flags);
+    }
     int rc = io_uring_register_buf_ring(ring, &reg, 0);
     if (rc < 0) { free(mem); errno = -rc; return NULL; }
     int mask = io_uring_buf_ring_mask(entries);

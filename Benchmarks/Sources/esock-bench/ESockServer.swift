@@ -29,7 +29,7 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     // threads); ESOCK_DEFER_TASKRUN=0: the ring without SINGLE_ISSUER | DEFER_TASKRUN;
     // ESOCK_RING_SENDS=0: sends by send(2) first on the ring owner too; ESOCK_MULTISHOT=0: an SQE
     // per receive and accept; ESOCK_PROVIDED_BUFFERS / _SIZE: the provided-buffer ring's shape
-    // (see docs/architecture.md, "Measured: the ring owner", and Benchmarks/ab.py);
+    // with whole buffers, ESOCK_INCREMENTAL_BUFFERS / _SIZE with incremental ones (0: none; see docs/architecture.md, "Measured: the ring owner", and Benchmarks/ab.py);
     // ESOCK_BENCH_INFO=1: the backend's counters on stderr once a second.
     let callersLead = getenv("ESOCK_CALLERS_LEAD").map { String(cString: $0) != "0" } ?? true
     var ringConfig = CompletionBackend.Configuration()
@@ -38,6 +38,8 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     ringConfig.multishot = getenv("ESOCK_MULTISHOT").map { String(cString: $0) != "0" } ?? true
     if let n = getenv("ESOCK_PROVIDED_BUFFERS").flatMap({ UInt32(String(cString: $0)) }) { ringConfig.providedBuffers = n }
     if let n = getenv("ESOCK_PROVIDED_BUFFER_SIZE").flatMap({ UInt32(String(cString: $0)) }) { ringConfig.providedBufferSize = n }
+    if let n = getenv("ESOCK_INCREMENTAL_BUFFERS").flatMap({ UInt32(String(cString: $0)) }) { ringConfig.incrementalBuffers = n }
+    if let n = getenv("ESOCK_INCREMENTAL_BUFFER_SIZE").flatMap({ UInt32(String(cString: $0)) }) { ringConfig.incrementalBufferSize = n }
     let io: any IOBackend = choice == .select ? try SelectBackend(callersLead: callersLead)
                                               : try CompletionBackend(configuration: ringConfig)
     if getenv("ESOCK_BENCH_INFO") != nil { reportCounters(of: io) }

@@ -71,11 +71,15 @@ extern const uint32_t ESOCK_CQE_F_MORE;
 
 struct io_uring;
 struct io_uring_buf_ring;
+/// IORING_CQE_F_BUF_MORE: an incrementally consumed buffer (IOU_PBUF_RING_INC) stays with the
+/// kernel for more data after this CQE's; without it the buffer is the application's again.
+extern const uint32_t ESOCK_CQE_F_BUF_MORE;
 /// Sets up a provided-buffer ring of `entries` buffers of `size` bytes each, carved from `base`
-/// (entries * size bytes), registered as buffer group `group`. Returns the ring, or NULL with
-/// errno set.
+/// (entries * size bytes), registered as buffer group `group`; `incremental` non-zero asks for
+/// IOU_PBUF_RING_INC (each receive takes only the part of a buffer it needs; Linux 6.12+, EINVAL
+/// before). Returns the ring, or NULL with errno set.
 struct io_uring_buf_ring *esock_buf_ring_setup(struct io_uring *ring, unsigned entries, int group,
-                                               unsigned char *base, unsigned size);
+                                               unsigned char *base, unsigned size, int incremental);
 /// Gives buffer `bid` (at `addr`, `size` bytes) back to the kernel.
 void esock_buf_ring_recycle(struct io_uring_buf_ring *br, unsigned entries, unsigned char *addr,
                             unsigned size, unsigned short bid);

@@ -1,0 +1,199 @@
+@testable import ESock
+import Testing
+
+/// Receives of "whatever is available" on the completion backend read into the provided-buffer
+/// ring (consumed a part at a time where the kernel can, IOU_PBUF_RING_INC, whole buffers
+/// elsewhere): the bytes arrive whole and in order whatever buffer and offset they landed at,
+/// across many connections, when the ring runs dry, and for a datagram larger than a buffer.
+@Suite("Provided buffers: receives of whatever is available", .leakChecked)
+struct ProvidedBufferTests {
+    /// Starts a nowait receive of whatever is available, lets `send` run, and returns what the
+    /// receive got, following the backend's model.
+    private static func receiveAround(_ s: Socket, send: () throws -> Void) throws -> [UInt8] {
+        let mb = Mailbox()
+        let first = try s.recv(nowait: mb)
+        try send()
+        switch first {
+        case .done(let d):
+            return d
+        case .select(let info, _):
+            _ = try expectMessage(mb, info.handle)
+            // The same caller takes its turn again (OTP's select model).
+            guard case .done(let d) = try s.recv(nowait: mb) else {
+                Issue.record("no data after the select message"); return []
+            }
+            return d
+        case .completion(let info):
+            guard case .completion(_, _, .received(let d)) = try expectMessage(mb, info.handle) else {
+                Issue.record("expected a completion with data"); return []
+            }
+            return d
+        }
+    }
+
+    @Test("a datagram larger than a provided buffer arrives whole through a waiting receive", arguments: Backend.allCases)
+    func largeDatagram(backend: Backend) throws {
+        let (a, b) = try udpPair(on: backend)
+        defer { try? a.close(); try? b.close() }
+        try a.connect(b.sockname())
+        try b.connect(a.sockname())
+        let datagram = pattern(40_000, seed: 3)
+        let got = try Self.receiveAround(b) { _ = try a.send(datagram, timeout: .seconds(5)) }
+        #expect(got.count == datagram.count)
+        #expect(got.count != datagram.count || got == datagram, "the datagram's bytes differ")
+    }
+
+    /// `count` connections to one listener on `io`, the client's side first.
+    private static func connections(_ count: Int, on io: any IOBackend) throws -> (Socket, [(client: Socket, server: Socket)]) {
+        let l = try listener(on: io)
+        var pairs: [(client: Socket, server: Socket)] = []
+        for _ in 0..<count {
+            let c = try Socket.open(.inet, .stream, .tcp, backend: io)
+            try c.connect(l.sockname(), timeout: .seconds(5))
+            // Each message leaves at once (no wait for the previous one's delayed ACK).
+            try c.setopt(.tcp(.nodelay), .bool(true))
+            pairs.append((c, try l.accept(timeout: .seconds(5))))
+        }
+        return (l, pairs)
+    }
+
+    /// Nowait receives of whatever is available on many sockets, started before the data is
+    /// sent (so that they wait: on the completion backend, for the socket's multishot receive
+    /// reading into the provided buffers), then followed until each socket has its count.
+    private struct Receives {
+        let sockets: [Socket]
+        let mailbox = Mailbox()
+        var got: [[UInt8]]
+        var waiting: [Handle?]
+
+        init(_ sockets: [Socket]) throws {
+            self.sockets = sockets
+            got = Array(repeating: [], count: sockets.count)
+            waiting = Array(repeating: nil, count: sockets.count)
+            for i in sockets.indices { try start(i) }
+        }
+
+        private mutating func start(_ i: Int) throws {
+            switch try sockets[i].recv(nowait: mailbox) {
+            case .done(let d): got[i] += d
+            case .select(let info, let partial): got[i] += partial ?? []; waiting[i] = info.handle
+            case .completion(let info): waiting[i] = info.handle
+            }
+        }
+
+        /// Follows socket `i` until it has `n` bytes.
+        mutating func finish(_ i: Int, _ n: Int) throws -> [UInt8] {
+            while got[i].count < n {
+                if let h = waiting[i] {
+                    waiting[i] = nil
+                    switch try expectMessage(mailbox, h) {
+                    case .completion(_, _, .received(let d)): got[i] += d
+                    case .select: break
+                    case let m: Issue.record("unexpected \(m)"); return got[i]
+                    }
+                    if got[i].count >= n { break }
+                }
+                try start(i)
+            }
+            defer { got[i] = [] }
+            return got[i]
+        }
+    }
+
+    /// Rounds of messages of changing sizes on many connections: each round every client sends
+    /// one, then every server side reads what is available until it has it. Every connection's
+    /// bytes come whole and in order while the receives' data lands at changing buffers and
+    /// offsets (the incremental ring's 512 KiB is gone round several times).
+    @Test("many connections, messages of changing sizes: every byte in order", arguments: Backend.allCases)
+    func manyConnections(backend: Backend) throws {
+        let io = try backend.instance()
+        try Self.exchange(on: io, connections: 24, rounds: 30)
+    }
+
+    private static func exchange(on io: any IOBackend, connections: Int, rounds: Int) throws {
+        let (l, pairs) = try Self.connections(connections, on: io)
+        defer { for p in pairs { try? p.client.close(); try? p.server.close() }; try? l.close() }
+        let source = pattern(6000 + 251)
+        for round in 0..<rounds {
+            var receives = try Receives(pairs.map(\.server))
+            var sent: [[UInt8]] = []
+            for (i, p) in pairs.enumerated() {
+                let size = 1 + (round * 977 + i * 613) % 6000
+                let start = (round + i) % 251
+                let message = Array(source[start..<start + size])
+                try p.client.send(message, timeout: .seconds(10))
+                sent.append(message)
+            }
+            for i in pairs.indices {
+                let got = try receives.finish(i, sent[i].count)
+                #expect(got.count == sent[i].count, "connection \(i), round \(round)")
+                if got != sent[i] {
+                    Issue.record("connection \(i), round \(round): the bytes differ")
+                    return
+                }
+            }
+        }
+    }
+
+    /// A ring of two 4 KiB buffers (incremental where the kernel has it, and whole buffers) and
+    /// eight connections sending 64 KiB each at once: the multishot receives run out of buffers
+    /// (ENOBUFS) again and again and are armed again; nothing is lost or reordered.
+    @Test("a ring that runs dry: receives armed again, every byte in order", .requires(.ioUring),
+          arguments: [true, false])
+    func ringRunsDry(incremental: Bool) throws {
+        var config = CompletionBackend.Configuration()
+        if incremental {
+            config.incrementalBuffers = 2
+            config.incrementalBufferSize = 4096
+        } else {
+            config.incrementalBuffers = 0
+            config.providedBuffers = 2
+            config.providedBufferSize = 4096
+        }
+        let ring = try CompletionBackend(configuration: config)
+        defer { ring.shutdown() }
+        let shape = ring.info().settings["provided_buffers"]
+        if incremental && ring.info().settings["provided_buffers_fallback"] == nil {
+            #expect(shape == "2 x 4096, incremental")
+        } else {
+            #expect(shape == "2 x 4096")
+        }
+        let (l, pairs) = try Self.connections(8, on: ring)
+        defer { for p in pairs { try? p.client.close(); try? p.server.close() }; try? l.close() }
+        let messages = (0..<pairs.count).map { pattern(64 * 1024, seed: $0 * 5) }
+        var receives = try Receives(pairs.map(\.server))
+        for (i, p) in pairs.enumerated() { try p.client.send(messages[i], timeout: .seconds(10)) }
+        for i in pairs.indices {
+            let got = try receives.finish(i, messages[i].count)
+            #expect(got.count == messages[i].count && got == messages[i], "connection \(i)")
+        }
+        // 512 KiB through 8 KiB of buffers: each receive was armed again after running dry.
+        let armed = ring.info().counters["multishot_receivers"] ?? 0
+        #expect(armed > UInt64(pairs.count), "multishot receives armed: \(armed)")
+        try Self.exchange(on: ring, connections: 8, rounds: 10)
+    }
+
+    /// The default ring is incremental where the kernel has it (Linux 6.12+), and says why not
+    /// elsewhere; a shape the kernel cannot take (not a power of two) is refused without a
+    /// trap, and receives then use memory of their own.
+    @Test("which ring the backend has, and a shape it cannot have", .requires(.ioUring))
+    func ringShape() throws {
+        let io = try Backend.completion.instance()
+        let settings = io.info().settings
+        if let reason = settings["provided_buffers_fallback"] {
+            #expect(settings["provided_buffers"] == "512 x 16384", "\(reason)")
+            #expect(reason.contains("incremental"))
+        } else {
+            #expect(settings["provided_buffers"] == "8 x 65536, incremental")
+        }
+        var config = CompletionBackend.Configuration()
+        config.incrementalBuffers = 3
+        config.providedBuffers = 5
+        let odd = try CompletionBackend(configuration: config)
+        defer { odd.shutdown() }
+        #expect(odd.info().settings["provided_buffers"] == "off")
+        #expect(odd.info().settings["provided_buffers_fallback"]?.contains("einval") == true,
+                "\(odd.info().settings)")
+        try Self.exchange(on: odd, connections: 4, rounds: 5)
+    }
+}
