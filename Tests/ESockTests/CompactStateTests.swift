@@ -89,12 +89,28 @@ struct CompactStateTests {
         #expect(recv.receiveBuffer(4).baseAddress == received.baseAddress, "a big enough buffer is kept")
         recv.receivedCount = 5
         #expect(recv.receivedCount == 5 && recv.buffer != nil)
+        // A receive into the caller's memory has no buffer of its own: the two share a word.
+        let into = Operation(.recv, tag: .recv, handle: .make(), caller: .mailbox(Mailbox()), socket: s)
         let target = UnsafeMutableRawBufferPointer.allocate(byteCount: 4, alignment: 1)
         defer { target.deallocate() }
-        recv.target = target
-        #expect(recv.target?.baseAddress == target.baseAddress && recv.buffer?.baseAddress == received.baseAddress)
-        recv.target = nil
-        #expect(recv.target == nil && recv.buffer != nil)
+        into.target = target
+        #expect(into.target?.baseAddress == target.baseAddress && into.buffer == nil && into.outgoing == nil)
+        into.target = nil
+        #expect(into.target == nil && into.buffer == nil)
+    }
+
+    @Test("an operation fits a 128-byte malloc chunk", arguments: Backend.allCases)
+    func operationSize(backend: Backend) throws {
+        let s = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
+        defer { try? s.close() }
+        // malloc_usable_size (glibc's, or a sanitizer's) through dlsym: the Glibc module does not
+        // export <malloc.h>.
+        typealias UsableSize = @convention(c) (UnsafeMutableRawPointer?) -> Int
+        let symbol = try #require(dlsym(nil, "malloc_usable_size"), "no malloc_usable_size in this process")
+        let usableSize = unsafeBitCast(symbol, to: UsableSize.self)
+        let op = Operation(.recv, tag: .recv, handle: .make(), caller: .mailbox(Mailbox()), socket: s)
+        let bytes = usableSize(Unmanaged.passUnretained(op).toOpaque())
+        #expect(bytes > 0 && bytes <= 120, "\(bytes) B")
     }
 
     @Test("a copy of a socket's state keeps its own rare fields", arguments: Backend.allCases)

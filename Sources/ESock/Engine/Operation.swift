@@ -34,9 +34,10 @@ final class Operation: @unchecked Sendable {
 
     // Declared so that the one-byte fields sit together and fill what would be padding, with
     // what few operations use (sendfile's file, connect's address, a cancel's latch) out of line
-    // in ``Extras``, the buffers without optionals' tag bytes, and a receive's and a send's
-    // fields sharing their words: an operation takes 144 B with malloc's rounding (264 B at
-    // first, 240 before the extras went out of line, 176 before the sharing), and a
+    // in ``Extras``, the buffers without optionals' tag bytes and in one word for the three, and
+    // a receive's and a send's fields sharing their words: an operation takes 128 B with
+    // malloc's rounding (264 B at first, 240 before the extras went out of line, 176 before the
+    // sharing, 144 before the buffers' word), and a
     // completion socket holds two while it waits: its multishot receive and the caller's
     // receive. What each field is for is in its comment: recv, send, sendfile, connect, the
     // message calls, or the ring owner's own.
@@ -74,7 +75,7 @@ final class Operation: @unchecked Sendable {
     @exclusivity(unchecked) var cancelledEarly = false
     /// `outgoing` is the caller's memory, not the operation's: it is not freed.
     @exclusivity(unchecked) var outgoingIsBorrowed = false
-    /// Which of the three buffers are set (see `buffer`, `target`, `outgoing`).
+    /// Which of the three buffers is set (see `buffer`, `target`, `outgoing`; at most one).
     @exclusivity(unchecked) private var buffersSet = BuffersSet()
     /// Completion backend: what the operation received so far (a stream recv of `length` bytes
     /// may take several kernel completions).
@@ -98,31 +99,34 @@ final class Operation: @unchecked Sendable {
     @exclusivity(unchecked) var message: MessageIO?
     /// sendfile's and connect's fields and a cancel's latch, made on first use.
     @exclusivity(unchecked) private var extras: Extras?
-    /// `buffer` of a receive, `outgoing` of a send: an operation is one or the other.
+    /// `buffer` of a receive of a length, `target` of a receive into the caller's memory,
+    /// `outgoing` of a send: an operation has at most one of the three.
     @exclusivity(unchecked) private var memoryStorage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
-    @exclusivity(unchecked) private var targetStorage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
     /// Completion backend, recv of a length: the kernel writes here (at most
     /// ``Operation/receiveChunk`` bytes: memory for what can arrive, not for what was asked).
     var buffer: UnsafeMutableRawBufferPointer? {
         get { buffersSet.contains(.buffer) ? memoryStorage : nil }
         set {
-            assert(!buffersSet.contains(.outgoing), "a receive buffer on an operation that sends")
+            assert(buffersSet.isSubset(of: .buffer), "a receive buffer on an operation with other memory")
             memoryStorage = buffersSet.store(newValue, .buffer)
         }
     }
     /// recv(into:): the caller's memory, written by the kernel (the caller waits until the
     /// operation's last completion, so the memory outlives the kernel's use of it).
     var target: UnsafeMutableRawBufferPointer? {
-        get { buffersSet.contains(.target) ? targetStorage : nil }
-        set { targetStorage = buffersSet.store(newValue, .target) }
+        get { buffersSet.contains(.target) ? memoryStorage : nil }
+        set {
+            assert(buffersSet.isSubset(of: .target), "the caller's memory on an operation with memory of its own")
+            memoryStorage = buffersSet.store(newValue, .target)
+        }
     }
     /// The data still to send: owned by the operation while the kernel may read it, or the
     /// caller's memory (`outgoingIsBorrowed`) when the caller waits until the last completion.
     var outgoing: UnsafeMutableRawBufferPointer? {
         get { buffersSet.contains(.outgoing) ? memoryStorage : nil }
         set {
-            assert(!buffersSet.contains(.buffer), "data to send on an operation that receives")
+            assert(buffersSet.isSubset(of: .outgoing), "data to send on an operation with other memory")
             memoryStorage = buffersSet.store(newValue, .outgoing)
         }
     }
