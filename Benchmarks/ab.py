@@ -4,7 +4,7 @@ docs/architecture.md: each round runs every configuration once (server pinned to
 load generator to CPU 1), so a slow patch of a shared machine lands on all of them; prints each
 run and the medians: throughput, the server's CPU time per operation (and its user-space part,
 in parentheses) and, when the workload holds connections, resident memory per connection (RSS
-growth over the connections, read when all are connected).
+growth over the connections, read when all are connected, and again after the measured run).
 
 usage: Benchmarks/ab.py <workload> <conns> <size> <seconds> <rounds> CONFIG...
   workload  echo | idle-wave | stream-send | stream-recv | accept (esock-loadgen's)
@@ -48,6 +48,7 @@ results = {n: [] for n, _ in configs}
 cpus = {n: [] for n, _ in configs}
 users = {n: [] for n, _ in configs}
 mems = {n: [] for n, _ in configs}
+ends = {n: [] for n, _ in configs}
 for r in range(rounds):
     for name, spec in configs:
         cmd, env = server_cmd(spec)
@@ -60,7 +61,7 @@ for r in range(rounds):
         if wl == "idle-wave": args += ["--waves", os.environ.get("WAVES", "5")]
         if wl == "accept": args += ["--inflight", "16"]
         gen = subprocess.Popen(args, stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
-        c0 = c1 = None; out = None; mem = None
+        c0 = c1 = None; out = None; mem = None; end = None; n = 0
         for l in gen.stdout:
             l = l.strip()
             if l == "MEASURE_START": c0 = cpu_of(srv.pid)
@@ -68,7 +69,11 @@ for r in range(rounds):
             elif l.startswith("CONNECTED"):
                 n = int(l.split()[1]); mem = (rss_of(srv.pid) - rss0) / max(n, 1)
                 gen.stdin.write("go\n"); gen.stdin.flush()
-            elif l.startswith("{"): out = json.loads(l)
+            elif l.startswith("{"):
+                out = json.loads(l)
+                # Again after the measured waves (the connections are still open): what the
+                # traffic added, such as provided-buffer pages touched.
+                if mem is not None: end = (rss_of(srv.pid) - rss0) / max(n, 1)
         gen.wait(); srv.kill(); srv.wait()
         ops = out.get("ops_per_sec") or out.get("bytes_per_sec") or 0
         n_ops = out.get("ops", 0)
@@ -77,10 +82,12 @@ for r in range(rounds):
         user_us = (c1[0] - c0[0]) * 1e6 / n_ops if measured else 0
         results[name].append(ops); cpus[name].append(cpu_us); users[name].append(user_us)
         if mem is not None: mems[name].append(mem)
-        print(f"round {r} {name:28s} {ops:12.0f}  cpu/op {cpu_us:6.2f}us (user {user_us:5.2f})" + (f"  mem/conn {mem:8.0f}B" if mem is not None else ""), flush=True)
+        if end is not None: ends[name].append(end)
+        print(f"round {r} {name:28s} {ops:12.0f}  cpu/op {cpu_us:6.2f}us (user {user_us:5.2f})" + (f"  mem/conn {mem:8.0f}B" if mem is not None else "") + (f" (after the run {end:.0f}B)" if end is not None else ""), flush=True)
 print("medians:")
 base = None
 for name, _ in configs:
     m = statistics.median(results[name]); base = base or m
     extra = f"  mem/conn {statistics.median(mems[name]):.0f}B" if mems[name] else ""
+    if ends[name]: extra += f" (after the run {statistics.median(ends[name]):.0f}B)"
     print(f"  {name:28s} {m:12.0f}  ({m/base:.2f}x of first)  cpu/op {statistics.median(cpus[name]):.2f}us (user {statistics.median(users[name]):.2f})  range {min(results[name]):.0f}-{max(results[name]):.0f}{extra}")
