@@ -196,4 +196,35 @@ struct ProvidedBufferTests {
                 "\(odd.info().settings)")
         try Self.exchange(on: odd, connections: 4, rounds: 5)
     }
+
+    /// A message that arrives when the current incremental buffer has less room left than the
+    /// message: the kernel cuts it at the buffer's end and posts the rest from the next buffer
+    /// in the next CQE; the two come to the waiting receive as one, as recv(2) would read it.
+    @Test("a message cut at the end of a buffer reaches a waiting receive whole", .requires(.ioUring),
+          arguments: [true, false])
+    func cutAtBufferEnd(incremental: Bool) throws {
+        var config = CompletionBackend.Configuration()
+        if incremental {
+            config.incrementalBuffers = 2
+            config.incrementalBufferSize = 4096
+        } else {
+            config.incrementalBuffers = 0
+        }
+        let ring = try CompletionBackend(configuration: config)
+        defer { ring.shutdown() }
+        let p = try connectedPair(on: ring)
+        defer { p.closeAll() }
+        try p.client.setopt(.tcp(.nodelay), .bool(true))
+        // 3,000 bytes leave 1,096 in the first 4 KiB buffer; the next 3,000 cross its end, and
+        // so on round the ring.
+        for round in 0..<6 {
+            let message = pattern(3000, seed: round)
+            let got = try Self.receiveAround(p.server) { try p.client.send(message, timeout: .seconds(5)) }
+            #expect(got.count == message.count, "round \(round)")
+            #expect(got.count != message.count || got == message, "round \(round): the bytes differ")
+        }
+        if incremental && ring.info().settings["provided_buffers_fallback"] == nil {
+            #expect((ring.info().counters["gathered_completions"] ?? 0) > 0)
+        }
+    }
 }

@@ -87,6 +87,11 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     // The ring owner's own state.
     @exclusivity(unchecked) private var ring: Ring!
     @exclusivity(unchecked) private var buffers: ProvidedBuffers?
+    /// Where ``handleGathered(_:_:)`` puts one receive's CQEs together (made on first use).
+    @exclusivity(unchecked) private var gatherBuffer: UnsafeMutableRawBufferPointer?
+    /// The most bytes of back-to-back CQEs delivered as one (a receive of whatever is available
+    /// takes at most `{otp, rcvbuf}`, 64 KiB by default; the rest is read ahead).
+    private static let gatherLimit = 64 * 1024
     @exclusivity(unchecked) private var wakeArmed = false
     /// Completions reaped but not handled yet (moved aside while the kernel could take no more
     /// submissions), and the batch being handled.
@@ -134,6 +139,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private let wakeups = Atomic<UInt64>(0)
     private let busyRetries = Atomic<UInt64>(0)
     private let enterErrors = Atomic<UInt64>(0)
+    private let gathered = Atomic<UInt64>(0)
     private let receiversArmed = Atomic<UInt64>(0)
 
     /// Sets up an io_uring instance on its owner thread. Throws the kernel's error when io_uring
@@ -251,6 +257,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         assert(heldByKernel == 0, "the ring is released with \(heldByKernel) operations in the kernel")
         buffers?.release(from: ring)
         buffers = nil
+        gatherBuffer?.deallocate()
+        gatherBuffer = nil
         ring.close()
         wakeup.close()
     }
@@ -459,8 +467,70 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         swap(&reaped, &handling)
         harvests.wrappingAdd(1, ordering: .relaxed)
         completions.wrappingAdd(UInt64(handling.count), ordering: .relaxed)
-        for c in handling { handle(c) }
+        var i = 0
+        while i < handling.count {
+            let run = gatherableRun(at: i)
+            if run > 1 { handleGathered(i, run) } else { handle(handling[i]) }
+            i += run
+        }
         handling.removeAll(keepingCapacity: true)
+    }
+
+    /// How many CQEs from `i` on are one multishot receive's data back to back (1 when
+    /// `handling[i]` is not such a CQE or no other follows it): the kernel cut what arrived
+    /// together at the end of an incremental buffer (the rest comes from the next buffer in the
+    /// next CQE), or read again at once because more had come. At most ``gatherLimit`` bytes.
+    private func gatherableRun(at i: Int) -> Int {
+        let first = handling[i]
+        guard buffers != nil, first.result > 0, first.flags & ESOCK_CQE_F_BUFFER != 0,
+              first.flags & ESOCK_CQE_F_MORE != 0, first.userData & 1 == 0, first.userData != Self.wakeTag else {
+            return 1
+        }
+        var total = Int(first.result)
+        var j = i + 1
+        while j < handling.count {
+            let c = handling[j]
+            guard c.userData == first.userData, c.result > 0, c.flags & ESOCK_CQE_F_BUFFER != 0,
+                  total + Int(c.result) <= Self.gatherLimit else { break }
+            total += Int(c.result)
+            j += 1
+            if c.flags & ESOCK_CQE_F_MORE == 0 { break }
+        }
+        return j - i
+    }
+
+    /// Delivers `count` CQEs of one multishot receive (``gatherableRun(at:)``) as one: their
+    /// bytes copied, in order, into the owner's gather buffer and their buffers given back, so
+    /// that a receive of whatever is available gets what arrived together, as recv(2) would
+    /// (not the first piece of a message the end of a buffer cut).
+    private func handleGathered(_ start: Int, _ count: Int) {
+        let last = handling[start + count - 1]
+        let more = last.flags & ESOCK_CQE_F_MORE != 0
+        let raw = UnsafeRawPointer(bitPattern: UInt(last.userData))!
+        let op = more ? Unmanaged<Operation>.fromOpaque(raw).takeUnretainedValue()
+                      : Unmanaged<Operation>.fromOpaque(raw).takeRetainedValue()
+        if !more {
+            op.inKernel = false
+            heldByKernel -= 1
+        }
+        if gatherBuffer == nil {
+            gatherBuffer = .allocate(byteCount: Self.gatherLimit, alignment: 16)
+        }
+        let gather = gatherBuffer!
+        var filled = 0
+        for k in start..<(start + count) {
+            let c = handling[k]
+            guard let piece = buffers?.data(flags: c.flags, result: c.result) else { continue }
+            let n = min(piece.bytes.count, gather.count - filled)
+            if n > 0, let from = piece.bytes.baseAddress {
+                (gather.baseAddress! + filled).copyMemory(from: from, byteCount: n)
+            }
+            filled += n
+            if let id = piece.giveBack { buffers?.giveBack(id) }
+        }
+        gathered.wrappingAdd(UInt64(count - 1), ordering: .relaxed)
+        op.socket.completed(op, result: Int32(filled), data: UnsafeRawBufferPointer(rebasing: gather[0..<filled]),
+                            more: more, rules: completionRules)
     }
 
     private func handle(_ c: Ring.Completion) {
@@ -514,6 +584,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                                       "wakeups": wakeups.load(ordering: .relaxed),
                                       "busy_retries": busyRetries.load(ordering: .relaxed),
                                       "enter_errors": enterErrors.load(ordering: .relaxed),
+                                      "gathered_completions": gathered.load(ordering: .relaxed),
                                       "multishot_receivers": receiversArmed.load(ordering: .relaxed),
                                       "sockets": UInt64(table.count)],
                            settings: settings)
