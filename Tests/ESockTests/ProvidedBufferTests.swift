@@ -135,12 +135,9 @@ struct ProvidedBufferTests {
         }
     }
 
-    /// A ring of two 4 KiB buffers (incremental where the kernel has it, and whole buffers) and
-    /// eight connections sending 64 KiB each at once: the multishot receives run out of buffers
-    /// (ENOBUFS) again and again and are armed again; nothing is lost or reordered.
-    @Test("a ring that runs dry: receives armed again, every byte in order", .requires(.ioUring),
-          arguments: [true, false])
-    func ringRunsDry(incremental: Bool) throws {
+    /// A completion backend of its own whose provided-buffer ring is two 4 KiB buffers,
+    /// consumed incrementally (where the kernel has it) or whole; shut it down at the end.
+    private static func twoBufferRing(incremental: Bool) throws -> CompletionBackend {
         var config = CompletionBackend.Configuration()
         if incremental {
             config.incrementalBuffers = 2
@@ -150,7 +147,16 @@ struct ProvidedBufferTests {
             config.providedBuffers = 2
             config.providedBufferSize = 4096
         }
-        let ring = try CompletionBackend(configuration: config)
+        return try CompletionBackend(configuration: config)
+    }
+
+    /// A ring of two 4 KiB buffers (incremental where the kernel has it, and whole buffers) and
+    /// eight connections sending 64 KiB each at once: the multishot receives run out of buffers
+    /// (ENOBUFS) again and again and are armed again; nothing is lost or reordered.
+    @Test("a ring that runs dry: receives armed again, every byte in order", .requires(.ioUring),
+          arguments: [true, false])
+    func ringRunsDry(incremental: Bool) throws {
+        let ring = try Self.twoBufferRing(incremental: incremental)
         defer { ring.shutdown() }
         let shape = ring.info().settings["provided_buffers"]
         if incremental && ring.info().settings["provided_buffers_fallback"] == nil {
@@ -203,14 +209,7 @@ struct ProvidedBufferTests {
     @Test("a message cut at the end of a buffer reaches a waiting receive whole", .requires(.ioUring),
           arguments: [true, false])
     func cutAtBufferEnd(incremental: Bool) throws {
-        var config = CompletionBackend.Configuration()
-        if incremental {
-            config.incrementalBuffers = 2
-            config.incrementalBufferSize = 4096
-        } else {
-            config.incrementalBuffers = 0
-        }
-        let ring = try CompletionBackend(configuration: config)
+        let ring = try Self.twoBufferRing(incremental: incremental)
         defer { ring.shutdown() }
         let p = try connectedPair(on: ring)
         defer { p.closeAll() }
