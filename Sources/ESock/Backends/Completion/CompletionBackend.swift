@@ -506,24 +506,16 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private func handleGathered(_ start: Int, _ count: Int) {
         let last = handling[start + count - 1]
         let more = last.flags & ESOCK_CQE_F_MORE != 0
-        let raw = UnsafeRawPointer(bitPattern: UInt(last.userData))!
-        let op = more ? Unmanaged<Operation>.fromOpaque(raw).takeUnretainedValue()
-                      : Unmanaged<Operation>.fromOpaque(raw).takeRetainedValue()
-        if !more {
-            op.inKernel = false
-            heldByKernel -= 1
-        }
-        if gatherBuffer == nil {
-            gatherBuffer = .allocate(byteCount: Self.gatherLimit, alignment: 16)
-        }
-        let gather = gatherBuffer!
+        guard let op = operation(last.userData, more: more) else { return }
+        let gather = gatherBuffer ?? .allocate(byteCount: Self.gatherLimit, alignment: 16)
+        gatherBuffer = gather
         var filled = 0
         for k in start..<(start + count) {
             let c = handling[k]
             guard let piece = buffers?.data(flags: c.flags, result: c.result) else { continue }
             let n = min(piece.bytes.count, gather.count - filled)
-            if n > 0, let from = piece.bytes.baseAddress {
-                (gather.baseAddress! + filled).copyMemory(from: from, byteCount: n)
+            if n > 0, let from = piece.bytes.baseAddress, let to = gather.baseAddress {
+                (to + filled).copyMemory(from: from, byteCount: n)
             }
             filled += n
             if let id = piece.giveBack { buffers?.giveBack(id) }
@@ -533,25 +525,31 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                             more: more, rules: completionRules)
     }
 
+    /// The operation a CQE's user data names. Its last CQE (`more` false) takes back the
+    /// reference its SQE held: the kernel is done with it.
+    private func operation(_ userData: UInt64, more: Bool) -> Operation? {
+        guard let raw = UnsafeRawPointer(bitPattern: UInt(userData)) else { return nil }
+        if more { return Unmanaged<Operation>.fromOpaque(raw).takeUnretainedValue() }
+        let op = Unmanaged<Operation>.fromOpaque(raw).takeRetainedValue()
+        op.inKernel = false
+        heldByKernel -= 1
+        return op
+    }
+
     private func handle(_ c: Ring.Completion) {
         if c.userData == Self.wakeTag {
             wakeArmed = false
             return
         }
-        guard let raw = UnsafeRawPointer(bitPattern: UInt(c.userData & ~1)) else { return }
         if c.userData & 1 == 1 {
             // A cancel's own CQE: its reference to the target goes.
+            guard let raw = UnsafeRawPointer(bitPattern: UInt(c.userData & ~1)) else { return }
             heldByKernel -= 1
             Unmanaged<Operation>.fromOpaque(raw).release()
             return
         }
         let more = c.flags & ESOCK_CQE_F_MORE != 0
-        let op = more ? Unmanaged<Operation>.fromOpaque(raw).takeUnretainedValue()
-                      : Unmanaged<Operation>.fromOpaque(raw).takeRetainedValue()
-        if !more {
-            op.inKernel = false
-            heldByKernel -= 1
-        }
+        guard let op = operation(c.userData, more: more) else { return }
         let provided = buffers?.data(flags: c.flags, result: c.result)
         op.socket.completed(op, result: c.result, data: provided?.bytes, more: more, rules: completionRules)
         // The bytes were copied out: the buffer goes back (unless the kernel keeps filling it).
