@@ -201,6 +201,16 @@ struct ProvidedBufferTests {
         #expect(odd.info().settings["provided_buffers_fallback"]?.contains("einval") == true,
                 "\(odd.info().settings)")
         try Self.exchange(on: odd, connections: 4, rounds: 5)
+        // Sizes no ring can have (empty buffers; 512 of 4 GiB) are refused before any memory is
+        // taken, never a trap.
+        config.incrementalBuffers = 8
+        config.incrementalBufferSize = 0
+        config.providedBuffers = 512
+        config.providedBufferSize = .max
+        let huge = try CompletionBackend(configuration: config)
+        defer { huge.shutdown() }
+        #expect(huge.info().settings["provided_buffers"] == "off")
+        try Self.exchange(on: huge, connections: 2, rounds: 3)
     }
 
     /// A message that arrives when the current incremental buffer has less room left than the
