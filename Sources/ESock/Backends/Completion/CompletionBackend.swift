@@ -87,7 +87,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     // The ring owner's own state.
     @exclusivity(unchecked) private var ring: Ring!
     @exclusivity(unchecked) private var buffers: ProvidedBuffers?
-    /// Where ``handleGathered(_:_:)`` puts one receive's CQEs together (made on first use).
+    /// Where ``handleGathered(_:_:_:)`` puts one receive's CQEs together (made on first use).
     @exclusivity(unchecked) private var gatherBuffer: UnsafeMutableRawBufferPointer?
     /// The most bytes of back-to-back CQEs delivered as one (a receive of whatever is available
     /// takes at most `{otp, rcvbuf}`, 64 KiB by default; the rest is read ahead).
@@ -467,11 +467,17 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         swap(&reaped, &handling)
         harvests.wrappingAdd(1, ordering: .relaxed)
         completions.wrappingAdd(UInt64(handling.count), ordering: .relaxed)
-        var i = 0
-        while i < handling.count {
-            let run = gatherableRun(at: i)
-            if run > 1 { handleGathered(i, run) } else { handle(handling[i]) }
-            i += run
+        do {
+            // The batch as it is now (the array's storage, not a copy): what the handling does
+            // cannot change which CQEs this loop goes through. Released before the array is
+            // emptied, which then keeps its storage.
+            let batch = handling
+            var i = 0
+            while i < batch.count {
+                let run = gatherableRun(batch, at: i)
+                if run > 1 { handleGathered(batch, i, run) } else { handle(batch[i]) }
+                i += run
+            }
         }
         handling.removeAll(keepingCapacity: true)
     }
@@ -480,16 +486,16 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// `handling[i]` is not such a CQE or no other follows it): the kernel cut what arrived
     /// together at the end of an incremental buffer (the rest comes from the next buffer in the
     /// next CQE), or read again at once because more had come. At most ``gatherLimit`` bytes.
-    private func gatherableRun(at i: Int) -> Int {
-        let first = handling[i]
+    private func gatherableRun(_ batch: [Ring.Completion], at i: Int) -> Int {
+        let first = batch[i]
         guard buffers != nil, first.result > 0, first.flags & ESOCK_CQE_F_BUFFER != 0,
               first.flags & ESOCK_CQE_F_MORE != 0, first.userData & 1 == 0, first.userData != Self.wakeTag else {
             return 1
         }
         var total = Int(first.result)
         var j = i + 1
-        while j < handling.count {
-            let c = handling[j]
+        while j < batch.count {
+            let c = batch[j]
             guard c.userData == first.userData, c.result > 0, c.flags & ESOCK_CQE_F_BUFFER != 0,
                   total + Int(c.result) <= Self.gatherLimit else { break }
             total += Int(c.result)
@@ -499,19 +505,19 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         return j - i
     }
 
-    /// Delivers `count` CQEs of one multishot receive (``gatherableRun(at:)``) as one: their
+    /// Delivers `count` CQEs of one multishot receive (``gatherableRun(_:at:)``) as one: their
     /// bytes copied, in order, into the owner's gather buffer and their buffers given back, so
     /// that a receive of whatever is available gets what arrived together, as recv(2) would
     /// (not the first piece of a message the end of a buffer cut).
-    private func handleGathered(_ start: Int, _ count: Int) {
-        let last = handling[start + count - 1]
+    private func handleGathered(_ batch: [Ring.Completion], _ start: Int, _ count: Int) {
+        let last = batch[start + count - 1]
         let more = last.flags & ESOCK_CQE_F_MORE != 0
         guard let op = operation(last.userData, more: more) else { return }
         let gather = gatherBuffer ?? .allocate(byteCount: Self.gatherLimit, alignment: 16)
         gatherBuffer = gather
         var filled = 0
         for k in start..<(start + count) {
-            let c = handling[k]
+            let c = batch[k]
             guard let piece = buffers?.data(flags: c.flags, result: c.result) else { continue }
             let n = min(piece.bytes.count, gather.count - filled)
             if n > 0, let from = piece.bytes.baseAddress, let to = gather.baseAddress {
