@@ -213,16 +213,8 @@ struct AsyncCallSlotTests {
 
     @Test("a slot takes less memory than the pooled mailbox it replaced (three allocations, 368 B)")
     func slotSize() {
-        // malloc_usable_size (glibc's, or a sanitizer's) through dlsym: the Glibc module does not
-        // export <malloc.h>.
-        typealias UsableSize = @convention(c) (UnsafeMutableRawPointer?) -> Int
-        guard let symbol = dlsym(nil, "malloc_usable_size") else {
-            Issue.record("no malloc_usable_size in this process")
-            return
-        }
-        let usableSize = unsafeBitCast(symbol, to: UsableSize.self)
         let slot = AsyncCallSlot()
-        let bytes = usableSize(Unmanaged.passUnretained(slot).toOpaque())
+        guard let bytes = mallocUsableSize(of: slot) else { return }
         #expect(bytes > 0 && bytes <= 200, "\(bytes) B")
     }
 }

@@ -103,13 +103,8 @@ struct CompactStateTests {
     func operationSize(backend: Backend) throws {
         let s = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
         defer { try? s.close() }
-        // malloc_usable_size (glibc's, or a sanitizer's) through dlsym: the Glibc module does not
-        // export <malloc.h>.
-        typealias UsableSize = @convention(c) (UnsafeMutableRawPointer?) -> Int
-        let symbol = try #require(dlsym(nil, "malloc_usable_size"), "no malloc_usable_size in this process")
-        let usableSize = unsafeBitCast(symbol, to: UsableSize.self)
         let op = Operation(.recv, tag: .recv, handle: .make(), caller: .mailbox(Mailbox()), socket: s)
-        let bytes = usableSize(Unmanaged.passUnretained(op).toOpaque())
+        guard let bytes = mallocUsableSize(of: op) else { return }
         #expect(bytes > 0 && bytes <= 120, "\(bytes) B")
     }
 

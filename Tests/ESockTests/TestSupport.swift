@@ -322,3 +322,15 @@ func onOwnExecutor<T: Sendable>(_ body: (ThreadExecutor) async throws -> T) asyn
     defer { executor.shutdown() }
     return try await withTaskExecutorPreference(executor) { try await body(executor) }
 }
+
+/// The bytes malloc gave `object` (malloc_usable_size, glibc's or a sanitizer's, through dlsym:
+/// the Glibc module does not export <malloc.h>); nil, with an issue recorded, where the process
+/// has none.
+func mallocUsableSize(of object: AnyObject, sourceLocation: SourceLocation = #_sourceLocation) -> Int? {
+    typealias UsableSize = @convention(c) (UnsafeMutableRawPointer?) -> Int
+    guard let symbol = dlsym(nil, "malloc_usable_size") else {
+        Issue.record("no malloc_usable_size in this process", sourceLocation: sourceLocation)
+        return nil
+    }
+    return unsafeBitCast(symbol, to: UsableSize.self)(Unmanaged.passUnretained(object).toOpaque())
+}
