@@ -107,28 +107,25 @@ final class Operation: @unchecked Sendable {
     /// ``Operation/receiveChunk`` bytes: memory for what can arrive, not for what was asked).
     var buffer: UnsafeMutableRawBufferPointer? {
         get { buffersSet.contains(.buffer) ? memoryStorage : nil }
-        set {
-            assert(buffersSet.isSubset(of: .buffer), "a receive buffer on an operation with other memory")
-            memoryStorage = buffersSet.store(newValue, .buffer)
-        }
+        set { setMemory(newValue, as: .buffer) }
     }
     /// recv(into:): the caller's memory, written by the kernel (the caller waits until the
     /// operation's last completion, so the memory outlives the kernel's use of it).
     var target: UnsafeMutableRawBufferPointer? {
         get { buffersSet.contains(.target) ? memoryStorage : nil }
-        set {
-            assert(buffersSet.isSubset(of: .target), "the caller's memory on an operation with memory of its own")
-            memoryStorage = buffersSet.store(newValue, .target)
-        }
+        set { setMemory(newValue, as: .target) }
     }
     /// The data still to send: owned by the operation while the kernel may read it, or the
     /// caller's memory (`outgoingIsBorrowed`) when the caller waits until the last completion.
     var outgoing: UnsafeMutableRawBufferPointer? {
         get { buffersSet.contains(.outgoing) ? memoryStorage : nil }
-        set {
-            assert(buffersSet.isSubset(of: .outgoing), "data to send on an operation with other memory")
-            memoryStorage = buffersSet.store(newValue, .outgoing)
-        }
+        set { setMemory(newValue, as: .outgoing) }
+    }
+
+    /// Sets (or clears) the operation's one word of memory as `which`; it holds no other.
+    private func setMemory(_ value: UnsafeMutableRawBufferPointer?, as which: BuffersSet) {
+        assert(buffersSet.isSubset(of: which), "\(which) memory on an operation with other memory")
+        memoryStorage = buffersSet.store(value, which)
     }
 
     /// sendfile: the file.
