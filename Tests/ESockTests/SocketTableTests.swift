@@ -20,7 +20,7 @@ struct SocketTableTests {
         let keyA = try table.add(a, backend: "test")
         #expect(keyA != 0, "0 is the wake-up descriptor's epoll data")
         #expect(table.withSockets { $0[keyA] } === a)
-        table.remove(a)
+        table.remove(a, key: keyA)
         #expect(table.withSockets { $0[keyA] } == nil)
         #expect(table.count == 0)
 
@@ -35,11 +35,14 @@ struct SocketTableTests {
         for key: UInt64 in [0, 1 << 32, UInt64.max, keyB &+ 1, keyB ^ (1 << 32)] {
             #expect(table.withSockets { $0[key] } == nil, "key \(key)")
         }
-        // Removing twice, or a socket never added, changes nothing.
-        table.remove(a)
+        // Removing twice, a socket by another's key, or by a key nobody was given, changes
+        // nothing.
+        table.remove(a, key: keyA)
+        table.remove(a, key: keyB)
+        for key: UInt64 in [0, UInt64.max, keyB &+ 1] { table.remove(b, key: key) }
         #expect(table.withSockets { $0[keyB] } === b)
         #expect(table.count == 1)
-        table.remove(b)
+        table.remove(b, key: keyB)
         #expect(table.count == 0)
     }
 }

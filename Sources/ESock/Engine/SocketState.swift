@@ -11,8 +11,9 @@
 struct SocketState: @unchecked Sendable {
     /// The socket's identity, for the backends' tables and the effects.
     let socketID: UInt64
-    /// The socket's key in its backend's socket table, which the select backend gives epoll as
-    /// the event's data (see ``SocketTable/add(_:backend:)``); 0 until the backend attached it.
+    /// The socket's key in its backend's socket table (see ``SocketTable/add(_:backend:)``): the
+    /// select backend gives it epoll as the event's data, and both backends remove the socket
+    /// from their table by it; 0 until the backend attached it.
     var eventKey: UInt64 = 0
     /// The descriptor. Used only while `closed` is false, under the lock (close(2) happens after
     /// `closed` is set), so it never names a reused number.

@@ -179,11 +179,12 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private let completionRules: CompletionRules
 
     func attach(_ socket: Socket) throws(SocketError) {
-        try table.add(socket, backend: name)
+        let key = try table.add(socket, backend: name)
+        socket.state.withLock { $0.eventKey = key }
     }
 
     func detach(_ socket: Socket) {
-        table.remove(socket)
+        table.remove(socket, key: socket.state.withLock { $0.eventKey })
     }
 
     // MARK: The owner's thread: setup and teardown

@@ -90,7 +90,7 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
 
     /// The registration goes with the descriptor's close(2).
     func detach(_ socket: Socket) {
-        table.remove(socket)
+        table.remove(socket, key: socket.state.withLock { $0.eventKey })
     }
 
     /// Registers the socket with epoll when an operation first waits on it. Called inside the
