@@ -25,7 +25,7 @@ struct CallWaitTests {
         var wait = CallWait()
         let h = Handle.make()
         let other = Handle.make()
-        let generation = wait.begin(h, ready: nil)
+        let generation = wait.begin(h, ready: false)
         #expect(generation != 0)
         #expect(!wait.takes(h), "not suspended yet: a message waits in the queue")
         await withContinuation { c in
@@ -42,7 +42,7 @@ struct CallWaitTests {
             taken?.resume()
         }
         let (wake, demanded, timer) = wait.end()
-        #expect(wake?.isTimeout == true)
+        #expect(wake == .timedOut)
         #expect(demanded)
         #expect(timer == nil)
         #expect(!wait.isActive)
@@ -51,7 +51,7 @@ struct CallWaitTests {
     @Test("a wait withdrawn before it suspends does not suspend, and keeps the first wake-up")
     func withdrawnBeforePark() async {
         var wait = CallWait()
-        let generation = wait.begin(Handle.make(), ready: nil)
+        let generation = wait.begin(Handle.make(), ready: false)
         let early = wait.withdraw(generation: generation, with: .cancelled)
         #expect(early == nil, "nothing to resume yet")
         #expect(wait.isWoken)
@@ -72,7 +72,7 @@ struct CallWaitTests {
     @Test("a timer or cancel handler of an earlier wait does not wake the next one")
     func staleGenerationIgnored() async {
         var wait = CallWait()
-        let first = wait.begin(Handle.make(), ready: nil)
+        let first = wait.begin(Handle.make(), ready: false)
         let set = wait.setTimer(7, generation: first)
         #expect(set)
         _ = wait.withdraw(generation: first, with: .timedOut)
@@ -83,7 +83,7 @@ struct CallWaitTests {
         let late = wait.withdraw(generation: first, with: .timedOut)
         #expect(late == nil)
 
-        let second = wait.begin(Handle.make(), ready: nil)
+        let second = wait.begin(Handle.make(), ready: false)
         #expect(second != first)
         let stale = wait.withdraw(generation: first, with: .timedOut)
         #expect(stale == nil)
@@ -109,11 +109,8 @@ struct CallWaitTests {
 
     @Test("a wait whose message was there at its start asks no backend to poll")
     func readyAtStart() async throws {
-        let h = Handle.make()
-        let socket = try Socket.open(.inet, .dgram, .udp)
-        defer { try? socket.close() }
         var wait = CallWait()
-        let generation = wait.begin(h, ready: .message(.select(socket: socket, handle: h)))
+        let generation = wait.begin(Handle.make(), ready: true)
         #expect(wait.isWoken)
         await withContinuation { c in
             let suspended = wait.park(c, generation: generation, ready: nil)
@@ -121,8 +118,13 @@ struct CallWaitTests {
             if !suspended { c.resume() }
         }
         let (wake, demanded, _) = wait.end()
-        #expect(wokenHandle(wake) == h)
+        #expect(wake == .message)
         #expect(!demanded)
+    }
+
+    @Test("the wait's words first, its bytes last: 40 bytes, so that its slot fits 128")
+    func compact() {
+        #expect(MemoryLayout<CallWait>.size <= 40)
     }
 }
 
@@ -211,11 +213,54 @@ struct AsyncCallSlotTests {
         #expect(slot.count == 0)
     }
 
-    @Test("a slot takes less memory than the pooled mailbox it replaced (three allocations, 368 B)")
-    func slotSize() {
+    @Test("two messages about one operation are taken in the order they came, also once the oldest kept was taken", arguments: Backend.allCases)
+    func keptInOrder(backend: Backend) throws {
+        let socket = try Socket.open(.inet, .dgram, .udp, backend: backend.instance())
+        defer { try? socket.close() }
         let slot = AsyncCallSlot()
-        guard let bytes = mallocUsableSize(of: slot) else { return }
-        #expect(bytes > 0 && bytes <= 200, "\(bytes) B")
+        let a = Handle.make()
+        let b = Handle.make()
+        slot.post(.select(socket: socket, handle: a), unlessWithdrawn: nil)
+        slot.post(.select(socket: socket, handle: b), unlessWithdrawn: nil)
+        #expect(slot.begin(a, polledBy: socket.backend, deadline: nil) == nil)
+        #expect(wokenHandle(slot.end(polledBy: socket.backend)) == a)
+        // The oldest place is free again, and b's first message is still kept: b's second
+        // message comes after it.
+        slot.post(.abort(socket: socket, handle: b, reason: SocketError(.closed)), unlessWithdrawn: nil)
+        #expect(slot.begin(b, polledBy: socket.backend, deadline: nil) == nil)
+        let first = slot.end(polledBy: socket.backend)
+        guard case .message(.select(_, let h)) = first, h == b else {
+            Issue.record("b's first message (select) not taken first: \(first)")
+            return
+        }
+        #expect(slot.begin(b, polledBy: socket.backend, deadline: nil) == nil)
+        guard case .message(.abort(_, let h2, _)) = slot.end(polledBy: socket.backend), h2 == b else {
+            Issue.record("b's second message (abort) not taken second")
+            return
+        }
+        #expect(slot.count == 0)
+    }
+
+    @Test("a wait with a deadline woken by its message posted from another thread: the end takes the message out of the slot", arguments: Backend.allCases)
+    func messageThenTimer(backend: Backend) async throws {
+        let socket = try Socket.open(.inet, .dgram, .udp, backend: backend.instance())
+        defer { try? socket.close() }
+        let slot = AsyncCallSlot()
+        let h = Handle.make()
+        let generation = try #require(slot.begin(h, polledBy: socket.backend, deadline: .after(.seconds(3600))))
+        let poster = onThread { slot.post(.select(socket: socket, handle: h), unlessWithdrawn: nil) }
+        await slot.suspend(generation)
+        try poster()
+        #expect(wokenHandle(slot.end(polledBy: socket.backend)) == h)
+        #expect(slot.count == 0, "the message that woke the wait is taken by its end")
+        #expect(!slot.isWaiting)
+    }
+
+    @Test("a slot takes less memory than the pooled mailbox it replaced (three allocations, 368 B): one 128-byte malloc chunk")
+    func slotSize() {
+        let slots = (0..<8).map { _ in AsyncCallSlot() }
+        guard let bytes = mallocUsableSize(ofSmallest: slots) else { return }
+        #expect(bytes > 0 && bytes <= 120, "\(bytes) B")
     }
 }
 

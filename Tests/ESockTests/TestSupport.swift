@@ -323,14 +323,18 @@ func onOwnExecutor<T: Sendable>(_ body: (ThreadExecutor) async throws -> T) asyn
     return try await withTaskExecutorPreference(executor) { try await body(executor) }
 }
 
-/// The bytes malloc gave `object` (malloc_usable_size, glibc's or a sanitizer's, through dlsym:
-/// the Glibc module does not export <malloc.h>); nil, with an issue recorded, where the process
-/// has none.
-func mallocUsableSize(of object: AnyObject, sourceLocation: SourceLocation = #_sourceLocation) -> Int? {
+/// The bytes malloc gave the smallest of `objects` (malloc_usable_size, glibc's or a sanitizer's,
+/// through dlsym: the Glibc module does not export <malloc.h>); nil, with an issue recorded,
+/// where the process has none. Ask with several objects of one class alive together: malloc
+/// can hand one request a free chunk up to 31 bytes larger than its own when the rest is too
+/// small to split off (a full test run's heap did, for one object in several), and the
+/// smallest of several has the request's own chunk.
+func mallocUsableSize(ofSmallest objects: [AnyObject], sourceLocation: SourceLocation = #_sourceLocation) -> Int? {
     typealias UsableSize = @convention(c) (UnsafeMutableRawPointer?) -> Int
     guard let symbol = dlsym(nil, "malloc_usable_size") else {
         Issue.record("no malloc_usable_size in this process", sourceLocation: sourceLocation)
         return nil
     }
-    return unsafeBitCast(symbol, to: UsableSize.self)(Unmanaged.passUnretained(object).toOpaque())
+    let usableSize = unsafeBitCast(symbol, to: UsableSize.self)
+    return objects.map { usableSize(Unmanaged.passUnretained($0).toOpaque()) }.min()
 }

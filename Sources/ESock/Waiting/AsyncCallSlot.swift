@@ -14,10 +14,12 @@ import Synchronization
 final class AsyncCallSlot: @unchecked Sendable {
     private struct State {
         var wait = CallWait()
-        /// A message that came while the wait was not suspended for it (almost always none;
-        /// at most one per operation of the call).
+        /// The oldest message kept: the one that woke the wait, or one that came while the wait
+        /// was not suspended for it (at most one per operation of the call). Mostly the only
+        /// one, and then no array is made.
         var first: SocketMessage?
-        /// More such messages (a call given up whose operations' messages came late).
+        /// The messages kept after `first`, oldest first (a call given up whose operations'
+        /// messages came late).
         var more: [SocketMessage] = []
         /// A thread waiting for a given-up operation's late message (``receiveLate(_:polledBy:deadline:)``).
         var lateWaiter: Latch?
@@ -29,9 +31,15 @@ final class AsyncCallSlot: @unchecked Sendable {
             return more.remove(at: i)
         }
 
-        /// Keeps a message nobody waits for now.
+        /// Whether a message about `handle` is kept.
+        func holds(_ handle: Handle) -> Bool {
+            first?.handle == handle || more.contains { $0.handle == handle }
+        }
+
+        /// Keeps a message, behind those kept already (`first` is the oldest, so that two
+        /// messages about one operation are taken in the order they came).
         mutating func keep(_ message: consuming SocketMessage) {
-            if first == nil { first = message } else { more.append(message) }
+            if first == nil && more.isEmpty { first = message } else { more.append(message) }
         }
 
         /// Takes every message kept.
@@ -60,14 +68,15 @@ final class AsyncCallSlot: @unchecked Sendable {
 
     /// Delivers a message about `op` (or about no operation: `op` nil), unless `op` was
     /// cancelled (checked under the lock, which cancel's flush takes after marking it, as in
-    /// ``Mailbox/post(_:unlessWithdrawn:)``): the suspended wait takes it, or it is kept for
-    /// the wait to find.
+    /// ``Mailbox/post(_:unlessWithdrawn:)``): it is kept, and wakes the suspended wait that
+    /// waits for it (whose end takes it), or waits for the wait to find it.
     func post(_ message: consuming SocketMessage, unlessWithdrawn op: Operation?) {
         var message: SocketMessage? = consume message
         let (resume, late) = state.withLock { s -> (UnsafeContinuation<Void, Never>?, Latch?) in
             if let op, op.withdrawn.load(ordering: .sequentiallyConsistent) { return (nil, nil) }
-            if s.wait.takes(message!.handle), let c = s.wait.wake(.message(message.take()!)) { return (c, nil) }
+            let wakes = s.wait.takes(message!.handle)
             s.keep(message.take()!)
+            if wakes, let c = s.wait.wake(.message) { return (c, nil) }
             return (nil, s.lateWaiter.take())
         }
         // A message dropped for a withdrawn operation is destroyed here, after the lock.
@@ -110,8 +119,8 @@ final class AsyncCallSlot: @unchecked Sendable {
     @inline(never)
     func begin(_ handle: Handle, polledBy driver: any PollDriver, deadline: Deadline?) -> UInt64? {
         let (generation, ready) = state.withLock { s -> (UInt64, Bool) in
-            let ready: Mailbox.Wake? = s.take(handle).map { .message($0) }
-            return (s.wait.begin(handle, ready: ready), ready != nil)
+            let ready = s.holds(handle)
+            return (s.wait.begin(handle, ready: ready), ready)
         }
         if ready { return nil }
         _ = driver.gate.demandBackground(1)
@@ -149,9 +158,9 @@ final class AsyncCallSlot: @unchecked Sendable {
     private func park(_ c: UnsafeContinuation<Void, Never>, _ generation: UInt64) {
         let cancelled = Task.isCancelled
         let suspended = state.withLock { s -> Bool in
-            var ready: Mailbox.Wake?
+            var ready: CallWait.Woken?
             if !s.wait.isWoken {
-                ready = s.take(s.wait.waitedHandle).map { .message($0) } ?? (cancelled ? .cancelled : nil)
+                ready = s.holds(s.wait.waitedHandle) ? .message : (cancelled ? .cancelled : nil)
             }
             return s.wait.park(c, generation: generation, ready: ready)
         }
@@ -161,7 +170,7 @@ final class AsyncCallSlot: @unchecked Sendable {
     /// Wakes the wait of `generation` with `wake` (its task was cancelled, its deadline
     /// passed), unless something woke it first.
     @inline(never)
-    private func withdraw(_ generation: UInt64, with wake: Mailbox.Wake) {
+    private func withdraw(_ generation: UInt64, with wake: CallWait.Woken) {
         state.withLock { $0.wait.withdraw(generation: generation, with: wake) }?.resume()
     }
 
@@ -169,14 +178,25 @@ final class AsyncCallSlot: @unchecked Sendable {
     /// wait woken otherwise than by its timer cancels the timer.
     @inline(never)
     func end(polledBy driver: any PollDriver) -> Mailbox.Wake {
-        let (wake, demanded, timer) = state.withLock { $0.wait.end() }
+        let (woken, message, demanded, timer) = state.withLock { s in
+            let (woken, demanded, timer) = s.wait.end()
+            // The message that woke it was kept; it is taken here, the oldest about its handle.
+            let message = woken == .message ? s.take(s.wait.waitedHandle) : nil
+            return (woken, message, demanded, timer)
+        }
         if demanded { _ = driver.gate.demandBackground(-1) }
-        guard let wake else {
+        if let timer, woken != .timedOut { driver.timers.cancel(timer) }
+        switch woken {
+        case .message?:
+            if let message { return .message(message) }
+            assertionFailure("a call's wait woken by a message that is not kept")
+            return .cancelled
+        case .cancelled?: return .cancelled
+        case .timedOut?: return .timedOut
+        case nil:
             assertionFailure("a call's wait resumed with nothing to wake it")
             return .cancelled
         }
-        if let timer, !wake.isTimeout { driver.timers.cancel(timer) }
-        return wake
     }
 
     // MARK: A given-up operation's late message

@@ -6,10 +6,19 @@
 /// The transitions are mutating functions that say what to do after the lock (which
 /// continuation to resume); the slot runs them under its lock and acts after it.
 struct CallWait {
-    // Declared largest first, the flags last, so that they share the last word (113 -> 99 B in
-    // every slot).
-    /// What woke it, for the end to take.
-    private var woken: Mailbox.Wake?
+    /// What woke a wait. The message that woke it is not held here: the slot keeps it with the
+    /// other messages it keeps, and the end takes it by its handle (a `Mailbox.Wake` here, 25
+    /// bytes, put the slot in a 160-byte malloc chunk; without it, 128).
+    enum Woken: UInt8 {
+        /// The message about the waited operation came (kept in the slot).
+        case message
+        /// Its task was cancelled.
+        case cancelled
+        /// Its deadline passed.
+        case timedOut
+    }
+
+    // Declared words first, the bytes last, so that they share the last word (40 B).
     /// Counts the waits, so that a late timer or cancel handler of an earlier wait is told
     /// apart (never 0).
     private(set) var generation: UInt64 = 0
@@ -17,23 +26,25 @@ struct CallWait {
     private(set) var waitedHandle = Handle(id: 0)
     /// Set while it is suspended and nobody has woken it: whoever wakes it takes this.
     private var continuation: UnsafeContinuation<Void, Never>?
-    /// Its deadline's timer, once scheduled.
-    private var timer: UInt64?
+    /// Its deadline's timer, once scheduled; 0 when none (``TimerQueue`` numbers them from 1).
+    private var timer: UInt64 = 0
+    /// What woke it, for the end to take.
+    private var woken: Woken?
     /// Set from the start of a wait to its end.
     private(set) var isActive = false
     /// Whether it asked its backend to poll while it waits (not when it never suspended).
     private(set) var demanded = false
 
-    /// The start of a wait for the message about `handle`; `ready` (the message, found in the
-    /// queue) wakes it at once, and then it asks no backend to poll. Returns the wait's
+    /// The start of a wait for the message about `handle`; `ready` (the message is kept in the
+    /// slot already) wakes it at once, and then it asks no backend to poll. Returns the wait's
     /// generation.
-    mutating func begin(_ handle: Handle, ready: Mailbox.Wake?) -> UInt64 {
+    mutating func begin(_ handle: Handle, ready: Bool) -> UInt64 {
         assert(!isActive, "a slot serves one async call at a time")
         generation = generation == .max ? 1 : generation + 1
         isActive = true
         waitedHandle = handle
-        woken = ready
-        demanded = ready == nil
+        woken = ready ? .message : nil
+        demanded = !ready
         return generation
     }
 
@@ -42,9 +53,9 @@ struct CallWait {
     var isWoken: Bool { woken != nil }
 
     /// The suspension of the wait of `generation` with `c`: false when it was woken already
-    /// (since its start, or by `ready`: the message, found in the queue, or the task's
-    /// cancellation), and then `c` is to be resumed at once.
-    mutating func park(_ c: UnsafeContinuation<Void, Never>, generation: UInt64, ready: Mailbox.Wake?) -> Bool {
+    /// (since its start, or by `ready`: its message is kept in the slot, or the task was
+    /// cancelled), and then `c` is to be resumed at once.
+    mutating func park(_ c: UnsafeContinuation<Void, Never>, generation: UInt64, ready: Woken?) -> Bool {
         assert(isActive && generation == self.generation, "a call's wait parked after its end")
         if woken == nil { woken = ready }
         if woken != nil { return false }
@@ -57,21 +68,21 @@ struct CallWait {
         continuation != nil && handle == waitedHandle
     }
 
-    /// Wakes the suspended wait with `wake` and hands over its continuation to resume; nil when
-    /// it is not suspended.
-    mutating func wake(_ wake: Mailbox.Wake) -> UnsafeContinuation<Void, Never>? {
+    /// Wakes the suspended wait with `woken` and hands over its continuation to resume; nil
+    /// when it is not suspended.
+    mutating func wake(_ woken: Woken) -> UnsafeContinuation<Void, Never>? {
         guard let c = continuation.take() else { return nil }
-        woken = wake
+        self.woken = woken
         return c
     }
 
     /// The wake-up of a cancel handler or a timer for the wait of `generation`: a suspended
     /// wait's continuation is handed over; one not suspended yet is marked, so that it does
     /// not suspend. Nothing when the wait is over or woken already.
-    mutating func withdraw(generation: UInt64, with wake: Mailbox.Wake) -> UnsafeContinuation<Void, Never>? {
-        guard isActive, generation == self.generation, woken == nil else { return nil }
-        if let c = self.wake(wake) { return c }
-        woken = wake
+    mutating func withdraw(generation: UInt64, with woken: Woken) -> UnsafeContinuation<Void, Never>? {
+        guard isActive, generation == self.generation, self.woken == nil else { return nil }
+        if let c = wake(woken) { return c }
+        self.woken = woken
         return nil
     }
 
@@ -85,9 +96,11 @@ struct CallWait {
 
     /// The end of the wait: what woke it, whether it asked its backend to poll (to give that
     /// back), and its timer (to cancel unless it fired).
-    mutating func end() -> (wake: Mailbox.Wake?, demanded: Bool, timer: UInt64?) {
+    mutating func end() -> (woken: Woken?, demanded: Bool, timer: UInt64?) {
         assert(continuation == nil, "a call's wait ended while it was suspended")
         isActive = false
-        return (woken.take(), demanded, timer.take())
+        let timer = self.timer
+        self.timer = 0
+        return (woken.take(), demanded, timer == 0 ? nil : timer)
     }
 }
