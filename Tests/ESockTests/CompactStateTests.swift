@@ -103,9 +103,18 @@ struct CompactStateTests {
     func operationSize(backend: Backend) throws {
         let s = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
         defer { try? s.close() }
-        let op = Operation(.recv, tag: .recv, handle: .make(), caller: .mailbox(Mailbox()), socket: s)
-        guard let bytes = mallocUsableSize(of: op) else { return }
+        let ops = (0..<8).map { _ in Operation(.recv, tag: .recv, handle: .make(), caller: .mailbox(Mailbox()), socket: s) }
+        guard let bytes = mallocUsableSize(ofSmallest: ops) else { return }
         #expect(bytes > 0 && bytes <= 120, "\(bytes) B")
+    }
+
+    @Test("a socket fits a 368-byte malloc chunk", arguments: Backend.allCases)
+    func socketSize(backend: Backend) throws {
+        let io = try backend.instance()
+        let sockets = try (0..<8).map { _ in try Socket.open(.inet, .stream, .tcp, backend: io) }
+        defer { for s in sockets { try? s.close() } }
+        guard let bytes = mallocUsableSize(ofSmallest: sockets) else { return }
+        #expect(bytes > 0 && bytes <= 360, "\(bytes) B")
     }
 
     @Test("a copy of a socket's state keeps its own rare fields", arguments: Backend.allCases)

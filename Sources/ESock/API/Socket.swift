@@ -63,7 +63,7 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
         self.protocol = proto
         self.backend = backend
         self.origin = origin
-        state = Locked(SocketState(socketID: id, fd: fd, type: type, rules: backend.rules))
+        state = Locked(SocketState(fd: fd, type: type, rules: backend.rules))
         do {
             try backend.attach(self)
         } catch {

@@ -9,8 +9,6 @@
 // @unchecked Sendable: a socket's state is only ever reached inside its lock (`Socket.state`);
 // the operations and queues it holds are guarded by the same lock.
 struct SocketState: @unchecked Sendable {
-    /// The socket's identity, for the backends' tables and the effects.
-    let socketID: UInt64
     /// The socket's key in its backend's socket table (see ``SocketTable/add(_:backend:)``): the
     /// select backend gives it epoll as the event's data, and both backends remove the socket
     /// from their table by it; 0 until the backend attached it.
@@ -70,7 +68,12 @@ struct SocketState: @unchecked Sendable {
     /// reads in a row a stream recv of length 0 may gather before it returns (at most
     /// ``syscallBudget`` in one attempt). ESock's default is 64 KiB (OTP's is 8 KiB): the
     /// largest datagram, and what a stream read took before the option existed.
-    var recvBufferSize = SocketState.defaultRecvBufferSize
+    var recvBufferSize: Int {
+        // Among the rare fields (mostly left at its default): a socket then fits a 368-byte
+        // malloc chunk, not 384.
+        get { rare?.values.recvBufferSize ?? SocketState.defaultRecvBufferSize }
+        set { madeRare().values.recvBufferSize = newValue }
+    }
     var recvBufferCount: Int {
         get { rare?.values.recvBufferCount ?? 1 }
         set { madeRare().values.recvBufferCount = newValue }
@@ -157,8 +160,7 @@ struct SocketState: @unchecked Sendable {
     /// many.
     static let syscallBudget = 16
 
-    init(socketID: UInt64, fd: Int32, type: SocketType, rules: any IOModelRules) {
-        self.socketID = socketID
+    init(fd: Int32, type: SocketType, rules: any IOModelRules) {
         self.fd = fd
         self.type = type
         self.rules = rules
@@ -252,6 +254,7 @@ extension OperationValue {
 /// `SocketState.rare`). Guarded by the socket's lock, as the state is.
 struct RareState {
     var recvBufferCount = 1
+    var recvBufferSize = SocketState.defaultRecvBufferSize
     var recvControlBufferSize = SocketState.defaultControlBufferSize
     var sendControlBufferSize = SocketState.defaultControlBufferSize
     var messagesAhead: [Msg] = []
