@@ -373,7 +373,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         op.inKernel = true
         let userData = UInt64(UInt(bitPattern: Unmanaged.passRetained(op).toOpaque()))
         heldByKernel += 1
-        ring.prepare(request, userData: userData, whileBusy: makeRoom)
+        prepare(request, userData: userData)
         submissions.wrappingAdd(1, ordering: .relaxed)
     }
 
@@ -390,8 +390,27 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         let target = UInt64(UInt(bitPattern: Unmanaged.passUnretained(op).toOpaque()))
         let userData = UInt64(UInt(bitPattern: Unmanaged.passRetained(op).toOpaque())) | 1
         heldByKernel += 1
-        ring.prepare(.cancel(target: target), userData: userData, whileBusy: makeRoom)
+        prepare(.cancel(target: target), userData: userData)
         submissions.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    /// Prepares an SQE (``Ring/prepare(_:userData:whileBusy:)``), making room when the kernel
+    /// is busy.
+    private func prepare(_ request: Ring.Request, userData: UInt64) {
+        do throws(SocketError.Errno) {
+            try ring.prepare(request, userData: userData, whileBusy: makeRoom)
+        } catch {
+            ringBroken(error)
+        }
+    }
+
+    /// io_uring_enter failed with an errno this backend does not expect (not EINTR, ETIME,
+    /// EBUSY or EAGAIN): the ring's state is unknown, and with it which buffers the kernel
+    /// still uses, so nothing can be freed or answered safely. Ends the process with the errno
+    /// (docs/architecture.md, "Eighth session", what is left).
+    private func ringBroken(_ error: SocketError.Errno) -> Never {
+        enterErrors.wrappingAdd(1, ordering: .relaxed)
+        preconditionFailure("io_uring_enter failed: \(error.name); the ring is unusable")
     }
 
     /// The kernel takes no more submissions until completions are reaped: they are moved aside
@@ -414,7 +433,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         let before = seenGeneration
         takeRequests()
         if !wakeArmed {
-            ring.prepare(.read(fd: wakeup.raw, buffer: wakeBuffer, length: 8), userData: Self.wakeTag, whileBusy: makeRoom)
+            prepare(.read(fd: wakeup.raw, buffer: wakeBuffer, length: 8), userData: Self.wakeTag)
             wakeArmed = true
         }
         var wait = timeout != .zero && reaped.isEmpty
@@ -454,8 +473,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                 makeRoom()
                 wait = false
             } catch {
-                enterErrors.wrappingAdd(1, ordering: .relaxed)
-                preconditionFailure("io_uring_enter failed: \(error.name); the ring is unusable")
+                ringBroken(error)
             }
         }
     }

@@ -79,12 +79,18 @@ final class Ring {
 
     /// Prepares `request` with `userData` in the next free SQE. When the SQ is full, what is
     /// prepared is submitted first; `whileBusy` runs when the kernel cannot take it yet (its
-    /// completion queue is full) and must make room by reaping.
-    func prepare(_ request: Request, userData: UInt64, whileBusy: () -> Void) {
+    /// completion queue is full) and must make room by reaping. Throws the errno of a submit
+    /// that failed otherwise (EINTR is retried): the SQ would stay full, and a loop that only
+    /// retried would spin for ever.
+    func prepare(_ request: Request, userData: UInt64, whileBusy: () -> Void) throws(SocketError.Errno) {
         var sqe = io_uring_get_sqe(ring)
         while sqe == nil {
             let rc = io_uring_submit(ring)
-            if rc == -EBUSY || rc == -EAGAIN { whileBusy() }
+            if rc == -EBUSY || rc == -EAGAIN {
+                whileBusy()
+            } else if rc < 0 && rc != -EINTR {
+                throw SocketError.Errno(rawValue: -rc)
+            }
             sqe = io_uring_get_sqe(ring)
         }
         let s = sqe!
