@@ -2,6 +2,8 @@
 #include "CESockShims.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <fcntl.h>
 #include <sched.h>
@@ -58,9 +60,27 @@ int esock_accept4(int fd, struct sockaddr *addr, socklen_t *len) {
 }
 
 ssize_t esock_sendfile(int out_fd, int in_fd, int64_t *offset, size_t count) {
+    // sendfile(2) has no MSG_NOSIGNAL: to a peer that reset the connection it fails with EPIPE
+    // and raises SIGPIPE, whose default action ends the process. SIGPIPE is blocked in this
+    // thread for the call, and the one it raised (a synchronous, thread-directed signal) is
+    // taken before the mask is restored, unless one was pending already (then it is left).
+    sigset_t pipe_only, old, pending;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    sigemptyset(&pending);
+    sigpending(&pending);
+    int was_pending = sigismember(&pending, SIGPIPE);
     off_t off = (off_t)*offset;
     ssize_t n = sendfile(out_fd, in_fd, &off, count);
+    int saved = errno;
+    if (n < 0 && saved == EPIPE && !was_pending) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe_only, NULL, &zero) < 0 && errno == EINTR) {}
+    }
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     *offset = (int64_t)off;
+    errno = saved;
     return n;
 }
 

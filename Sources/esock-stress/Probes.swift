@@ -28,6 +28,7 @@ func probe(_ name: String, _ backendName: String) throws(SocketError) {
     case "shutdown": try probeShutdown(backend, backendName)
     case "signals": try probeSignals(backend)
     case "wakeups": try probeWakeups(backend, backendName)
+    case "sendfile-reset": try probeSendfileToResetPeer(backend)
     default:
         print("unknown probe \(name)")
         exit(2)

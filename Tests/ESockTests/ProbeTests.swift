@@ -5,7 +5,7 @@ import Testing
 /// instead of killing the test runner. The child bounds itself with alarm(2).
 @Suite("Probes in a child process: bad input, deinit and lock cascades, stopped backends, signals", .leakChecked)
 struct ProbeTests {
-    static let probes = ["bad-input", "dropped-owner", "predicates", "lock-order", "descriptor-race", "shutdown", "signals", "wakeups"]
+    static let probes = ["bad-input", "dropped-owner", "predicates", "lock-order", "descriptor-race", "shutdown", "signals", "wakeups", "sendfile-reset"]
 
     @Test("each probe holds on every backend", arguments: probes, Backend.allCases)
     func probe(_ name: String, _ backend: Backend) throws {
