@@ -10,12 +10,11 @@ final class SocketTable: Sendable {
     }
 
     private struct Table {
-        var slots: [Slot] = []
-        /// Sockets in the table now. (A socket's place is found by its key, which the socket
+        /// Every place, held or free. (A socket's place is found by its key, which the socket
         /// keeps: no dictionary by id, which cost ~26 bytes per socket at 10,000 and a hashing
         /// on every open and close.)
-        var count = 0
-        /// Places free for the next socket.
+        var slots: [Slot] = []
+        /// Places free for the next socket: every place not in it holds a socket.
         var free: [Int] = []
         var stopped = false
     }
@@ -38,7 +37,6 @@ final class SocketTable: Sendable {
                 t.slots.append(Slot())
             }
             t.slots[place].socket = socket
-            t.count += 1
             return Self.key(place, t.slots[place].generation)
         }
     }
@@ -49,11 +47,23 @@ final class SocketTable: Sendable {
     func remove(_ socket: Socket, key: UInt64) {
         table.withLock { t in
             guard let place = Self.place(of: key, in: t.slots), t.slots[place].socket === socket else { return }
-            t.count -= 1
             t.slots[place].socket = nil
             t.slots[place].generation &+= 1
             t.free.append(place)
         }
+    }
+
+    /// A backend's attach of a new socket: ``add(_:backend:)``, and the key kept in the
+    /// socket's state (``SocketState/eventKey``) for the socket's events and its ``detach(_:)``.
+    func attach(_ socket: Socket, backend name: String) throws(SocketError) {
+        let key = try add(socket, backend: name)
+        socket.state.withLock { $0.eventKey = key }
+    }
+
+    /// A backend's detach of a socket that is being closed: ``remove(_:key:)`` with the key its
+    /// attach kept.
+    func detach(_ socket: Socket) {
+        remove(socket, key: socket.state.withLock { $0.eventKey })
     }
 
     /// Looks several sockets up by their keys under one lock: `body` gets the lookup.
@@ -86,7 +96,7 @@ final class SocketTable: Sendable {
         UInt64(generation) << 32 | UInt64(place + 1)
     }
 
-    var count: Int { table.withLock { $0.count } }
+    var count: Int { table.withLock { $0.slots.count - $0.free.count } }
 
     /// Whether the backend stopped taking sockets.
     var isStopped: Bool { table.withLock { $0.stopped } }

@@ -179,12 +179,11 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private let completionRules: CompletionRules
 
     func attach(_ socket: Socket) throws(SocketError) {
-        let key = try table.add(socket, backend: name)
-        socket.state.withLock { $0.eventKey = key }
+        try table.attach(socket, backend: name)
     }
 
     func detach(_ socket: Socket) {
-        table.remove(socket, key: socket.state.withLock { $0.eventKey })
+        table.detach(socket)
     }
 
     // MARK: The owner's thread: setup and teardown

@@ -84,13 +84,12 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     var rules: any IOModelRules { SelectRules(backend: self) }
 
     func attach(_ socket: Socket) throws(SocketError) {
-        let key = try table.add(socket, backend: name)
-        socket.state.withLock { $0.eventKey = key }
+        try table.attach(socket, backend: name)
     }
 
     /// The registration goes with the descriptor's close(2).
     func detach(_ socket: Socket) {
-        table.remove(socket, key: socket.state.withLock { $0.eventKey })
+        table.detach(socket)
     }
 
     /// Registers the socket with epoll when an operation first waits on it. Called inside the
