@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ESock
 import Synchronization
+import SystemPackage
 
 /// An owner mailbox whose last reference of the user's goes while its sockets have nowait
 /// operations pending: closing them neither crashes (no deinit closes anything inside a lock)
@@ -269,6 +270,35 @@ func probeSignals(_ backend: any IOBackend) throws(SocketError) {
     try p.client.close()
     echo()
     ok("2000 echo rounds under a stream of signals")
+}
+
+/// sendfile to a peer that reset the connection: an error (EPIPE or ECONNRESET), and the process
+/// lives. sendfile(2) has no MSG_NOSIGNAL and raises SIGPIPE, whose default action (this process
+/// keeps it) ends the process.
+func probeSendfileToResetPeer(_ backend: any IOBackend) throws(SocketError) {
+    let p = try pair(backend)
+    defer { for s in [p.client, p.listener] { try? s.close() } }
+    try p.server.close()
+    // Sends (MSG_NOSIGNAL) until the peer's reset shows: the next write then raises SIGPIPE.
+    var sends = 0
+    while sends < 1000 {
+        do { try p.client.send([1], timeout: .seconds(10)) } catch { break }
+        sends += 1
+    }
+    check(sends < 1000, "the peer's reset shows to a send")
+    let path = "/proc/self/exe"
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    check(fd >= 0, "opened \(path)")
+    defer { close(fd) }
+    for round in 0..<3 {
+        do {
+            _ = try p.client.sendfile(FileDescriptor(rawValue: fd), count: 65536, timeout: .seconds(10))
+            fail("round \(round): sendfile to a reset peer succeeded")
+        } catch {
+            check(error == .posix(EPIPE) || error == .posix(ECONNRESET),
+                  "round \(round): sendfile to a reset peer fails with \(error.reason), the process lives")
+        }
+    }
 }
 
 /// Wake-ups of a backend's thread that is falling asleep are never lost: a stop, work handed to
