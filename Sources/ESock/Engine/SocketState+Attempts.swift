@@ -203,6 +203,34 @@ extension SocketState {
         return receivedInto(Syscall.recv(fd, target.baseAddress, target.count, flags), asked: target.count, flags: flags)
     }
 
+    /// A stream receive given up by its own caller (its timeout, its task cancelled) that may
+    /// have skipped its kernel call because the last one drained the socket (``mayRead``) makes
+    /// that call now, once and without waiting, so that data the kernel held before the
+    /// deadline is the call's even when the backend had not reported it yet (select: the epoll
+    /// thread may lag behind the kernel on a loaded machine; OTP, which always reads first,
+    /// returns such data). What it reads goes in `op` (`received`, or `receivedCount` of a
+    /// receive into the caller's memory), where the call's cancel takes it from; an end or an
+    /// error it meets is left for the next receive (``readError``).
+    mutating func lastRead(_ op: Operation) {
+        guard op.kind == .recv, op.message == nil, op.cancellerTakesData, !mayRead, drains(op.flags),
+              readAhead.isEmpty, readError == nil, receiver == nil else { return }
+        let outcome: Attempt
+        if let target = op.target {
+            outcome = receiveInto(target, flags: op.flags, force: true)
+        } else {
+            outcome = receiveNow(length: op.length, flags: op.flags, received: op.received, force: true)
+        }
+        switch outcome {
+        case .done(.count(let n)): op.receivedCount = n
+        case .done(.bytes(let bytes)): op.received = bytes
+        case .wait(let partial, _): if let bytes = partial?.bytes { op.received = bytes }
+        case .failed(let error):
+            if case .received(let bytes)? = error.partial { op.received = bytes }
+            readError = SocketError(error.reason)
+        default: break
+        }
+    }
+
     /// One recvmsg(2) call, non-blocking, into the message memory (recvfrom and recvmsg: one call
     /// gives one message, or what a stream has, as in Erlang).
     private mutating func receiveMessageNow(_ message: MessageIO, flags: Int32) -> Attempt {

@@ -44,7 +44,13 @@ struct SelectRules: IOModelRules {
         return true
     }
 
-    func cancel(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool { false }
+    /// Nothing is in the kernel: the operation is cancelled at once. A receive given up by its
+    /// own caller first reads what the epoll thread may not have reported yet
+    /// (``SocketState/lastRead(_:)``).
+    func cancel(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool {
+        st.lastRead(op)
+        return false
+    }
 
     func abort(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool { false }
 

@@ -1,0 +1,109 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+@testable import ESock
+import Testing
+
+/// A receive whose time runs out while the backend has not yet reported data that the kernel
+/// already holds gets that data. On select, a receive made after a read that drained the socket
+/// skips its own read and waits for the epoll thread to report new data; when that thread lags
+/// (a loaded machine) past the call's deadline, the call used to time out with the bytes still
+/// in the kernel, where OTP, which always reads first, returns them.
+@Suite("Receives whose backend lags behind the kernel", .leakChecked, .timeLimit(.minutes(2)))
+struct LaggingReadinessTests {
+    /// Holds back every delivery of readiness on a fresh select backend of `kind` while `body`
+    /// runs: with callers leading the epoll wait, the test's thread takes the role and does not
+    /// poll; with the background thread polling, that thread is kept in a job.
+    private static func withDeliveryHeld(_ io: SelectBackend, _ body: () throws -> Void) throws {
+        if io.gate.callersLead {
+            try #require(io.gate.tryLeadNow(), "the gate of a backend nobody else waits on is free")
+            defer { io.gate.release() }
+            try body()
+        } else {
+            let entered = Latch()
+            let release = Latch()
+            let finished = Latch()
+            Thread {
+                _ = try? io.run { entered.set(); release.wait() }
+                finished.set()
+            }.start()
+            entered.wait()
+            defer {
+                release.set()
+                finished.wait()
+            }
+            try body()
+        }
+    }
+
+    /// A fresh select backend of `backend`'s kind, a connected pair on it whose server has just
+    /// drained its socket, and the backend shut down after `body`. On a new thread: the mailbox
+    /// of a thread that waited on another backend before spans both, and then the background
+    /// thread polls for it (the gate would not be free).
+    private func drainedPair(_ backend: Backend, _ body: @escaping @Sendable (SelectBackend, Pair) throws -> Void) throws {
+        let io = try #require(try backend.make() as? SelectBackend)
+        defer { io.shutdown() }
+        try onThread {
+            let p = try connectedPair(on: io)
+            defer { p.closeAll() }
+            try p.client.send([0], timeout: .seconds(5))
+            #expect(try p.server.recv(timeout: .seconds(5)) == [0])
+            try body(io, p)
+        }()
+    }
+
+    @Test("a timed-out receive of a length returns the bytes the backend had not reported",
+          arguments: [Backend.select, .selectThread])
+    func receiveOfLength(_ backend: Backend) throws {
+        try drainedPair(backend) { io, p in
+            try Self.withDeliveryHeld(io) {
+                try p.client.send([1, 2], timeout: .seconds(5))
+                do {
+                    _ = try p.server.recv(length: 5, timeout: .milliseconds(50))
+                    Issue.record("5 bytes with 2 there")
+                } catch let error as SocketError {
+                    #expect(error.reason == .timeout)
+                    #expect(error.partial == .received([1, 2]))
+                }
+                // All of it there: the call is done.
+                try p.client.send([3, 4, 5], timeout: .seconds(5))
+                #expect(try p.server.recv(length: 3, timeout: .milliseconds(50)) == [3, 4, 5])
+            }
+            #expect(p.server.info().numReaders == 0)
+        }
+    }
+
+    @Test("a timed-out receive of whatever is there answers with it; into memory too; the end waits for the next call",
+          arguments: [Backend.select, .selectThread])
+    func receiveOfWhateverIsThere(_ backend: Backend) throws {
+        try drainedPair(backend) { io, p in
+            try Self.withDeliveryHeld(io) {
+                try p.client.send([7, 8], timeout: .seconds(5))
+                #expect(try p.server.recv(timeout: .milliseconds(50)) == [7, 8])
+                try p.client.send([9], timeout: .seconds(5))
+                var memory = [UInt8](repeating: 0, count: 4)
+                let n = try memory.withUnsafeMutableBytes { try p.server.recv(into: $0, timeout: .milliseconds(50)) }
+                #expect(n == 1 && memory[0] == 9)
+                // The peer's close seen by the last read: the timed-out call reports its
+                // timeout, the next one the end.
+                try p.client.close()
+                #expect(throws: SocketError.timeout) { try p.server.recv(length: 2, timeout: .milliseconds(50)) }
+                #expect(throws: SocketError.closed) { try p.server.recv(length: 2, timeout: .milliseconds(50)) }
+            }
+        }
+    }
+
+    @Test("after a read that drained the socket, what came before a receive is that receive's",
+          arguments: Backend.allCases)
+    func dataBeforeTheCall(_ backend: Backend) throws {
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        for round in 0..<20 {
+            let byte = UInt8(round)
+            try p.client.send([byte], timeout: .seconds(5))
+            #expect(try p.server.recv(length: 1, timeout: .seconds(5)) == [byte])
+        }
+        try p.client.send([1, 2, 3], timeout: .seconds(5))
+        #expect(try p.server.recv(length: 3, timeout: .seconds(5)) == [1, 2, 3])
+    }
+}
