@@ -66,9 +66,9 @@ protocol IOBackendDriver: IOBackend, PollDriver {
     /// Completion backend: asks the kernel to cancel an armed operation. Its last CQE still
     /// comes. Called with no lock held.
     func cancelInKernel(_ op: Operation)
-    /// For a receive that may not wait (a zero timeout) on `socket`, which found nothing: lets
-    /// the kernel's side deliver what it already holds for the socket (completion: the
-    /// multishot receiver's data in CQEs not handled yet). True when that may have brought
-    /// something: the receive is tried once more.
+    /// For a receive on `socket` that may not wait (a zero timeout) and found nothing, or whose
+    /// time ran out: lets the kernel's side deliver what it already holds for the socket
+    /// (completion: the multishot receiver's data in CQEs not handled yet), before the receive
+    /// is tried once more or cancelled. True when that may have brought something.
     func catchUp(_ socket: Socket) -> Bool
 }

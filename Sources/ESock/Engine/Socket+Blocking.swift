@@ -28,6 +28,12 @@ extension Socket {
     /// counts (in `caller`, the mailbox or slot the call waits in).
     func giveUp(_ handle: Handle, _ tag: OperationTag, in caller: Caller, as reason: SocketError.Reason,
                         cancelled: (Operation) -> SocketError.Partial?) throws(SocketError) -> Wakeup {
+        // A receive whose time ran out lets the backend catch up first with what the kernel's
+        // side holds for the socket (completion: CQEs of the multishot receiver that the ring
+        // owner has not handled yet), as a zero timeout's one try does: data that came in time
+        // then reaches the operation, which ends with it or carries it as its part. (Select
+        // makes the read its receive skipped in its cancel, `SocketState.lastRead`.)
+        if reason == .timeout && (tag == .recv || tag == .recvfrom || tag == .recvmsg) { _ = backend.catchUp(self) }
         do throws(SocketError) {
             let op = try cancelOperation(tag: tag, handle: handle, what: "\(tag) \(handle)", takingData: true)
             // The kernel finished a receive into the caller's memory before the cancel reached

@@ -202,6 +202,14 @@ final class PollGate: @unchecked Sendable {
         return true
     }
 
+    /// Whether work waits for the background thread (for tests that hold that thread in a job
+    /// until another thread hands it something).
+    var hasWork: Bool {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return !jobs.isEmpty
+    }
+
     /// Takes the work queued for the background thread, for the background thread to run while
     /// it waits in a blocking call of its own (a task's cancel, a `run` body's receive).
     func takeWork() -> [BackgroundWork] {

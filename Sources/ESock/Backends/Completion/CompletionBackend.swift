@@ -276,10 +276,12 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         if gate.isBackgroundThread { prepareCancel(op) } else { handOver(.cancel(op)) }
     }
 
-    /// A receive with a zero timeout found nothing while the socket's multishot receiver is
-    /// armed (so it made no kernel call of its own): the ring owner handles what the kernel has
-    /// (one `io_uring_enter` without waiting, on its thread), so that data already in the socket
-    /// reaches the read-ahead, as a zero timeout's one try would have read it.
+    /// A receive with a zero timeout found nothing, or a receive's time ran out, while the
+    /// socket's multishot receiver is armed (so it made no kernel call of its own): the ring
+    /// owner handles what the kernel has (one `io_uring_enter` without waiting, on its thread),
+    /// so that data already in the socket reaches the waiting receive or the read-ahead, as a
+    /// kernel call of the receive's own would have read it. A caller on another thread waits
+    /// for the owner to do it.
     func catchUp(_ socket: Socket) -> Bool {
         guard socket.state.withLock({ $0.receiver != nil }) else { return false }
         if gate.isBackgroundThread {
