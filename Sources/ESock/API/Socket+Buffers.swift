@@ -10,7 +10,8 @@ extension Socket {
     /// SQE that points into it). The call returns only after the kernel's last completion for
     /// the operation, so `buffer` may be reused as soon as it returns, also after a timeout.
     /// The end of a stream is ``SocketError/Reason/closed``; a timeout with nothing received is
-    /// ``SocketError/Reason/timeout``.
+    /// ``SocketError/Reason/timeout`` (data the kernel held before the deadline is read, even
+    /// when the backend had not reported it yet).
     public func recv(into buffer: UnsafeMutableRawBufferPointer, flags: MessageFlags = [],
                      timeout: Timeout = .infinity) throws(SocketError) -> Int {
         try perform(RecvIntoCall(target: buffer, flags: flags), timeout: timeout)

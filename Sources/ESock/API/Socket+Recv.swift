@@ -19,7 +19,9 @@ extension Socket {
     /// On timeout or error after some data arrived, the error carries it
     /// (``SocketError/Partial/received(_:)``); with `length` 0 the data that came is the answer
     /// instead, and so are all N bytes when the kernel finished the receive just before its
-    /// cancel reached it. A zero timeout tries once and never waits.
+    /// cancel reached it. Data the kernel held before the deadline counts even when the backend
+    /// had not reported it yet (the call reads once more before it times out). A zero timeout
+    /// tries once and never waits.
     public func recv(length: Int = 0, flags: MessageFlags = [], timeout: Timeout = .infinity) throws(SocketError) -> [UInt8] {
         try perform(RecvCall(length: length, flags: flags), timeout: timeout)
     }
