@@ -43,8 +43,9 @@ protocol IOModelRules: Sendable {
     func takeTurn(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool
 
     /// Cancels the current operation `op` (Erlang: `cancel/2`). True when the kernel holds it:
-    /// it is then cancelling, and its last completion still comes.
-    func cancel(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool
+    /// it is then cancelling, and its last completion still comes. `timedOut`: its caller gives
+    /// it up because the call's time ran out.
+    func cancel(_ op: Operation, timedOut: Bool, _ st: inout SocketState, _ fx: inout Effects) -> Bool
 
     /// The socket closes: what the model holds in the kernel for the socket beyond its
     /// operations is stopped (completion: the multishot receiver).

@@ -35,7 +35,8 @@ extension Socket {
         // makes the read its receive skipped in its cancel, `SocketState.lastRead`.)
         if reason == .timeout && (tag == .recv || tag == .recvfrom || tag == .recvmsg) { _ = backend.catchUp(self) }
         do throws(SocketError) {
-            let op = try cancelOperation(tag: tag, handle: handle, what: "\(tag) \(handle)", takingData: true)
+            let op = try cancelOperation(tag: tag, handle: handle, what: "\(tag) \(handle)", takingData: true,
+                                         timedOut: reason == .timeout)
             // The kernel finished a receive into the caller's memory before the cancel reached
             // it: that is the call's result.
             if op.target != nil && op.receivedCount > 0 { return .completed(.receivedCount(op.receivedCount)) }

@@ -156,11 +156,12 @@ extension Socket {
     /// when no such operation is in progress. On the completion backend it returns once the
     /// kernel has given the operation's last CQE: what the operation moved after all is kept
     /// for the next caller (or for this one, with `takingData`), and no message for the handle is
-    /// delivered afterwards.
+    /// delivered afterwards. `timedOut`: the caller gives up because its time ran out (a select
+    /// receive then makes the read it skipped, ``IOModelRules/cancel(_:timedOut:_:_:)``).
     func cancelOperation(tag: OperationTag, handle: Handle, what: String,
-                         takingData: Bool = false) throws(SocketError) -> Operation {
+                         takingData: Bool = false, timedOut: Bool = false) throws(SocketError) -> Operation {
         let (op, latch) = try transition { (st, fx) throws(SocketError) in
-            try st.cancel(tag: tag, handle: handle, what: what, takingData: takingData, &fx)
+            try st.cancel(tag: tag, handle: handle, what: what, takingData: takingData, timedOut: timedOut, &fx)
         }
         latch?.wait()
         op.caller.flush(handle: handle)

@@ -203,10 +203,10 @@ extension SocketState {
         return receivedInto(Syscall.recv(fd, target.baseAddress, target.count, flags), asked: target.count, flags: flags)
     }
 
-    /// A stream receive given up by its own caller (its timeout, its task cancelled) that may
-    /// have skipped its kernel call because the last one drained the socket (``mayRead``) makes
-    /// that call now, once and without waiting, so that data the kernel held before the
-    /// deadline is the call's even when the backend had not reported it yet (select: the epoll
+    /// A stream receive whose time ran out, given up by its own caller, that may have skipped its
+    /// kernel call because the last one drained the socket (``mayRead``) makes that call now,
+    /// once and without waiting, so that data the kernel held before the deadline is the call's
+    /// even when the backend had not reported it yet (select: the epoll
     /// thread may lag behind the kernel on a loaded machine; OTP, which always reads first,
     /// returns such data). What it reads goes in `op` (`received`, or `receivedCount` of a
     /// receive into the caller's memory), where the call's cancel takes it from; an end or an

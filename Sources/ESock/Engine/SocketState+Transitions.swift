@@ -159,7 +159,7 @@ extension SocketState {
     /// Cancels the operation with `handle` and `tag` (Erlang: `cancel/2`). Returns it, and the
     /// latch to wait on when the kernel holds it (its last completion has to come first). Throws
     /// `invalid(what)` when no such operation is in progress.
-    mutating func cancel(tag: OperationTag, handle: Handle, what: String, takingData: Bool,
+    mutating func cancel(tag: OperationTag, handle: Handle, what: String, takingData: Bool, timedOut: Bool = false,
                          _ fx: inout Effects) throws(SocketError) -> (Operation, Latch?) {
         guard !closed else { throw .closed }
         // A send given up leaves its package incomplete: the next one counts from zero.
@@ -178,7 +178,7 @@ extension SocketState {
                 op.withdrawn.store(true, ordering: .sequentiallyConsistent)
                 op.cancellerTakesData = takingData
                 let r = rules
-                if r.cancel(op, &self, &fx) {
+                if r.cancel(op, timedOut: timedOut, &self, &fx) {
                     let latch = Latch(expecting: op.socket.backend)
                     op.cancelLatch = latch
                     return (op, latch)

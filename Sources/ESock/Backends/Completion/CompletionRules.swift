@@ -160,7 +160,7 @@ final class CompletionRules: IOModelRules, Sendable {
     }
 
     /// A receive that waits for the receiver is not in the kernel: it is cancelled at once.
-    func cancel(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool {
+    func cancel(_ op: Operation, timedOut: Bool, _ st: inout SocketState, _ fx: inout Effects) -> Bool {
         guard op.phase == .waiting, !op.awaitsReceiver else { return false }
         op.enter(.cancelling)
         fx.append(.cancelInKernel(op))

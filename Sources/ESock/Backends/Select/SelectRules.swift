@@ -44,11 +44,12 @@ struct SelectRules: IOModelRules {
         return true
     }
 
-    /// Nothing is in the kernel: the operation is cancelled at once. A receive given up by its
-    /// own caller first reads what the epoll thread may not have reported yet
-    /// (``SocketState/lastRead(_:)``).
-    func cancel(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool {
-        st.lastRead(op)
+    /// Nothing is in the kernel: the operation is cancelled at once. A receive whose time ran
+    /// out first reads what the epoll thread may not have reported yet
+    /// (``SocketState/lastRead(_:)``); one cancelled otherwise (`cancel/2`, its task cancelled)
+    /// leaves what the kernel holds for the next receive.
+    func cancel(_ op: Operation, timedOut: Bool, _ st: inout SocketState, _ fx: inout Effects) -> Bool {
+        if timedOut { st.lastRead(op) }
         return false
     }
 
