@@ -29,6 +29,7 @@ func probe(_ name: String, _ backendName: String) throws(SocketError) {
     case "signals": try probeSignals(backend)
     case "wakeups": try probeWakeups(backend, backendName)
     case "sendfile-reset": try probeSendfileToResetPeer(backend)
+    case "broken-backend": try probeBrokenBackend(backendName)
     default:
         print("unknown probe \(name)")
         exit(2)

@@ -17,7 +17,11 @@ public struct BackendInfo: Sendable, Hashable {
     public var threads: Int
     /// The backend's own counters (events, submissions, completions, wake-ups ...).
     public var counters: [String: UInt64]
-    /// Settings the backend started with (ring sizes, setup flags, fallback reason ...).
+    /// Settings the backend started with (ring sizes, setup flags, fallback reason ...), and its
+    /// `state`: `running`, `stopped` (after ``IOBackend/shutdown()``), or `broken: <why>` when its
+    /// kernel object failed under it (its epoll or io_uring descriptor closed or replaced by code
+    /// elsewhere in the process): it then refuses new sockets (``SocketError/Reason/backendStopped(_:)``)
+    /// and every call that would wait fails with `EBADFD`, until it is shut down.
     public var settings: [String: String]
 }
 

@@ -17,6 +17,8 @@ final class SocketTable: Sendable {
         /// Places free for the next socket: every place not in it holds a socket.
         var free: [Int] = []
         var stopped = false
+        /// Why new sockets are refused before the backend stopped (its ring failed).
+        var refusal: String?
     }
 
     private let table = Locked(Table())
@@ -29,6 +31,7 @@ final class SocketTable: Sendable {
     func add(_ socket: Socket, backend name: String) throws(SocketError) -> UInt64 {
         try table.withLock { (t: inout Table) throws(SocketError) -> UInt64 in
             guard !t.stopped else { throw SocketError(.backendStopped(name)) }
+            if let refusal = t.refusal { throw SocketError(.backendStopped(refusal)) }
             let place: Int
             if let reused = t.free.popLast() {
                 place = reused
@@ -79,6 +82,9 @@ final class SocketTable: Sendable {
             guard let place = SocketTable.place(of: key, in: slots) else { return nil }
             return slots[place].socket
         }
+
+        /// Every socket in the table.
+        var all: [Socket] { slots.compactMap(\.socket) }
     }
 
     /// The place `key` names in `slots`, if it is one and its generation is the place's now.
@@ -97,6 +103,13 @@ final class SocketTable: Sendable {
     }
 
     var count: Int { table.withLock { $0.slots.count - $0.free.count } }
+
+    /// Refuses new sockets from now on, with `reason` in their `backendStopped` error, and keeps
+    /// those open (the completion backend whose ring failed: their calls still work, what
+    /// waits in the kernel fails); ``stop(_:)`` still closes them.
+    func refuse(_ reason: String) {
+        table.withLock { $0.refusal = reason }
+    }
 
     /// Whether the backend stopped taking sockets.
     var isStopped: Bool { table.withLock { $0.stopped } }

@@ -5,13 +5,14 @@ import Synchronization
 
 /// One asynchronous operation on a socket, from the call that starts it to its last message.
 ///
-/// Every mutable field is guarded by the owning socket's state lock, except the two the
-/// completion backend's ring owner keeps for itself (``submitted``, ``inKernel`` and ``cancelledEarly``): the
-/// lock, not the runtime's dynamic exclusivity check, keeps accesses apart
+/// Every mutable field is guarded by the owning socket's state lock, except those the completion
+/// backend's ring owner keeps for itself (``submitted``, ``inKernel``, ``cancelledEarly``,
+/// ``kernelSlot``): the lock, not the runtime's dynamic exclusivity check, keeps accesses apart
 /// (`@exclusivity(unchecked)`: the check cost a tenth of the instructions per message,
-/// docs/architecture.md). On the completion backend an armed operation is also retained by the
-/// kernel's submission (its address is the SQE's user data) until its last CQE is harvested, so
-/// the buffers it owns live until the kernel's last completion for them.
+/// docs/architecture.md). On the completion backend an armed operation is also held by the ring
+/// owner's table of what the kernel holds (``KernelHolds``; its slot is the SQE's user data)
+/// until its last CQE is harvested, so the buffers it owns live until the kernel's last
+/// completion for them.
 // @unchecked Sendable: mutable fields are touched only with the owning socket's state lock held
 // (or, for the two ring fields, only on the ring owner's thread); the kernel's reference reads
 // only buffers that no thread writes meanwhile.
@@ -80,8 +81,16 @@ final class Operation: @unchecked Sendable {
     /// Completion backend: what the operation received so far (a stream recv of `length` bytes
     /// may take several kernel completions).
     @exclusivity(unchecked) var received: [UInt8] = []
-    /// Completion backend: the bytes the armed recv SQE asked for.
-    @exclusivity(unchecked) var armedLength = 0
+    /// Completion backend: the bytes the armed recv SQE asked for (at most `Int32.max`: the
+    /// SQE's length is 32 bits).
+    var armedLength: Int {
+        get { Int(armed) }
+        set { armed = Int32(clamping: newValue) }
+    }
+    @exclusivity(unchecked) private var armed: Int32 = 0
+    /// The ring owner's own: the operation's place in the owner's table of what the kernel
+    /// holds while its SQE is in the kernel (-1 when it is not); it names the SQE.
+    @exclusivity(unchecked) var kernelSlot: Int32 = -1
     /// recv(into:): bytes written into `target` by a completion the cancel did not stop.
     var receivedCount: Int {
         get { moved }

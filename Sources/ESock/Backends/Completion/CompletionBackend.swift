@@ -17,8 +17,11 @@ import Synchronization
 /// ``executor``, or code given to ``run(_:)``) prepares its SQE directly, and it goes to the kernel
 /// with the owner's next `io_uring_enter`; a call on any other thread hands its operation over
 /// through a queue and wakes the owner (an eventfd read armed in the ring) only when it sleeps.
-/// An operation is retained by its SQE (its address is the user data) until its last CQE, so
-/// its buffers outlive the kernel's use of them. A recv of "whatever is available" uses a
+/// An operation is held by the owner's ``KernelHolds`` table, in the slot its SQE's user data
+/// names, until its last CQE, so its buffers outlive the kernel's use of them. A ring that
+/// fails (`io_uring_enter` with an errno it does not expect: its descriptor closed or replaced
+/// by code elsewhere) stops the backend taking sockets and ends every operation it held with
+/// EBADFD, without ending the process. A recv of "whatever is available" uses a
 /// provided-buffer ring, so a socket that waits holds no buffer of its own.
 // @unchecked Sendable: the ring and the fields marked "owner" are used only on the ring owner's
 // thread; the request queue is locked; counters are atomics; the rest is set in init.
@@ -101,10 +104,18 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// ``pollOnce(timeout:)``, before the loop looks at its jobs, the stop, the timers and the
     /// requests again, so a kick that came after it looked at any of them keeps it awake.
     @exclusivity(unchecked) private var seenGeneration: UInt64 = 0
-    /// The references SQEs hold: each operation and each cancel in the kernel retains its
+    /// The references SQEs hold: each operation and each cancel in the kernel holds its
     /// operation until its last CQE. The ring may be released only when none is left (a cancel's
     /// own CQE can come after its target's last one, after the socket closed).
-    @exclusivity(unchecked) private var heldByKernel = 0
+    @exclusivity(unchecked) private var kernel = KernelHolds()
+    /// The errno of the `io_uring_enter` (or submit) that failed unexpectedly; nil while the
+    /// ring works. Once set, the owner gives every operation the kernel held its last
+    /// completion (``brokenRingResult``), answers every later one at once the same way, waits
+    /// on the eventfd with poll(2) instead of the ring, and keeps the ring's memory and the
+    /// operations for the process's life (the kernel may still write into their buffers).
+    @exclusivity(unchecked) private var broken: SocketError.Errno?
+    /// Whether the operations the broken ring held were given their last completion.
+    @exclusivity(unchecked) private var abandoned = false
 
     /// What other threads hand to the owner, and the wake-up that tells it.
     private enum Request {
@@ -122,7 +133,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private let asleep = Atomic<Bool>(false)
     private let wakeup: WakeupDescriptor
     private let wakeBuffer = UnsafeMutablePointer<UInt64>.allocate(capacity: 1)
-    private static let wakeTag: UInt64 = 2
+    private static let wakeTag = KernelHolds.wakeUserData
 
     /// What the setup came to (read-only once init returned).
     private var setupFlags = ""
@@ -250,11 +261,20 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         // (and so its socket and this backend) until it is taken.
         takeRequests()
         let start = ContinuousClock.now
-        while heldByKernel > 0 && ContinuousClock.now - start < Self.drainLimit {
+        while kernel.count > 0 && broken == nil && ContinuousClock.now - start < Self.drainLimit {
             enter(wait: true, timeout: .milliseconds(100))
             handleCompletions()
         }
-        assert(heldByKernel == 0, "the ring is released with \(heldByKernel) operations in the kernel")
+        if broken != nil {
+            // The kernel may still use the ring and the buffers: they are kept.
+            abandonKernel()
+            BrokenRings.keep(ring, buffers)
+            gatherBuffer?.deallocate()
+            gatherBuffer = nil
+            wakeup.close()
+            return
+        }
+        assert(kernel.count == 0, "the ring is released with \(kernel.count) operations in the kernel")
         buffers?.release(from: ring)
         buffers = nil
         gatherBuffer?.deallocate()
@@ -322,6 +342,11 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             op.socket.completed(op, result: -ECANCELED, data: nil, rules: completionRules)
             return
         }
+        if broken != nil {
+            // The ring failed: nothing goes in any more.
+            op.socket.completed(op, result: Self.brokenRingResult, data: nil, rules: completionRules)
+            return
+        }
         let fd = op.socket.fd
         let request: Ring.Request
         switch op.kind {
@@ -372,25 +397,25 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         }
         op.submitted = true
         op.inKernel = true
-        let userData = UInt64(UInt(bitPattern: Unmanaged.passRetained(op).toOpaque()))
-        heldByKernel += 1
+        let (slot, userData) = kernel.hold(op, as: .operation)
+        op.kernelSlot = slot
         prepare(request, userData: userData)
         submissions.wrappingAdd(1, ordering: .relaxed)
     }
 
-    /// The owner asks the kernel to cancel `op`. The cancel's own CQE holds a reference to `op`
-    /// (its user data, tagged with the low bit), so no new operation can take its address while
-    /// the cancel may still match it.
+    /// The owner asks the kernel to cancel `op`, by its SQE's user data. The cancel's own SQE
+    /// holds `op` too until its CQE, so the slot (and so the user data) it matches is not given
+    /// to another operation while the cancel may still match it.
     private func prepareCancel(_ op: Operation) {
         guard op.submitted else {
             op.cancelledEarly = true
             return
         }
-        // Its last CQE was handled already: the transition saw the cancel.
-        guard op.inKernel else { return }
-        let target = UInt64(UInt(bitPattern: Unmanaged.passUnretained(op).toOpaque()))
-        let userData = UInt64(UInt(bitPattern: Unmanaged.passRetained(op).toOpaque())) | 1
-        heldByKernel += 1
+        // Its last CQE was handled already: the transition saw the cancel. (After the ring
+        // failed, every operation it held was given its last completion.)
+        guard op.inKernel, broken == nil else { return }
+        let target = KernelHolds.userData(op.kernelSlot, .operation)
+        let (_, userData) = kernel.hold(op, as: .cancel)
         prepare(.cancel(target: target), userData: userData)
         submissions.wrappingAdd(1, ordering: .relaxed)
     }
@@ -405,13 +430,43 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         }
     }
 
-    /// io_uring_enter failed with an errno this backend does not expect (not EINTR, ETIME,
-    /// EBUSY or EAGAIN): the ring's state is unknown, and with it which buffers the kernel
-    /// still uses, so nothing can be freed or answered safely. Ends the process with the errno
-    /// (docs/architecture.md, "Eighth session", what is left).
-    private func ringBroken(_ error: SocketError.Errno) -> Never {
+    /// io_uring_enter (or a submit to make room) failed with an errno this backend does not
+    /// expect (not EINTR, ETIME, EBUSY or EAGAIN): the ring's state is unknown, and with it
+    /// which buffers the kernel still uses. The backend stops taking sockets; its owner gives
+    /// what the kernel held its last completion at the end of this turn (``abandonKernel()``)
+    /// and answers every later operation at once, with ``brokenRingResult``; the ring's memory
+    /// and the operations stay for the process's life. `info()` says why.
+    private func ringBroken(_ error: SocketError.Errno) {
         enterErrors.wrappingAdd(1, ordering: .relaxed)
-        preconditionFailure("io_uring_enter failed: \(error.name); the ring is unusable")
+        guard broken == nil else { return }
+        broken = error
+        brokenReason.withLock { $0 = "io_uring_enter failed: \(error.name)" }
+        table.refuse("\(name) (its ring failed: \(error.name))")
+    }
+
+    /// What an operation of a ring that failed completes with: EBADFD, "file descriptor in bad
+    /// state" (the ring's), an errno no socket call returns, so the caller can tell it apart.
+    static let brokenRingResult = -EBADFD
+
+    /// Why the ring failed, for `info()` (any thread).
+    private let brokenReason = Locked<String?>(nil)
+
+    /// The ring failed: every operation it held gets its last completion now (a waiting one
+    /// fails with ``brokenRingResult``, a cancelled one is over, a closing socket's drain ends),
+    /// and the references stay in ``BrokenRings``, since the kernel may still write into their
+    /// buffers. CQEs reaped before the failure are handled first. Owner thread.
+    private func abandonKernel() {
+        guard broken != nil, !abandoned else { return }
+        abandoned = true
+        if !reaped.isEmpty { handleCompletions(reapingMore: false) }
+        let held = kernel.operations
+        BrokenRings.keep(kernel)
+        kernel = KernelHolds()
+        for op in held {
+            op.inKernel = false
+            op.kernelSlot = -1
+            op.socket.completed(op, result: Self.brokenRingResult, data: nil, more: false, rules: completionRules)
+        }
     }
 
     /// The kernel takes no more submissions until completions are reaped: they are moved aside
@@ -432,6 +487,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         // (the stop of a backend whose owner then slept for ever; a job or an earlier deadline
         // left waiting for the next completion).
         let before = seenGeneration
+        if broken != nil { return pollWithoutRing(timeout: timeout, since: before) }
         takeRequests()
         if !wakeArmed {
             prepare(.read(fd: wakeup.raw, buffer: wakeBuffer, length: 8), userData: Self.wakeTag)
@@ -444,9 +500,37 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         }
         enter(wait: wait, timeout: timeout)
         asleep.store(false, ordering: .sequentiallyConsistent)
-        handleCompletions()
+        if broken != nil {
+            abandonKernel()
+        } else {
+            handleCompletions()
+        }
         seenGeneration = generation.load(ordering: .sequentiallyConsistent)
     }
+
+    /// The owner's turn once the ring failed: what was handed over is answered at once, and the
+    /// owner waits on the eventfd with poll(2), at most ``brokenPollLimit`` at a time (without
+    /// DEFER_TASKRUN the ring's armed read of the eventfd may still take a wake-up).
+    private func pollWithoutRing(timeout: Duration?, since before: UInt64) {
+        abandonKernel()
+        takeRequests()
+        var wait = timeout != .zero
+        if wait {
+            asleep.store(true, ordering: .sequentiallyConsistent)
+            if generation.load(ordering: .sequentiallyConsistent) != before { wait = false }
+        }
+        if wait {
+            let limit = min(timeout ?? Self.brokenPollLimit, Self.brokenPollLimit)
+            var wake = pollfd(fd: wakeup.raw, events: Int16(POLLIN), revents: 0)
+            _ = Glibc.poll(&wake, 1, Int32(clamping: limit.clampedMilliseconds))
+        }
+        asleep.store(false, ordering: .sequentiallyConsistent)
+        wakeup.drain()
+        seenGeneration = generation.load(ordering: .sequentiallyConsistent)
+    }
+
+    /// The longest the owner of a failed ring sleeps in one turn.
+    private static let brokenPollLimit = Duration.milliseconds(10)
 
     /// Prepares what other threads handed over. The queue and the owner's spare array trade
     /// places: neither is copied, so taking requests in allocates nothing once both have grown.
@@ -468,7 +552,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// a wait; anything else means the ring is broken, which is a bug of this backend.
     private func enter(wait: Bool, timeout: Duration?) {
         var wait = wait
-        while true {
+        while broken == nil {
             do throws(SocketError.Errno) {
                 if try ring.submit(wait: wait, timeout: timeout) { return }
                 makeRoom()
@@ -481,8 +565,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
 
     /// Handles every completion reaped: each operation's result goes to its socket's state
     /// machine; provided buffers go back to the kernel once their bytes were copied.
-    private func handleCompletions() {
-        ring.reap(into: &reaped)
+    private func handleCompletions(reapingMore: Bool = true) {
+        if reapingMore { ring.reap(into: &reaped) }
         guard !reaped.isEmpty else { return }
         swap(&reaped, &handling)
         harvests.wrappingAdd(1, ordering: .relaxed)
@@ -509,7 +593,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private func gatherableRun(_ batch: [Ring.Completion], at i: Int) -> Int {
         let first = batch[i]
         guard buffers != nil, first.result > 0, first.flags & ESOCK_CQE_F_BUFFER != 0,
-              first.flags & ESOCK_CQE_F_MORE != 0, first.userData & 1 == 0, first.userData != Self.wakeTag else {
+              first.flags & ESOCK_CQE_F_MORE != 0, KernelHolds.decode(first.userData)?.kind == .operation else {
             return 1
         }
         var total = Int(first.result)
@@ -551,14 +635,14 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                             more: more, rules: completionRules)
     }
 
-    /// The operation a CQE's user data names. Its last CQE (`more` false) takes back the
-    /// reference its SQE held: the kernel is done with it.
+    /// The operation a CQE's user data names. Its last CQE (`more` false) takes it out of the
+    /// kernel's holds: the kernel is done with it.
     private func operation(_ userData: UInt64, more: Bool) -> Operation? {
-        guard let raw = UnsafeRawPointer(bitPattern: UInt(userData)) else { return nil }
-        if more { return Unmanaged<Operation>.fromOpaque(raw).takeUnretainedValue() }
-        let op = Unmanaged<Operation>.fromOpaque(raw).takeRetainedValue()
+        guard let (slot, kind) = KernelHolds.decode(userData), kind == .operation else { return nil }
+        if more { return kernel.peek(slot) }
+        guard let op = kernel.release(slot) else { return nil }
         op.inKernel = false
-        heldByKernel -= 1
+        op.kernelSlot = -1
         return op
     }
 
@@ -567,11 +651,9 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             wakeArmed = false
             return
         }
-        if c.userData & 1 == 1 {
-            // A cancel's own CQE: its reference to the target goes.
-            guard let raw = UnsafeRawPointer(bitPattern: UInt(c.userData & ~1)) else { return }
-            heldByKernel -= 1
-            Unmanaged<Operation>.fromOpaque(raw).release()
+        if let (slot, kind) = KernelHolds.decode(c.userData), kind == .cancel {
+            // A cancel's own CQE: its hold on the target goes.
+            _ = kernel.release(slot)
             return
         }
         let more = c.flags & ESOCK_CQE_F_MORE != 0
@@ -596,6 +678,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                         "setup_flags": setupFlags,
                         "threading": "one ring owner thread submits and reaps; other threads hand operations over",
                         "state": table.isStopped ? "stopped" : "running"]
+        if let reason = brokenReason.withLock({ $0 }) { settings["state"] = "broken: \(reason)" }
         if let fallbackReason { settings["setup_fallback"] = fallbackReason }
         if let buffersFallback { settings["provided_buffers_fallback"] = buffersFallback }
         settings["multishot_receive"] = features.multishotReceive ? "on" : "off"

@@ -37,6 +37,11 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     private let eventBuffer = UnsafeMutablePointer<esock_epoll_event>.allocate(capacity: 1024)
     /// The sockets of the batch being delivered (used by the poll leader only, like `eventBuffer`).
     @exclusivity(unchecked) private var readyBatch: [(Socket, UInt32)] = []
+    /// Why the epoll instance failed (`epoll_wait` with an errno other than EINTR: its
+    /// descriptor no longer names it); nil while it works. See ``epollBroken(_:)``.
+    private let broken = Locked<SocketError.Errno?>(nil)
+    /// Set with ``broken``: read without the lock on the paths that must stay cheap.
+    private let isBroken = Atomic<Bool>(false)
 
     /// Starts an epoll instance and its thread. With `callersLead` false, the epoll thread
     /// always waits in epoll_wait and hands every message over (kept to measure the two
@@ -95,6 +100,8 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     /// Registers the socket with epoll when an operation first waits on it. Called inside the
     /// socket's lock (so the descriptor is open); epoll reports at once what is ready then.
     func watch(_ st: inout SocketState) throws(SocketError) {
+        // An epoll instance that failed reports nothing: waiting would be for ever.
+        if isBroken.load(ordering: .acquiring) { throw .posix(Self.brokenResult) }
         guard !st.watched else { return }
         let mask = ESOCK_EPOLLIN | ESOCK_EPOLLPRI | ESOCK_EPOLLOUT | ESOCK_EPOLLRDHUP | ESOCK_EPOLLET
         guard esock_epoll_add(epfd, st.fd, mask, st.eventKey) == 0 else { throw .posix(errno) }
@@ -122,7 +129,9 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
 
     func pollOnce(timeout: Duration?) {
         let ms = timeout.map { $0.clampedMilliseconds } ?? -1
+        if isBroken.load(ordering: .acquiring) { return waitWithoutEpoll(ms) }
         let n = esock_epoll_wait(epfd, eventBuffer, 1024, ms)
+        if n < 0 && errno != EINTR { return epollBroken(errno) }
         guard n > 0 else { return }
         waits.wrappingAdd(1, ordering: .relaxed)
         events.wrappingAdd(UInt64(n), ordering: .relaxed)
@@ -146,6 +155,38 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
         for (socket, mask) in ready { socket.ready(Self.readiness(mask)) }
     }
 
+    /// `epoll_wait` failed with `error` (not EINTR): the descriptor no longer names the epoll
+    /// instance (code elsewhere closed or replaced it). The backend stops taking sockets, every
+    /// operation waiting for readiness is told to call again (each finds its socket as it is;
+    /// one that would still wait fails with ``brokenResult``, since nothing would ever report
+    /// readiness), and the thread that polls waits on the eventfd with poll(2) from now on.
+    /// `info()` says why.
+    private func epollBroken(_ error: Int32) {
+        let first = broken.withLock { b -> Bool in
+            guard b == nil else { return false }
+            b = SocketError.Errno(rawValue: error)
+            return true
+        }
+        guard first else { return }
+        isBroken.store(true, ordering: .releasing)
+        table.refuse("\(name) (its epoll instance failed: \(SocketError.Errno(rawValue: error).name))")
+        let waiting = table.withSockets { $0.all }
+        let everything = Readiness(readable: true, acceptable: true, writable: true)
+        for socket in waiting { socket.ready(everything) }
+    }
+
+    /// What a wait for readiness fails with once the epoll instance failed: EBADFD, "file
+    /// descriptor in bad state" (the epoll instance's), as the completion backend's operations
+    /// do when its ring fails.
+    static let brokenResult = EBADFD
+
+    /// The polling thread's wait once the epoll instance failed: the eventfd alone, with poll(2),
+    /// so that kicks, jobs and timers still work.
+    private func waitWithoutEpoll(_ ms: Int32) {
+        var wake = pollfd(fd: wakeup.raw, events: Int16(POLLIN), revents: 0)
+        if Glibc.poll(&wake, 1, ms) > 0 { wakeup.drain() }
+    }
+
     /// What an epoll event mask means for each kind of operation.
     static func readiness(_ mask: UInt32) -> Readiness {
         let failed = mask & (ESOCK_EPOLLERR | ESOCK_EPOLLHUP) != 0
@@ -162,7 +203,9 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     }
 
     public func info() -> BackendInfo {
-        BackendInfo(name: name, model: model, threads: 1,
+        var state = table.isStopped ? "stopped" : "running"
+        if let error = broken.withLock({ $0 }) { state = "broken: epoll_wait failed: \(error.name)" }
+        return BackendInfo(name: name, model: model, threads: 1,
                     counters: ["epoll_waits": waits.load(ordering: .relaxed),
                                "events": events.load(ordering: .relaxed),
                                "kicks": kicks.load(ordering: .relaxed),
@@ -171,7 +214,7 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
                     settings: ["mechanism": "epoll, edge-triggered, registered when an operation first waits",
                                "threading": gate.callersLead ? "waiting callers lead epoll_wait; background thread for async waiters" :
                                    "epoll thread only",
-                               "state": table.isStopped ? "stopped" : "running"])
+                               "state": state])
     }
 
     /// Stops the backend: refuses new sockets, closes those still open, then ends the epoll
