@@ -404,8 +404,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     }
 
     /// The owner asks the kernel to cancel `op`, by its SQE's user data. The cancel's own SQE
-    /// holds `op` too until its CQE, so the slot (and so the user data) it matches is not given
-    /// to another operation while the cancel may still match it.
+    /// holds `op` too until its CQE, and the slot (and so the user data) it matches is not
+    /// given to another operation while the cancel may still match it (``KernelHolds``).
     private func prepareCancel(_ op: Operation) {
         guard op.submitted else {
             op.cancelledEarly = true
@@ -415,7 +415,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         // failed, every operation it held was given its last completion.)
         guard op.inKernel, broken == nil else { return }
         let target = KernelHolds.userData(op.kernelSlot, .operation)
-        let (_, userData) = kernel.hold(op, as: .cancel)
+        let userData = kernel.holdCancel(of: op, target: op.kernelSlot)
         prepare(.cancel(target: target), userData: userData)
         submissions.wrappingAdd(1, ordering: .relaxed)
     }
@@ -651,9 +651,9 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             wakeArmed = false
             return
         }
-        if let (slot, kind) = KernelHolds.decode(c.userData), kind == .cancel {
+        if KernelHolds.decode(c.userData)?.kind == .cancel {
             // A cancel's own CQE: its hold on the target goes.
-            _ = kernel.release(slot)
+            kernel.releaseCancel(c.userData)
             return
         }
         let more = c.flags & ESOCK_CQE_F_MORE != 0

@@ -25,6 +25,11 @@ struct KernelHolds {
     private var free: [Int32] = []
     /// How many slots hold an operation.
     private(set) var count = 0
+    /// Cancels in the ring by the slot of the SQE they target. While one may still match that
+    /// user data, the slot is not given to another operation, even once its own operation's
+    /// last CQE came (it is retired until the cancel's CQE): a cancel must never reach an SQE
+    /// it was not meant for. Touched on the cancel path only.
+    private var cancelsByTarget: [Int32: Int] = [:]
 
     /// Holds `op` for an SQE of `kind`; returns the SQE's user data.
     mutating func hold(_ op: Operation, as kind: Kind) -> (slot: Int32, userData: UInt64) {
@@ -45,10 +50,11 @@ struct KernelHolds {
         (UInt64(slot) + 1) << 2 | kind.rawValue
     }
 
-    /// The slot and kind a CQE's user data names; nil for anything else (the wake-up).
+    /// The slot and kind a CQE's user data names; nil for anything else (the wake-up). (A
+    /// cancel's user data carries its target's slot in its high half.)
     static func decode(_ userData: UInt64) -> (slot: Int, kind: Kind)? {
         guard userData >= 4, let kind = Kind(rawValue: userData & 3) else { return nil }
-        return (Int(userData >> 2) - 1, kind)
+        return (Int((userData & 0xffff_ffff) >> 2) - 1, kind)
     }
 
     /// The operation in `slot`, still held (a multishot operation's CQE with more to come).
@@ -56,13 +62,37 @@ struct KernelHolds {
         slot < slots.count ? slots[slot] : nil
     }
 
-    /// Takes the operation out of `slot`: the SQE's last CQE came.
+    /// Holds `op` for a cancel of its SQE in `target`; returns the cancel SQE's user data.
+    mutating func holdCancel(of op: Operation, target: Int32) -> UInt64 {
+        cancelsByTarget[target, default: 0] += 1
+        let (_, userData) = hold(op, as: .cancel)
+        // The target's slot rides along in the high half, for the cancel's CQE.
+        return userData | UInt64(UInt32(bitPattern: target)) << 32
+    }
+
+    /// Takes the operation out of `slot`: the SQE's last CQE came. The slot is free for another
+    /// SQE unless a cancel that targets it is still in the ring.
     mutating func release(_ slot: Int) -> Operation? {
         guard slot < slots.count, let op = slots[slot] else { return nil }
         slots[slot] = nil
-        free.append(Int32(slot))
         count -= 1
+        if cancelsByTarget[Int32(slot)] == nil { free.append(Int32(slot)) }
         return op
+    }
+
+    /// A cancel's CQE came (`userData` its SQE's): its own slot is freed, and the slot it
+    /// targeted too when its operation is gone and no other cancel targets it.
+    mutating func releaseCancel(_ userData: UInt64) {
+        guard let (slot, kind) = Self.decode(userData), kind == .cancel else { return }
+        _ = release(slot)
+        let target = Int32(bitPattern: UInt32(truncatingIfNeeded: userData >> 32))
+        guard let n = cancelsByTarget[target] else { return }
+        if n > 1 {
+            cancelsByTarget[target] = n - 1
+            return
+        }
+        cancelsByTarget[target] = nil
+        if Int(target) < slots.count && slots[Int(target)] == nil { free.append(target) }
     }
 
     /// Every operation held by an SQE of its own (each once), for a ring that failed.
