@@ -11,7 +11,7 @@ import Testing
 /// machine), the call timed out with the bytes still in the kernel. On completion the same
 /// happened when the ring owner had not handled the multishot receiver's CQE by the deadline.
 /// Each test holds the backend's delivery back to make the lag certain.
-@Suite("Receives whose backend lags behind the kernel", .leakChecked, .timeLimit(.minutes(2)))
+@Suite("Receives whose backend lags behind the kernel", .leakChecked, .timeLimit(.minutes(5)))
 struct LaggingReadinessTests {
     /// Holds back every delivery of readiness on a select backend while `body` runs: its
     /// background thread is kept in a job (it does not poll; other tests' waiters whose
