@@ -17,7 +17,7 @@ import Synchronization
 /// ``executor``, or code given to ``run(_:)``) prepares its SQE directly, and it goes to the kernel
 /// with the owner's next `io_uring_enter`; a call on any other thread hands its operation over
 /// through a queue and wakes the owner (an eventfd read armed in the ring) only when it sleeps.
-/// An operation is held by the owner's ``KernelHolds`` table, in the slot its SQE's user data
+/// An operation is held by the owner's `KernelHolds` table, in the slot its SQE's user data
 /// names, until its last CQE, so its buffers outlive the kernel's use of them. A ring that
 /// fails (`io_uring_enter` with an errno it does not expect: its descriptor closed or replaced
 /// by code elsewhere) stops the backend taking sockets and ends every operation it held with
