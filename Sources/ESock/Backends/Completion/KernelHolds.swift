@@ -76,7 +76,8 @@ struct KernelHolds {
         guard slot < slots.count, let op = slots[slot] else { return nil }
         slots[slot] = nil
         count -= 1
-        if cancelsByTarget[Int32(slot)] == nil { free.append(Int32(slot)) }
+        // (No cancel in the ring, the common case: no hashing.)
+        if cancelsByTarget.isEmpty || cancelsByTarget[Int32(slot)] == nil { free.append(Int32(slot)) }
         return op
     }
 
