@@ -97,7 +97,7 @@ struct LaggingReadinessTests {
 
     @Test("completion: a receive whose time runs out while the ring owner has not handled its receiver's data gets it",
           arguments: [Backend.completion])
-    func ringOwnerBehind(_ backend: Backend) throws {
+    func ringOwnerBehind(_ backend: Backend) async throws {
         try backend.requireAvailable()
         let io = try #require(try backend.make() as? CompletionBackend)
         defer { io.shutdown() }
@@ -107,7 +107,7 @@ struct LaggingReadinessTests {
         let mb = Mailbox()
         let handle = Handle.make()
         _ = try p.server.recv(nowait: mb, handle: handle)
-        try p.client.send([0], timeout: .seconds(5))
+        try await p.client.send([0], timeout: .seconds(5))
         guard case .completion(_, _, .received([0])) = try expectMessage(mb, handle) else {
             Issue.record("the nowait receive did not get [0]")
             return
@@ -115,29 +115,32 @@ struct LaggingReadinessTests {
         if p.server.state.withLock({ $0.receiver == nil }) {
             try Machine.skip("this kernel gives no multishot receive: a waiting receive is an SQE of its own, whose cancel waits for the ring owner")
         }
-        // The owner is kept in a job until a thread hands it work (the catch-up of the receive
-        // below) or the receive is over without it: meanwhile it reaps no CQE, and with
-        // DEFER_TASKRUN the kernel does not even post the receiver's.
-        let entered = Latch()
-        let finished = Latch()
-        let receiveOver = Locked<Bool>(false)
-        Thread {
-            _ = try? io.run {
-                entered.set()
-                while !io.gate.hasWork && !receiveOver.withLock({ $0 }) { sched_yield() }
+        // The owner is held until a thread hands it work (the catch-up of the receive below)
+        // or the receive is over without it: meanwhile it reaps no CQE, and with DEFER_TASKRUN
+        // the kernel does not even post the receiver's.
+        let held = try await holdOwner(of: io)
+        LateMessageTests.sendDirectly([1, 2], p.client)
+        let server = p.server
+        let outcome = Locked<Result<[UInt8], SocketError>?>(nil)
+        let reader = onThread {
+            do throws(SocketError) {
+                let d = try server.recv(length: 5, timeout: .milliseconds(50))
+                outcome.withLock { $0 = .success(d) }
+            } catch {
+                outcome.withLock { $0 = .failure(error) }
             }
-            finished.set()
-        }.start()
-        entered.wait()
-        defer { finished.wait() }
-        defer { receiveOver.withLock { $0 = true } }
-        try p.client.send([1, 2], timeout: .seconds(5))
-        do {
-            _ = try p.server.recv(length: 5, timeout: .milliseconds(50))
-            Issue.record("5 bytes with 2 there")
-        } catch {
+        }
+        let gate = io.gate
+        try await held.letGo(once: "the timed-out receive asks the owner to catch up, or is over") {
+            gate.hasWork || outcome.withLock { $0 != nil }
+        }
+        try reader()
+        switch outcome.withLock({ $0 }) {
+        case .failure(let error)?:
             #expect(error.reason == .timeout)
             #expect(error.partial == .received([1, 2]))
+        default:
+            Issue.record("5 bytes with 2 there: \(String(describing: outcome.withLock { $0 }))")
         }
     }
 

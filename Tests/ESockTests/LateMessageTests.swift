@@ -87,40 +87,6 @@ struct LateMessageTests {
         try await body(io, p)
     }
 
-    /// Holds the backend's executor thread (the completion backend's ring owner) busy until
-    /// ``HeldOwner/letGo(once:_:)``.
-    func holdOwner(of io: any IOBackend) async throws -> HeldOwner {
-        let holding = Locked(false)
-        let release = Latch()
-        let owner = Task(executorPreference: io.executor) {
-            holding.withLock { $0 = true }
-            release.wait()
-        }
-        try await eventually("the owner thread is held") { holding.withLock { $0 } }
-        return HeldOwner(release: release, owner: owner)
-    }
-
-    struct HeldOwner {
-        let release: Latch
-        let owner: Task<Void, Never>
-
-        /// Lets the owner go once `condition` holds (at most 60 s), checked on a thread of its
-        /// own: a cancel waiting for the held owner blocks a thread of the task pool, so this
-        /// wait must not need one.
-        func letGo(once what: Comment, _ condition: @escaping @Sendable () -> Bool) async throws {
-            let met = Locked(false)
-            let releaser = onThread { [release] in
-                let deadline = ContinuousClock.now + .seconds(60)
-                while !condition() && ContinuousClock.now < deadline { sched_yield() }
-                met.withLock { $0 = condition() }
-                release.set()
-            }
-            try releaser()
-            await owner.value
-            #expect(met.withLock { $0 }, "timed out waiting: \(what)")
-        }
-    }
-
     /// A receive is current and (completion backend) in the kernel.
     static func waitsInKernel(_ s: Socket, _ backend: Backend) -> Bool {
         s.state.withLock { $0.readers.current != nil && (backend.model == .select || $0.inflight > 0) }
