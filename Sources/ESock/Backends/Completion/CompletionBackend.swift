@@ -108,12 +108,12 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// operation until its last CQE. The ring may be released only when none is left (a cancel's
     /// own CQE can come after its target's last one, after the socket closed).
     @exclusivity(unchecked) private var kernel = KernelHolds()
-    /// The errno of the `io_uring_enter` (or submit) that failed unexpectedly; nil while the
-    /// ring works. Once set, the owner gives every operation the kernel held its last
-    /// completion (``brokenRingResult``), answers every later one at once the same way, waits
-    /// on the eventfd with poll(2) instead of the ring, and keeps the ring's memory and the
-    /// operations for the process's life (the kernel may still write into their buffers).
-    @exclusivity(unchecked) private var broken: SocketError.Errno?
+    /// Whether an `io_uring_enter` (or submit) failed unexpectedly, and with which errno. Once
+    /// it did, the owner gives every operation the kernel held its last completion
+    /// (``brokenRingResult``), answers every later one at once the same way, waits on the
+    /// eventfd with poll(2) instead of the ring, and keeps the ring's memory and the operations
+    /// for the process's life (the kernel may still write into their buffers).
+    private let failure = KernelObjectFailure()
     /// Whether the operations the broken ring held were given their last completion.
     @exclusivity(unchecked) private var abandoned = false
 
@@ -261,11 +261,11 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         // (and so its socket and this backend) until it is taken.
         takeRequests()
         let start = ContinuousClock.now
-        while kernel.count > 0 && broken == nil && ContinuousClock.now - start < Self.drainLimit {
+        while kernel.count > 0 && !failure.happened && ContinuousClock.now - start < Self.drainLimit {
             enter(wait: true, timeout: .milliseconds(100))
             handleCompletions()
         }
-        if broken != nil {
+        if failure.happened {
             // The kernel may still use the ring and the buffers: they are kept.
             abandonKernel()
             BrokenRings.keep(ring, buffers)
@@ -342,7 +342,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             op.socket.completed(op, result: -ECANCELED, data: nil, rules: completionRules)
             return
         }
-        if broken != nil {
+        if failure.happened {
             // The ring failed: nothing goes in any more.
             op.socket.completed(op, result: Self.brokenRingResult, data: nil, rules: completionRules)
             return
@@ -413,7 +413,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         }
         // Its last CQE was handled already: the transition saw the cancel. (After the ring
         // failed, every operation it held was given its last completion.)
-        guard op.inKernel, broken == nil else { return }
+        guard op.inKernel, !failure.happened else { return }
         let target = KernelHolds.userData(op.kernelSlot, .operation)
         let userData = kernel.holdCancel(of: op, target: op.kernelSlot)
         prepare(.cancel(target: target), userData: userData)
@@ -438,9 +438,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// and the operations stay for the process's life. `info()` says why.
     private func ringBroken(_ error: SocketError.Errno) {
         enterErrors.wrappingAdd(1, ordering: .relaxed)
-        guard broken == nil else { return }
-        broken = error
-        brokenReason.withLock { $0 = "io_uring_enter failed: \(error.name)" }
+        guard failure.record(error) else { return }
         table.refuse("\(name) (its ring failed: \(error.name))")
     }
 
@@ -448,15 +446,12 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// state" (the ring's), an errno no socket call returns, so the caller can tell it apart.
     static let brokenRingResult = -EBADFD
 
-    /// Why the ring failed, for `info()` (any thread).
-    private let brokenReason = Locked<String?>(nil)
-
     /// The ring failed: every operation it held gets its last completion now (a waiting one
     /// fails with ``brokenRingResult``, a cancelled one is over, a closing socket's drain ends),
     /// and the references stay in ``BrokenRings``, since the kernel may still write into their
     /// buffers. CQEs reaped before the failure are handled first. Owner thread.
     private func abandonKernel() {
-        guard broken != nil, !abandoned else { return }
+        guard failure.happened, !abandoned else { return }
         abandoned = true
         if !reaped.isEmpty { handleCompletions(reapingMore: false) }
         let held = kernel.operations
@@ -487,7 +482,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         // (the stop of a backend whose owner then slept for ever; a job or an earlier deadline
         // left waiting for the next completion).
         let before = seenGeneration
-        if broken != nil { return pollWithoutRing(timeout: timeout, since: before) }
+        if failure.happened { return pollWithoutRing(timeout: timeout, since: before) }
         takeRequests()
         if !wakeArmed {
             prepare(.read(fd: wakeup.raw, buffer: wakeBuffer, length: 8), userData: Self.wakeTag)
@@ -500,7 +495,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         }
         enter(wait: wait, timeout: timeout)
         asleep.store(false, ordering: .sequentiallyConsistent)
-        if broken != nil {
+        if failure.happened {
             abandonKernel()
         } else {
             handleCompletions()
@@ -549,10 +544,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     }
 
     /// io_uring_enter until every SQE went in: EBUSY/EAGAIN reap first; EINTR and timeouts end
-    /// a wait; anything else means the ring is broken, which is a bug of this backend.
+    /// a wait; anything else means the ring failed (``ringBroken(_:)``), and nothing more goes in.
     private func enter(wait: Bool, timeout: Duration?) {
         var wait = wait
-        while broken == nil {
+        while !failure.happened {
             do throws(SocketError.Errno) {
                 if try ring.submit(wait: wait, timeout: timeout) { return }
                 makeRoom()
@@ -678,7 +673,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                         "setup_flags": setupFlags,
                         "threading": "one ring owner thread submits and reaps; other threads hand operations over",
                         "state": table.isStopped ? "stopped" : "running"]
-        if let reason = brokenReason.withLock({ $0 }) { settings["state"] = "broken: \(reason)" }
+        if let error = failure.error { settings["state"] = "broken: io_uring_enter failed: \(error.name)" }
         if let fallbackReason { settings["setup_fallback"] = fallbackReason }
         if let buffersFallback { settings["provided_buffers_fallback"] = buffersFallback }
         settings["multishot_receive"] = features.multishotReceive ? "on" : "off"

@@ -37,11 +37,9 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     private let eventBuffer = UnsafeMutablePointer<esock_epoll_event>.allocate(capacity: 1024)
     /// The sockets of the batch being delivered (used by the poll leader only, like `eventBuffer`).
     @exclusivity(unchecked) private var readyBatch: [(Socket, UInt32)] = []
-    /// Why the epoll instance failed (`epoll_wait` with an errno other than EINTR: its
-    /// descriptor no longer names it); nil while it works. See ``epollBroken(_:)``.
-    private let broken = Locked<SocketError.Errno?>(nil)
-    /// Set with ``broken``: read without the lock on the paths that must stay cheap.
-    private let isBroken = Atomic<Bool>(false)
+    /// Whether the epoll instance failed (`epoll_wait` with an errno other than EINTR: its
+    /// descriptor no longer names it). See ``epollBroken(_:)``.
+    private let failure = KernelObjectFailure()
 
     /// Starts an epoll instance and its thread. With `callersLead` false, the epoll thread
     /// always waits in epoll_wait and hands every message over (kept to measure the two
@@ -101,7 +99,7 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     /// socket's lock (so the descriptor is open); epoll reports at once what is ready then.
     func watch(_ st: inout SocketState) throws(SocketError) {
         // An epoll instance that failed reports nothing: waiting would be for ever.
-        if isBroken.load(ordering: .acquiring) { throw .posix(Self.brokenResult) }
+        if failure.happened { throw .posix(Self.brokenResult) }
         guard !st.watched else { return }
         let mask = ESOCK_EPOLLIN | ESOCK_EPOLLPRI | ESOCK_EPOLLOUT | ESOCK_EPOLLRDHUP | ESOCK_EPOLLET
         guard esock_epoll_add(epfd, st.fd, mask, st.eventKey) == 0 else { throw .posix(errno) }
@@ -129,7 +127,7 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
 
     func pollOnce(timeout: Duration?) {
         let ms = timeout.map { $0.clampedMilliseconds } ?? -1
-        if isBroken.load(ordering: .acquiring) { return waitWithoutEpoll(ms) }
+        if failure.happened { return waitWithoutEpoll(ms) }
         let n = esock_epoll_wait(epfd, eventBuffer, 1024, ms)
         if n < 0 && errno != EINTR { return epollBroken(errno) }
         guard n > 0 else { return }
@@ -162,14 +160,9 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     /// readiness), and the thread that polls waits on the eventfd with poll(2) from now on.
     /// `info()` says why.
     private func epollBroken(_ error: Int32) {
-        let first = broken.withLock { b -> Bool in
-            guard b == nil else { return false }
-            b = SocketError.Errno(rawValue: error)
-            return true
-        }
-        guard first else { return }
-        isBroken.store(true, ordering: .releasing)
-        table.refuse("\(name) (its epoll instance failed: \(SocketError.Errno(rawValue: error).name))")
+        let error = SocketError.Errno(rawValue: error)
+        guard failure.record(error) else { return }
+        table.refuse("\(name) (its epoll instance failed: \(error.name))")
         let waiting = table.withSockets { $0.all }
         let everything = Readiness(readable: true, acceptable: true, writable: true)
         for socket in waiting { socket.ready(everything) }
@@ -204,7 +197,7 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
 
     public func info() -> BackendInfo {
         var state = table.isStopped ? "stopped" : "running"
-        if let error = broken.withLock({ $0 }) { state = "broken: epoll_wait failed: \(error.name)" }
+        if let error = failure.error { state = "broken: epoll_wait failed: \(error.name)" }
         return BackendInfo(name: name, model: model, threads: 1,
                     counters: ["epoll_waits": waits.load(ordering: .relaxed),
                                "events": events.load(ordering: .relaxed),
