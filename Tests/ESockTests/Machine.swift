@@ -51,6 +51,9 @@ enum Machine {
         case netns
         /// A thread moving to a new network namespace (`unshare(CLONE_NEWNET)`, CAP_SYS_ADMIN).
         case unshareNet = "unshare-net"
+        /// nftables rules in a namespace made by ip netns (root, ip(8) and nft(8)): the lossy
+        /// network tests drop packets with them.
+        case packetFilter = "packet-filter"
         /// curl(1) in PATH.
         case curl
 
@@ -68,6 +71,7 @@ enum Machine {
             case .packetSockets: return "packet sockets (CAP_NET_RAW)"
             case .netns: return "network namespaces made by ip netns (root and ip(8))"
             case .unshareNet: return "unshare(CLONE_NEWNET) (CAP_SYS_ADMIN)"
+            case .packetFilter: return "nftables rules in a network namespace (root, ip(8), nft(8))"
             case .curl: return "curl(1) in PATH"
             }
         }
@@ -89,6 +93,7 @@ enum Machine {
         case .packetSockets: return packetProbe
         case .netns: return netnsProbe
         case .unshareNet: return unshareProbe
+        case .packetFilter: return missing(.netns) ?? packetFilterProbe
         case .curl: return curlPath == nil ? "no curl in PATH" : nil
         }
     }
@@ -221,6 +226,22 @@ enum Machine {
         guard let probe = TestNamespace("esock-probe-\(getpid())") else { return "ip netns add failed (or no ip(8))" }
         probe.delete()
         return nil
+    }()
+
+    /// A namespace whose loopback drops a packet now and then, made and deleted as the lossy
+    /// network tests do.
+    private static let packetFilterProbe: String? = {
+        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/sbin:/usr/bin:/sbin:/bin"
+        guard path.split(separator: ":").contains(where: { access("\($0)/nft", X_OK) == 0 }) else {
+            return "no nft(8) in PATH (Debian's nftables)"
+        }
+        do {
+            let probe = try LossyNamespace("esock-probe-nft-\(getpid())", match: "meta l4proto udp", every: 2)
+            probe.delete()
+            return nil
+        } catch {
+            return "an nftables rule in a namespace: \(error)"
+        }
     }()
 
     /// unshare(CLONE_NEWNET) on a thread of its own, which ends with it.

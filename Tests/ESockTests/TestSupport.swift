@@ -116,10 +116,11 @@ func pattern(_ n: Int, seed: Int = 0) -> [UInt8] {
     return out
 }
 
-/// Waits for the next message about `handle`, failing the test after five seconds.
-func expectMessage(_ mailbox: Mailbox, _ handle: Handle?, sourceLocation: SourceLocation = #_sourceLocation) throws -> SocketMessage {
+/// Waits for the next message about `handle`, failing the test after `timeout` (five seconds).
+func expectMessage(_ mailbox: Mailbox, _ handle: Handle?, timeout: Timeout = .seconds(5),
+                   sourceLocation: SourceLocation = #_sourceLocation) throws -> SocketMessage {
     let h = try #require(handle, sourceLocation: sourceLocation)
-    return try #require(mailbox.receive(handle: h, timeout: .seconds(5)), "no message for \(h)", sourceLocation: sourceLocation)
+    return try #require(mailbox.receive(handle: h, timeout: timeout), "no message for \(h)", sourceLocation: sourceLocation)
 }
 
 /// Receives via the nowait path until `length` bytes came (0: whatever comes first), following whichever model the backend has.
