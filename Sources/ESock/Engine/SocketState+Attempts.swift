@@ -52,8 +52,14 @@ extension SocketState {
         let oob = flags & MessageFlags.oob.rawValue != 0
         if !readAhead.isEmpty && !oob {
             let take = length == 0 ? readAhead.count : min(readAhead.count, length - received.count)
-            received += readAhead.prefix(take)
-            if flags & MessageFlags.peek.rawValue == 0 { readAhead.removeFirst(take) }
+            let peek = flags & MessageFlags.peek.rawValue != 0
+            if received.isEmpty && take == readAhead.count && !peek {
+                // All of it: the array moves to the caller (no new array, no copy).
+                swap(&received, &readAhead)
+            } else {
+                received += readAhead.prefix(take)
+                if !peek { readAhead.removeFirst(take) }
+            }
             if length == 0 || received.count == length { return .done(.bytes(received)) }
         }
         if receiver != nil && !oob { return .wait(partial: received.isEmpty ? nil : .bytes(received), ready: false) }
