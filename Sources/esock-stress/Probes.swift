@@ -30,6 +30,7 @@ func probe(_ name: String, _ backendName: String) throws(SocketError) {
     case "wakeups": try probeWakeups(backend, backendName)
     case "sendfile-reset": try probeSendfileToResetPeer(backend)
     case "broken-backend": try probeBrokenBackend(backendName)
+    case "descriptor-exhaustion": try probeDescriptorExhaustion(backend)
     default:
         print("unknown probe \(name)")
         exit(2)

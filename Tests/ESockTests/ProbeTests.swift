@@ -6,7 +6,7 @@ import Testing
 /// test runner. The child bounds itself with alarm(2).
 @Suite("Probes in a child process: bad input, deinit and lock cascades, stopped backends, signals", .leakChecked)
 struct ProbeTests {
-    static let probes = ["bad-input", "dropped-owner", "predicates", "lock-order", "descriptor-race", "shutdown", "signals", "wakeups", "sendfile-reset", "broken-backend"]
+    static let probes = ["bad-input", "dropped-owner", "predicates", "lock-order", "descriptor-race", "shutdown", "signals", "wakeups", "sendfile-reset", "broken-backend", "descriptor-exhaustion"]
 
     @Test("each probe holds on every backend", arguments: probes, Backend.allCases)
     func probe(_ name: String, _ backend: Backend) throws {
