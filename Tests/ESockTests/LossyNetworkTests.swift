@@ -284,4 +284,28 @@ struct LossyNetworkTests {
         #expect(throws: SocketError.self) { try client.send([1], timeout: .seconds(5)) }
         #expect(throws: SocketError.timeout) { try server.recv(timeout: .milliseconds(50)) }
     }
+
+    @Test("a peer that vanishes: an async receive fails with etimedout when TCP gives up",
+          .requires(.packetFilter), arguments: Backend.allCases)
+    func peerVanishesAsync(_ backend: Backend) async throws {
+        let io = try backend.instance()
+        let lossy = try LossyNamespace("esock-loss-a-\(getpid())-\(backend.rawValue)",
+                                       match: "meta l4proto udp", every: 2)
+        defer { lossy.delete() }
+        let pair = try lossy.connectedPair(on: io)
+        defer { pair.closeAll() }
+        let client = pair.client
+        try client.setopt(.tcp(.userTimeout), .int(300))
+        try lossy.loseAll("meta l4proto tcp")
+        try await onOwnExecutor { _ in
+            async let received = client.recv(timeout: .seconds(60))
+            try await client.send(pattern(1000), timeout: .seconds(5))
+            do {
+                let got = try await received
+                Issue.record("an async receive on a connection whose peer vanished returned \(got.count) bytes")
+            } catch let error as SocketError {
+                #expect(error == .posix(ETIMEDOUT), "the async receive failed with \(error)")
+            }
+        }
+    }
 }
