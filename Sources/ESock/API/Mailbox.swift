@@ -173,7 +173,10 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
             if let c = takeContinuation(i, woken: .arrived) { lookers.append(c) }
         }
         let wake = core.sleepers > 0
-        let (leading, leadingDriver) = (core.leader, core.driver)
+        // The driver only when another thread leads its wait for this mailbox: a post made by
+        // the leading thread itself, as it harvests, kicks nobody (and copies no reference).
+        let leading = core.leader
+        let leadingDriver = leading.map { pthread_equal($0, pthread_self()) == 0 } == true ? core.driver : nil
         pthread_mutex_unlock(mutex)
         for c in lookers { c.resume() }
         if wake { pthread_cond_broadcast(cond) }
@@ -254,7 +257,10 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
         var found: SocketMessage?
         _ = core.block(until: deadline) {
             found = queue.removeFirst(matching: selection)
-            return found != nil
+            // Not `found != nil`: that operator takes the optional by value, a copy of the
+            // message (a retain and a release of each of its references).
+            if case .none = found { return false }
+            return true
         }
         return found
     }

@@ -28,7 +28,7 @@ struct MessageQueue {
         if count == messages.count { grow() }
         newest += 1
         let slot = (head + count) & mask
-        messages[slot] = m
+        messages[slot] = consume m
         sequences[slot] = newest
         stored += 1
     }

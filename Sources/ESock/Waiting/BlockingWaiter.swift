@@ -114,15 +114,17 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
                 }
             }
             if let d = driver {
-                let (lead, kick) = d.gate.tryLead(self)
+                // The gate once (each read through the protocol is a retain and a release).
+                let gate = d.gate
+                let (lead, kick) = gate.tryLead(self)
                 if lead {
                     leader = pthread_self()
                     pthread_mutex_unlock(mutex)
                     d.poll(timeout: remaining)
-                    d.gate.release()
+                    gate.release()
                     // The backend's own thread, blocked in a call of its own (a `run` body, a
                     // task's cancel): the work queued for it meanwhile runs here, not after.
-                    if d.gate.isBackgroundThread { d.runWork(d.gate.takeWork()) }
+                    if gate.isBackgroundThread { d.runWork(gate.takeWork()) }
                     pthread_mutex_lock(mutex)
                     leader = nil
                     continue

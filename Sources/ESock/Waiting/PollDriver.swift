@@ -36,6 +36,7 @@ extension PollDriver {
     /// One kernel wait of at most `timeout` (nil: no limit) and until the earliest timer, then
     /// the timers that are due. For the thread that holds the gate.
     func poll(timeout: Duration?) {
+        let timers = self.timers
         pollOnce(timeout: timers.limit(timeout))
         timers.fireDue()
     }
