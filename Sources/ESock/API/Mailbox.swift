@@ -173,14 +173,11 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
             if let c = takeContinuation(i, woken: .arrived) { lookers.append(c) }
         }
         let wake = core.sleepers > 0
-        // The driver only when another thread leads its wait for this mailbox: a post made by
-        // the leading thread itself, as it harvests, kicks nobody (and copies no reference).
-        let leading = core.leader
-        let leadingDriver = leading.map { pthread_equal($0, pthread_self()) == 0 } == true ? core.driver : nil
+        let kick = core.driverToKick()
         pthread_mutex_unlock(mutex)
         for c in lookers { c.resume() }
         if wake { pthread_cond_broadcast(cond) }
-        core.kickLeader(leading, leadingDriver)
+        kick?.kick()
     }
 
     /// Removes every waiting message about `handle`; returns how many there were. Used by cancel,

@@ -82,10 +82,13 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
         UInt(bitPattern: ObjectIdentifier(driver))
     }
 
-    /// After something was delivered to this waiter (mutex not held): kicks the backend if a
-    /// thread waits in its kernel wait for us, and is not the caller.
-    func kickLeader(_ leading: pthread_t?, _ leadingDriver: (any PollDriver)?) {
-        if let leading, let leadingDriver, pthread_equal(leading, pthread_self()) == 0 { leadingDriver.kick() }
+    /// With `mutex` held, after something was delivered to this waiter: the backend to kick
+    /// (once the mutex is released) because another thread waits in its kernel wait for us; nil
+    /// when nobody does, or when the caller is that thread (it harvests what it delivers), so
+    /// that no reference is copied on the common path.
+    func driverToKick() -> (any PollDriver)? {
+        guard let leading = leader, pthread_equal(leading, pthread_self()) == 0 else { return nil }
+        return driver
     }
 
     /// Blocks the calling thread, with `mutex` held, until `ready()` is true or `deadline`

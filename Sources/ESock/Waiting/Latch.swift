@@ -17,10 +17,10 @@ final class Latch: BlockingWaiter, @unchecked Sendable {
     func set() {
         pthread_mutex_lock(mutex)
         isSet = true
-        let (leading, leadingDriver) = (leader, driver)
+        let kick = driverToKick()
         pthread_mutex_unlock(mutex)
         pthread_cond_broadcast(cond)
-        kickLeader(leading, leadingDriver)
+        kick?.kick()
     }
 
     /// Waits until the latch is set or `deadline` (nil: no limit) passes; returns whether it
