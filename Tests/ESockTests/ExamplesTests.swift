@@ -33,7 +33,7 @@ func writeFile(_ path: String, _ bytes: [UInt8]) throws {
 }
 
 /// An HTTP example server running for one test: the async form on its backend's executor (as
-/// `esock-http --api async` runs it), or the nowait form on a thread of its own.
+/// `esock-http --api async` runs it), or the nowait form on a thread of its own, started at once.
 struct RunningHTTPServer {
     let port: UInt16
     private let stopServer: @Sendable () -> Void
@@ -51,7 +51,7 @@ struct RunningHTTPServer {
             let server = try HTTPNowaitServer(site: site, limits: limits, backend: io)
             port = server.port
             stopServer = server.stop
-            serving = Task { await onOwnThread { server.run() } }
+            serving = startedOnOwnThread { server.run() }
         }
     }
 

@@ -108,181 +108,193 @@ func chunkSizes(total: Int, max: Int, seed: UInt64) -> [Int] {
 /// whatever shape its arrival takes (bursts after a gap, many small segments); a lost datagram
 /// is gone without a trace in the ones that arrive; a connect whose SYN is lost waits for the
 /// kernel's retransmission, or times out.
+///
+/// Each test's blocking calls run on a thread of its own (`onOwnExecutor`), not on the task
+/// pool's: waits for TCP's retransmissions take seconds, and on a 2-vCPU machine the pool has
+/// two threads that other tests' tasks need meanwhile.
 @Suite("A lossy network (a namespace whose loopback drops packets)", .leakChecked, .timeLimit(.minutes(3)))
 struct LossyNetworkTests {
     @Test("a stream echoed over a link losing every 9th segment arrives whole and in order",
           .requires(.packetFilter), arguments: Backend.allCases)
-    func streamThroughLoss(_ backend: Backend) throws {
+    func streamThroughLoss(_ backend: Backend) async throws {
         let io = try backend.instance()
-        // Connection set-up and tear-down are not dropped (a lost SYN or FIN costs a second's
-        // retransmission timeout and tests nothing the data does not).
-        let lossy = try LossyNamespace("esock-loss-s-\(getpid())-\(backend.rawValue)",
-                                       match: "tcp flags & (syn|fin|rst) == 0", every: 9)
-        defer { lossy.delete() }
-        let pair = try lossy.connectedPair(on: io)
-        defer { pair.closeAll() }
-        let (client, server) = (pair.client, pair.server)
+        try await onOwnExecutor { _ in
+            // Connection set-up and tear-down are not dropped (a lost SYN or FIN costs a second's
+            // retransmission timeout and tests nothing the data does not).
+            let lossy = try LossyNamespace("esock-loss-s-\(getpid())-\(backend.rawValue)",
+                                           match: "tcp flags & (syn|fin|rst) == 0", every: 9)
+            defer { lossy.delete() }
+            let pair = try lossy.connectedPair(on: io)
+            defer { pair.closeAll() }
+            let (client, server) = (pair.client, pair.server)
 
-        let total = 384 * 1024
-        let data = pattern(total, seed: 11)
-        // The echo side receives whatever has arrived and sends it back, until the end of the
-        // stream; then it closes its side.
-        let echo = onThread {
-            while true {
-                let got: [UInt8]
-                do {
-                    got = try server.recv(timeout: .seconds(60))
-                } catch let error as SocketError where error == .closed {
-                    break
+            let total = 384 * 1024
+            let data = pattern(total, seed: 11)
+            // The echo side receives whatever has arrived and sends it back, until the end of the
+            // stream; then it closes its side.
+            let echo = onThread {
+                while true {
+                    let got: [UInt8]
+                    do {
+                        got = try server.recv(timeout: .seconds(60))
+                    } catch let error as SocketError where error == .closed {
+                        break
+                    }
+                    try server.send(got, timeout: .seconds(60))
                 }
-                try server.send(got, timeout: .seconds(60))
+                try server.shutdown(.write)
             }
-            try server.shutdown(.write)
-        }
-        // The sender writes the data in chunks of varied sizes, then ends its side.
-        let sender = onThread {
-            var offset = 0
-            for size in chunkSizes(total: total, max: 20_000, seed: 3) {
-                try client.send(Array(data[offset..<(offset + size)]), timeout: .seconds(60))
-                offset += size
+            // The sender writes the data in chunks of varied sizes, then ends its side.
+            let sender = onThread {
+                var offset = 0
+                for size in chunkSizes(total: total, max: 20_000, seed: 3) {
+                    try client.send(Array(data[offset..<(offset + size)]), timeout: .seconds(60))
+                    offset += size
+                }
+                try client.shutdown(.write)
             }
-            try client.shutdown(.write)
+            // The client reads the echo back with receives of a length, of varied sizes.
+            var echoed: [UInt8] = []
+            echoed.reserveCapacity(total)
+            for size in chunkSizes(total: total, max: 30_000, seed: 5) {
+                echoed += try client.recv(length: size, timeout: .seconds(60))
+            }
+            #expect(throws: SocketError.closed) { try client.recv(timeout: .seconds(60)) }
+            try sender()
+            try echo()
+            #expect(echoed.count == total)
+            #expect(echoed == data, "the echoed stream differs from what was sent")
+            let dropped = try #require(lossy.dropped(), "nft's counter could not be read")
+            #expect(dropped > 0, "the link lost nothing: the test did not test loss")
         }
-        // The client reads the echo back with receives of a length, of varied sizes.
-        var echoed: [UInt8] = []
-        echoed.reserveCapacity(total)
-        for size in chunkSizes(total: total, max: 30_000, seed: 5) {
-            echoed += try client.recv(length: size, timeout: .seconds(60))
-        }
-        #expect(throws: SocketError.closed) { try client.recv(timeout: .seconds(60)) }
-        try sender()
-        try echo()
-        #expect(echoed.count == total)
-        #expect(echoed == data, "the echoed stream differs from what was sent")
-        let dropped = try #require(lossy.dropped(), "nft's counter could not be read")
-        #expect(dropped > 0, "the link lost nothing: the test did not test loss")
     }
 
     @Test("datagrams over a link losing every 5th: the rest arrive intact, once, in order",
           .requires(.packetFilter), arguments: Backend.allCases)
-    func datagramsThroughLoss(_ backend: Backend) throws {
+    func datagramsThroughLoss(_ backend: Backend) async throws {
         let io = try backend.instance()
-        let lossy = try LossyNamespace("esock-loss-d-\(getpid())-\(backend.rawValue)",
-                                       match: "meta l4proto udp", every: 5)
-        defer { lossy.delete() }
-        let a = try Socket.open(.inet, .dgram, .udp, netns: lossy.path, backend: io)
-        let b = try Socket.open(.inet, .dgram, .udp, netns: lossy.path, backend: io)
-        defer { try? a.close(); try? b.close() }
-        try a.bind(.loopback(port: 0))
-        try b.bind(.loopback(port: 0))
-        let sent = 50
-        // Datagram i: its index, then bytes of a pattern seeded by it (1 to 3,000 bytes in all).
-        func datagram(_ i: Int) -> [UInt8] { [UInt8(i)] + pattern((i * 613) % 3000, seed: i) }
-        for i in 0..<sent {
-            #expect(try a.sendto(datagram(i), to: b.sockname(), timeout: .seconds(5)).isEmpty)
+        try await onOwnExecutor { _ in
+            let lossy = try LossyNamespace("esock-loss-d-\(getpid())-\(backend.rawValue)",
+                                           match: "meta l4proto udp", every: 5)
+            defer { lossy.delete() }
+            let a = try Socket.open(.inet, .dgram, .udp, netns: lossy.path, backend: io)
+            let b = try Socket.open(.inet, .dgram, .udp, netns: lossy.path, backend: io)
+            defer { try? a.close(); try? b.close() }
+            try a.bind(.loopback(port: 0))
+            try b.bind(.loopback(port: 0))
+            let sent = 50
+            // Datagram i: its index, then bytes of a pattern seeded by it (1 to 3,000 bytes in all).
+            func datagram(_ i: Int) -> [UInt8] { [UInt8(i)] + pattern((i * 613) % 3000, seed: i) }
+            for i in 0..<sent {
+                #expect(try a.sendto(datagram(i), to: b.sockname(), timeout: .seconds(5)).isEmpty)
+            }
+            // Only the namespace's two sockets send UDP there: the rule drops exactly every 5th,
+            // the 1st, 6th, 11th, ... (indexes 0, 5, 10, ...).
+            var indexes: [Int] = []
+            for _ in 0..<(sent - sent / 5) {
+                let (source, data) = try b.recvfrom(bufferSize: 4096, timeout: .seconds(10))
+                #expect(source == (try a.sockname()))
+                let i = Int(try #require(data.first))
+                #expect(data == datagram(i), "datagram \(i) arrived changed")
+                indexes.append(i)
+            }
+            #expect(indexes == (0..<sent).filter { $0 % 5 != 0 })
+            // Nothing more comes: what was lost stays lost, nothing is delivered twice.
+            #expect(throws: SocketError.timeout) { try b.recvfrom(bufferSize: 4096, timeout: .milliseconds(100)) }
+            #expect(lossy.dropped() == sent / 5)
         }
-        // Only the namespace's two sockets send UDP there: the rule drops exactly every 5th,
-        // the 1st, 6th, 11th, ... (indexes 0, 5, 10, ...).
-        var indexes: [Int] = []
-        for _ in 0..<(sent - sent / 5) {
-            let (source, data) = try b.recvfrom(bufferSize: 4096, timeout: .seconds(10))
-            #expect(source == (try a.sockname()))
-            let i = Int(try #require(data.first))
-            #expect(data == datagram(i), "datagram \(i) arrived changed")
-            indexes.append(i)
-        }
-        #expect(indexes == (0..<sent).filter { $0 % 5 != 0 })
-        // Nothing more comes: what was lost stays lost, nothing is delivered twice.
-        #expect(throws: SocketError.timeout) { try b.recvfrom(bufferSize: 4096, timeout: .milliseconds(100)) }
-        #expect(lossy.dropped() == sent / 5)
     }
 
     @Test("a connect whose SYN is lost times out, or waits for the retransmitted SYN",
           .requires(.packetFilter), arguments: Backend.allCases)
-    func connectThroughLostSyn(_ backend: Backend) throws {
+    func connectThroughLostSyn(_ backend: Backend) async throws {
         let io = try backend.instance()
-        // Every other first SYN (the SYN-ACK carries ACK, so `flags == syn` is the client's).
-        let lossy = try LossyNamespace("esock-loss-c-\(getpid())-\(backend.rawValue)",
-                                       match: "tcp flags == syn", every: 2)
-        defer { lossy.delete() }
-        let listener = try Socket.open(.inet, .stream, .tcp, netns: lossy.path, backend: io)
-        defer { try? listener.close() }
-        try listener.bind(.loopback(port: 0))
-        try listener.listen()
-        let address = try listener.sockname()
+        try await onOwnExecutor { _ in
+            // Every other first SYN (the SYN-ACK carries ACK, so `flags == syn` is the client's).
+            let lossy = try LossyNamespace("esock-loss-c-\(getpid())-\(backend.rawValue)",
+                                           match: "tcp flags == syn", every: 2)
+            defer { lossy.delete() }
+            let listener = try Socket.open(.inet, .stream, .tcp, netns: lossy.path, backend: io)
+            defer { try? listener.close() }
+            try listener.bind(.loopback(port: 0))
+            try listener.listen()
+            let address = try listener.sockname()
 
-        // SYN 1 is dropped: the connect's time runs out before the kernel's first
-        // retransmission (1 s), and the socket closes cleanly.
-        let first = try Socket.open(.inet, .stream, .tcp, netns: lossy.path, backend: io)
-        #expect(throws: SocketError.timeout) { try first.connect(address, timeout: .milliseconds(200)) }
-        try first.close()
-        // SYN 2 passes.
-        let second = try Socket.open(.inet, .stream, .tcp, netns: lossy.path, backend: io)
-        defer { try? second.close() }
-        try second.connect(address, timeout: .seconds(30))
-        // SYN 3 is dropped and its retransmission, SYN 4, passes: the connect waits for it.
-        let third = try Socket.open(.inet, .stream, .tcp, netns: lossy.path, backend: io)
-        defer { try? third.close() }
-        try third.connect(address, timeout: .seconds(30))
-        #expect(lossy.dropped() == 2)
+            // SYN 1 is dropped: the connect's time runs out before the kernel's first
+            // retransmission (1 s), and the socket closes cleanly.
+            let first = try Socket.open(.inet, .stream, .tcp, netns: lossy.path, backend: io)
+            #expect(throws: SocketError.timeout) { try first.connect(address, timeout: .milliseconds(200)) }
+            try first.close()
+            // SYN 2 passes.
+            let second = try Socket.open(.inet, .stream, .tcp, netns: lossy.path, backend: io)
+            defer { try? second.close() }
+            try second.connect(address, timeout: .seconds(30))
+            // SYN 3 is dropped and its retransmission, SYN 4, passes: the connect waits for it.
+            let third = try Socket.open(.inet, .stream, .tcp, netns: lossy.path, backend: io)
+            defer { try? third.close() }
+            try third.connect(address, timeout: .seconds(30))
+            #expect(lossy.dropped() == 2)
 
-        // Both connections work.
-        for s in [second, third] {
-            let accepted = try listener.accept(timeout: .seconds(30))
-            defer { try? accepted.close() }
-            try s.send([1, 2, 3], timeout: .seconds(30))
-            #expect(try accepted.recv(length: 3, timeout: .seconds(30)) == [1, 2, 3])
+            // Both connections work.
+            for s in [second, third] {
+                let accepted = try listener.accept(timeout: .seconds(30))
+                defer { try? accepted.close() }
+                try s.send([1, 2, 3], timeout: .seconds(30))
+                #expect(try accepted.recv(length: 3, timeout: .seconds(30)) == [1, 2, 3])
+            }
         }
     }
 
     @Test("a peer that vanishes: a waiting receive fails with etimedout when TCP gives up, not with the call's timeout",
           .requires(.packetFilter), arguments: Backend.allCases)
-    func peerVanishes(_ backend: Backend) throws {
+    func peerVanishes(_ backend: Backend) async throws {
         let io = try backend.instance()
-        let lossy = try LossyNamespace("esock-loss-v-\(getpid())-\(backend.rawValue)",
-                                       match: "meta l4proto udp", every: 2)
-        defer { lossy.delete() }
-        let pair = try lossy.connectedPair(on: io)
-        defer { pair.closeAll() }
-        let (client, server) = (pair.client, pair.server)
-        // A second connection whose receive waits in the nowait form, for a message.
-        let nowaitPair = try lossy.connectedPair(on: io)
-        defer { nowaitPair.closeAll() }
-        let nowaitClient = nowaitPair.client
-        // TCP gives up on data unacknowledged for 300 ms (TCP_USER_TIMEOUT).
-        for s in [client, nowaitClient] { try s.setopt(.tcp(.userTimeout), .int(300)) }
-        try lossy.loseAll("meta l4proto tcp")
-        let mailbox = Mailbox()
-        let pending = try nowaitClient.recv(nowait: mailbox)
-        #expect(pending.handle != nil, "a receive with nothing to read did not wait: \(pending)")
-        try nowaitClient.send(pattern(1000), timeout: .seconds(5))
+        try await onOwnExecutor { _ in
+            let lossy = try LossyNamespace("esock-loss-v-\(getpid())-\(backend.rawValue)",
+                                           match: "meta l4proto udp", every: 2)
+            defer { lossy.delete() }
+            let pair = try lossy.connectedPair(on: io)
+            defer { pair.closeAll() }
+            let (client, server) = (pair.client, pair.server)
+            // A second connection whose receive waits in the nowait form, for a message.
+            let nowaitPair = try lossy.connectedPair(on: io)
+            defer { nowaitPair.closeAll() }
+            let nowaitClient = nowaitPair.client
+            // TCP gives up on data unacknowledged for 300 ms (TCP_USER_TIMEOUT).
+            for s in [client, nowaitClient] { try s.setopt(.tcp(.userTimeout), .int(300)) }
+            try lossy.loseAll("meta l4proto tcp")
+            let mailbox = Mailbox()
+            let pending = try nowaitClient.recv(nowait: mailbox)
+            #expect(pending.handle != nil, "a receive with nothing to read did not wait: \(pending)")
+            try nowaitClient.send(pattern(1000), timeout: .seconds(5))
 
-        // A receive waits; data sent now is never acknowledged; when TCP aborts the
-        // connection the waiting receive fails with the connection's error.
-        let receive = onThread {
-            do {
-                let got = try client.recv(timeout: .seconds(60))
-                Issue.record("a receive on a connection whose peer vanished returned \(got.count) bytes")
-            } catch let error as SocketError {
-                #expect(error == .posix(ETIMEDOUT), "the waiting receive failed with \(error)")
+            // A receive waits; data sent now is never acknowledged; when TCP aborts the
+            // connection the waiting receive fails with the connection's error.
+            let receive = onThread {
+                do {
+                    let got = try client.recv(timeout: .seconds(60))
+                    Issue.record("a receive on a connection whose peer vanished returned \(got.count) bytes")
+                } catch let error as SocketError {
+                    #expect(error == .posix(ETIMEDOUT), "the waiting receive failed with \(error)")
+                }
             }
+            try client.send(pattern(1000), timeout: .seconds(5))
+            try receive()
+            // The nowait receive's message: on select a select message, and the call made again
+            // fails; on completion the completion message carries the failure.
+            let message = try expectMessage(mailbox, pending.handle, timeout: .seconds(60))
+            switch message {
+            case .select:
+                #expect(throws: SocketError.posix(ETIMEDOUT)) { _ = try nowaitClient.recv(nowait: mailbox) }
+            case .completion(_, _, .failed(let error)):
+                #expect(error == .posix(ETIMEDOUT))
+            default:
+                Issue.record("unexpected message \(message)")
+            }
+            // The connection is gone: a send fails, and nothing reached the other side.
+            #expect(throws: SocketError.self) { try client.send([1], timeout: .seconds(5)) }
+            #expect(throws: SocketError.timeout) { try server.recv(timeout: .milliseconds(50)) }
         }
-        try client.send(pattern(1000), timeout: .seconds(5))
-        try receive()
-        // The nowait receive's message: on select a select message, and the call made again
-        // fails; on completion the completion message carries the failure.
-        let message = try expectMessage(mailbox, pending.handle, timeout: .seconds(60))
-        switch message {
-        case .select:
-            #expect(throws: SocketError.posix(ETIMEDOUT)) { _ = try nowaitClient.recv(nowait: mailbox) }
-        case .completion(_, _, .failed(let error)):
-            #expect(error == .posix(ETIMEDOUT))
-        default:
-            Issue.record("unexpected message \(message)")
-        }
-        // The connection is gone: a send fails, and nothing reached the other side.
-        #expect(throws: SocketError.self) { try client.send([1], timeout: .seconds(5)) }
-        #expect(throws: SocketError.timeout) { try server.recv(timeout: .milliseconds(50)) }
     }
 
     @Test("a peer that vanishes: an async receive fails with etimedout when TCP gives up",

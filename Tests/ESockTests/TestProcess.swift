@@ -170,6 +170,43 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
     }
 }
 
+/// Starts `body` on a thread of its own at once, and returns a task that ends when it has run.
+/// Unlike `Task { await onOwnThread(body) }`, the thread does not wait for a task of the pool to
+/// start it: a pool held by other tests' blocking bodies (two threads on a 2-vCPU machine) once
+/// kept an example server from starting for longer than its client's 30 s timeout.
+func startedOnOwnThread(_ body: @escaping @Sendable () -> Void) -> Task<Void, Never> {
+    let ended = ThreadEnd()
+    Thread {
+        body()
+        ended.set()
+    }.start()
+    return Task { await ended.wait() }
+}
+
+/// That a thread has ended, which a task can await.
+private final class ThreadEnd: Sendable {
+    private let state = Locked<(ended: Bool, waiter: CheckedContinuation<Void, Never>?)>((false, nil))
+
+    func set() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            state.ended = true
+            defer { state.waiter = nil }
+            return state.waiter
+        }
+        waiter?.resume()
+    }
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let ended = state.withLock { state -> Bool in
+                if !state.ended { state.waiter = continuation }
+                return state.ended
+            }
+            if ended { continuation.resume() }
+        }
+    }
+}
+
 /// Holds a body until it runs once, then lets go of it.
 private final class BodyBox<T>: @unchecked Sendable {
     private var body: (@Sendable () -> T)?
