@@ -6,9 +6,10 @@
 #
 # usage: Benchmarks/refcounts.sh <select|completion> <nowait|async|blocking> [conns] [seconds]
 #
-# With one connection (the default) every round trip takes the same path, so the counts per
-# round trip repeat to the hundredth between runs; with more, how many messages one kernel wait
-# harvests changes the path taken, and the counts move with the machine's pace. The server runs
+# With one connection (the default) every round trip takes the same path, so on an otherwise
+# idle machine the counts per round trip repeat to the hundredth between runs; with other work
+# on the CPUs, or more connections, how many messages one kernel wait finds changes the path
+# taken, and the counts move with the machine's pace. The server runs
 # pinned to CPU 0 and the load generator to CPU 1, as in ./bench; each hit of a uprobe costs a
 # trap, so the server runs several times slower while counted (counts, not times).
 #
