@@ -62,14 +62,10 @@ func probeBrokenBackend(_ backendName: String) throws(SocketError) {
 
 /// This process's descriptors whose /proc link reads `link`.
 private func descriptors(linkingTo link: String) -> Set<Int32> {
-    guard let dir = opendir("/proc/self/fd") else { return [] }
-    defer { closedir(dir) }
     var found: Set<Int32> = []
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        guard let fd = Int32(name) else { continue }
+    for fd in openDescriptorNumbers() ?? [] {
         var buffer = [CChar](repeating: 0, count: 256)
-        let n = readlink("/proc/self/fd/\(name)", &buffer, buffer.count - 1)
+        let n = readlink("/proc/self/fd/\(fd)", &buffer, buffer.count - 1)
         guard n > 0 else { continue }
         let target = String(decoding: buffer.prefix(n).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         if target == link { found.insert(fd) }

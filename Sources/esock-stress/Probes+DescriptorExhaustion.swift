@@ -148,14 +148,8 @@ private func expectNoSpin(_ idle: Socket, _ while: String) {
 
 /// The highest descriptor number this process has open.
 private func highestOpenDescriptor() -> Int32 {
-    guard let dir = opendir("/proc/self/fd") else { return 1024 }
-    defer { closedir(dir) }
-    var highest: Int32 = 2
-    while let entry = readdir(dir) {
-        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-        if let fd = Int32(name) { highest = max(highest, fd) }
-    }
-    return highest
+    guard let numbers = openDescriptorNumbers() else { return 1024 }
+    return max(2, numbers.max() ?? 2)
 }
 
 /// The CPU time this process has used (every thread, user and system).

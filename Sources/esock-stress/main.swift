@@ -20,12 +20,22 @@ func fail(_ message: String) -> Never {
     exit(1)
 }
 
-func openDescriptors() -> Int {
-    guard let dir = opendir("/proc/self/fd") else { return -1 }
+/// The numbers of this process's open descriptors, read from /proc/self/fd (the listing's own
+/// descriptor, closed by the time this returns, among them); nil when it cannot be read.
+func openDescriptorNumbers() -> [Int32]? {
+    guard let dir = opendir("/proc/self/fd") else { return nil }
     defer { closedir(dir) }
-    var n = 0
-    while readdir(dir) != nil { n += 1 }
-    return n - 3
+    var numbers: [Int32] = []
+    while let entry = readdir(dir) {
+        let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        if let fd = Int32(name) { numbers.append(fd) }
+    }
+    return numbers
+}
+
+/// How many descriptors this process has open; -1 when /proc/self/fd cannot be read.
+func openDescriptors() -> Int {
+    openDescriptorNumbers().map { $0.count - 1 } ?? -1
 }
 
 func makeBackend(_ name: String) throws(SocketError) -> any IOBackend {
