@@ -18,44 +18,47 @@ struct LossyNamespace {
     /// `match` selects the packets the rule counts (nft syntax, e.g. `meta l4proto udp`);
     /// `mtu` is set on lo (1500 makes a stream many segments, as on Ethernet).
     init(_ name: String, match: String, every n: Int, mtu: Int = 1500) throws {
-        guard let made = TestNamespace(name) else { throw LossyNamespaceError(step: "ip netns add \(name)") }
-        namespace = made
-        let ns = ["ip", "netns", "exec", name]
-        let steps: [[String]] = [
-            ["ip", "-n", name, "link", "set", "lo", "mtu", "\(mtu)", "up"],
-            ns + ["nft", "add", "table", "inet", "esock"],
-            ns + ["nft", "add", "chain", "inet", "esock", "in", "{ type filter hook input priority 0 ; }"],
-            ns + ["nft", "add", "rule", "inet", "esock", "in", match, "numgen", "inc", "mod", "\(n)", "0", "counter", "drop"],
-        ]
-        for step in steps where runProgram(step) != 0 {
-            namespace.delete()
-            throw LossyNamespaceError(step: step.joined(separator: " "))
-        }
+        try self.init(name, rule: [match, "numgen", "inc", "mod", "\(n)", "0", "counter", "drop"], mtu: mtu)
     }
 
-    /// A TCP connection made in the namespace (before any loss that would delay it).
-    func connectedPair(on io: any IOBackend) throws -> Pair {
-        let listener = try Socket.open(.inet, .stream, .tcp, netns: path, backend: io)
+    /// A namespace that loses nothing until ``vanishPeers(of:)``.
+    init(_ name: String) throws {
+        try self.init(name, rule: nil, mtu: 1500)
+    }
+
+    private init(_ name: String, rule: [String]?, mtu: Int) throws {
+        guard let made = TestNamespace(name) else { throw LossyNamespaceError(step: "ip netns add \(name)") }
+        namespace = made
         do {
-            try listener.bind(.loopback(port: 0))
-            try listener.listen()
-            let client = try Socket.open(.inet, .stream, .tcp, netns: path, backend: io)
-            do {
-                try client.connect(listener.sockname(), timeout: .seconds(30))
-                return Pair(listener: listener, client: client, server: try listener.accept(timeout: .seconds(30)))
-            } catch {
-                try? client.close()
-                throw error
-            }
+            try Self.run(["ip", "-n", name, "link", "set", "lo", "mtu", "\(mtu)", "up"])
+            try nft(["add", "table", "inet", "esock"])
+            try nft(["add", "chain", "inet", "esock", "in", "{ type filter hook input priority 0 ; }"])
+            if let rule { try nft(["add", "rule", "inet", "esock", "in"] + rule) }
         } catch {
-            try? listener.close()
+            namespace.delete()
             throw error
         }
     }
 
-    /// From now on, every packet `match` selects is lost as well.
-    func loseAll(_ match: String) throws {
-        let step = ["ip", "netns", "exec", namespace.name, "nft", "add", "rule", "inet", "esock", "in", match, "drop"]
+    /// A TCP connection made in the namespace (before any loss that would delay it; a lost
+    /// handshake ACK costs the SYN-ACK's retransmission, 1 s).
+    func connectedPair(on io: any IOBackend) throws -> Pair {
+        try ESockTests.connectedPair(on: io, netns: path, timeout: .seconds(30))
+    }
+
+    /// The peers of `sockets` vanish: TCP gives up on what they send once it has gone
+    /// unacknowledged for 300 ms (TCP_USER_TIMEOUT), and from now on every TCP packet is lost.
+    func vanishPeers(of sockets: [Socket]) throws {
+        for s in sockets { try s.setopt(.tcp(.userTimeout), .int(300)) }
+        try nft(["add", "rule", "inet", "esock", "in", "meta l4proto tcp", "drop"])
+    }
+
+    /// nft(8) with `arguments`, in the namespace.
+    private func nft(_ arguments: [String]) throws {
+        try Self.run(["ip", "netns", "exec", namespace.name, "nft"] + arguments)
+    }
+
+    private static func run(_ step: [String]) throws {
         guard runProgram(step) == 0 else { throw LossyNamespaceError(step: step.joined(separator: " ")) }
     }
 
@@ -250,8 +253,7 @@ struct LossyNetworkTests {
     func peerVanishes(_ backend: Backend) async throws {
         let io = try backend.instance()
         try await onOwnExecutor { _ in
-            let lossy = try LossyNamespace("esock-loss-v-\(getpid())-\(backend.rawValue)",
-                                           match: "meta l4proto udp", every: 2)
+            let lossy = try LossyNamespace("esock-loss-v-\(getpid())-\(backend.rawValue)")
             defer { lossy.delete() }
             let pair = try lossy.connectedPair(on: io)
             defer { pair.closeAll() }
@@ -260,9 +262,7 @@ struct LossyNetworkTests {
             let nowaitPair = try lossy.connectedPair(on: io)
             defer { nowaitPair.closeAll() }
             let nowaitClient = nowaitPair.client
-            // TCP gives up on data unacknowledged for 300 ms (TCP_USER_TIMEOUT).
-            for s in [client, nowaitClient] { try s.setopt(.tcp(.userTimeout), .int(300)) }
-            try lossy.loseAll("meta l4proto tcp")
+            try lossy.vanishPeers(of: [client, nowaitClient])
             let mailbox = Mailbox()
             let pending = try nowaitClient.recv(nowait: mailbox)
             #expect(pending.handle != nil, "a receive with nothing to read did not wait: \(pending)")
@@ -301,14 +301,12 @@ struct LossyNetworkTests {
           .requires(.packetFilter), arguments: Backend.allCases)
     func peerVanishesAsync(_ backend: Backend) async throws {
         let io = try backend.instance()
-        let lossy = try LossyNamespace("esock-loss-a-\(getpid())-\(backend.rawValue)",
-                                       match: "meta l4proto udp", every: 2)
+        let lossy = try LossyNamespace("esock-loss-a-\(getpid())-\(backend.rawValue)")
         defer { lossy.delete() }
         let pair = try lossy.connectedPair(on: io)
         defer { pair.closeAll() }
         let client = pair.client
-        try client.setopt(.tcp(.userTimeout), .int(300))
-        try lossy.loseAll("meta l4proto tcp")
+        try lossy.vanishPeers(of: [client])
         try await onOwnExecutor { _ in
             async let received = client.recv(timeout: .seconds(60))
             try await client.send(pattern(1000), timeout: .seconds(5))

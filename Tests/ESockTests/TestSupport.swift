@@ -88,8 +88,9 @@ func listener(on backend: Backend, _ domain: Domain = .inet) throws -> Socket {
     try listener(on: backend.instance(), domain)
 }
 
-func listener(on io: any IOBackend, _ domain: Domain = .inet) throws -> Socket {
-    let l = try Socket.open(domain, .stream, .tcp, backend: io)
+/// A TCP listener on loopback (any port), in the network namespace at `netns` if given.
+func listener(on io: any IOBackend, _ domain: Domain = .inet, netns: String? = nil) throws -> Socket {
+    let l = try openStream(on: io, domain, netns: netns)
     try l.bind(domain == .inet ? .loopback(port: 0) : .inet6(.loopback, port: 0))
     try l.listen(backlog: 1024)
     return l
@@ -99,12 +100,20 @@ func connectedPair(on backend: Backend, _ domain: Domain = .inet) throws -> Pair
     try connectedPair(on: backend.instance(), domain)
 }
 
-func connectedPair(on io: any IOBackend, _ domain: Domain = .inet) throws -> Pair {
-    let l = try listener(on: io, domain)
-    let c = try Socket.open(domain, .stream, .tcp, backend: io)
-    try c.connect(l.sockname(), timeout: .seconds(5))
-    let s = try l.accept(timeout: .seconds(5))
+/// A connected TCP pair on loopback, in the network namespace at `netns` if given; the connect
+/// and the accept wait at most `timeout`.
+func connectedPair(on io: any IOBackend, _ domain: Domain = .inet, netns: String? = nil,
+                   timeout: Timeout = .seconds(5)) throws -> Pair {
+    let l = try listener(on: io, domain, netns: netns)
+    let c = try openStream(on: io, domain, netns: netns)
+    try c.connect(l.sockname(), timeout: timeout)
+    let s = try l.accept(timeout: timeout)
     return Pair(listener: l, client: c, server: s)
+}
+
+private func openStream(on io: any IOBackend, _ domain: Domain, netns: String?) throws -> Socket {
+    guard let netns else { return try Socket.open(domain, .stream, .tcp, backend: io) }
+    return try Socket.open(domain, .stream, .tcp, netns: netns, backend: io)
 }
 
 /// Bytes 0, 1, 2, ... of the given length, wrapping at 251 (a prime, so runs don't align).
