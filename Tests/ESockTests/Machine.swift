@@ -158,11 +158,8 @@ enum Machine {
         return out
     }()
 
-    /// The path of curl(1), found in PATH.
-    static let curlPath: String? = {
-        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/bin:/bin"
-        return path.split(separator: ":").map { "\($0)/curl" }.first { access($0, X_OK) == 0 }
-    }()
+    /// The path of curl(1), found in PATH (or /usr/sbin, /sbin).
+    static let curlPath = findExecutable("curl")
 
     // MARK: Probes
 
@@ -231,10 +228,7 @@ enum Machine {
     /// A namespace whose loopback drops a packet now and then, made and deleted as the lossy
     /// network tests do.
     private static let packetFilterProbe: String? = {
-        let path = getenv("PATH").map { String(cString: $0) } ?? "/usr/sbin:/usr/bin:/sbin:/bin"
-        guard path.split(separator: ":").contains(where: { access("\($0)/nft", X_OK) == 0 }) else {
-            return "no nft(8) in PATH (Debian's nftables)"
-        }
+        guard findExecutable("nft") != nil else { return "no nft(8) (Debian's nftables)" }
         do {
             let probe = try LossyNamespace("esock-probe-nft-\(getpid())", match: "meta l4proto udp", every: 2)
             probe.delete()
