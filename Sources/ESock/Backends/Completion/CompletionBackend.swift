@@ -88,7 +88,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     let features = RingFeatures()
 
     // The ring owner's own state.
-    @exclusivity(unchecked) private var ring: Ring!
+    /// A constant (set up later, by the owner): the owner's reads of it take no reference count.
+    private let ring = Ring()
     @exclusivity(unchecked) private var buffers: ProvidedBuffers?
     /// Where ``handleGathered(_:_:_:)`` puts one receive's CQEs together (made on first use).
     @exclusivity(unchecked) private var gatherBuffer: UnsafeMutableRawBufferPointer?
@@ -125,6 +126,11 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private let requests = Locked<[Request]>([])
     /// The owner's empty array that trades places with ``requests`` when it takes them in.
     @exclusivity(unchecked) private var spareRequests: [Request] = []
+    /// True from a hand-over until the owner takes the requests in: the owner's turn looks at
+    /// ``requests`` (a lock) only when some were handed over. Set after the request is queued
+    /// and before the kick, so an owner that finds it false either takes the request in its next
+    /// turn (the kick kept it awake) or is woken for it.
+    private let requestsQueued = Atomic<Bool>(false)
     /// Moved by every ``kick()``: the owner does not go to sleep when it moved since
     /// ``seenGeneration``.
     private let generation = Atomic<UInt64>(0)
@@ -205,13 +211,13 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         let wanted = configuration.deferTaskRun ? UInt32(IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN) : 0
         do throws(SocketError.Errno) {
             do {
-                ring = try Ring(entries: configuration.entries, completionEntries: configuration.completionEntries,
-                                flags: wanted)
+                try ring.setUp(entries: configuration.entries, completionEntries: configuration.completionEntries,
+                               flags: wanted)
                 setupFlags = wanted == 0 ? "CQSIZE" : "CQSIZE, SINGLE_ISSUER, DEFER_TASKRUN"
             } catch where wanted != 0 && error == .invalidArgument {
                 // Kernels before 6.1 refuse DEFER_TASKRUN (before 6.0 SINGLE_ISSUER).
-                ring = try Ring(entries: configuration.entries, completionEntries: configuration.completionEntries,
-                                flags: 0)
+                try ring.setUp(entries: configuration.entries, completionEntries: configuration.completionEntries,
+                               flags: 0)
                 setupFlags = "CQSIZE"
                 fallbackReason = "the kernel refused SINGLE_ISSUER|DEFER_TASKRUN (einval)"
             }
@@ -315,6 +321,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// Queues a request for the owner and wakes it if it sleeps.
     private func handOver(_ request: Request) {
         requests.withLock { $0.append(request) }
+        requestsQueued.store(true, ordering: .releasing)
         handOffs.wrappingAdd(1, ordering: .relaxed)
         kick()
     }
@@ -333,6 +340,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     func jobQueued(pollerBusy: Bool) {
         kick()
     }
+
+    func tryLead(_ waiter: GateWaiter) -> (lead: Bool, kick: Bool) { gate.tryLead(waiter) }
+
+    func pollAsLeader(timeout: Duration?) { leadOnce(timeout: timeout) }
 
     /// The owner prepares `op`'s SQE; it goes to the kernel with the next enter.
     private func prepare(_ op: Operation) {
@@ -420,11 +431,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         submissions.wrappingAdd(1, ordering: .relaxed)
     }
 
-    /// Prepares an SQE (``Ring/prepare(_:userData:whileBusy:)``), making room when the kernel
-    /// is busy.
+    /// Prepares an SQE (``Ring/prepare(_:userData:)``), making room when the kernel is busy.
     private func prepare(_ request: Ring.Request, userData: UInt64) {
         do throws(SocketError.Errno) {
-            try ring.prepare(request, userData: userData, whileBusy: makeRoom)
+            while try !ring.prepare(request, userData: userData) { makeRoom() }
         } catch {
             ringBroken(error)
         }
@@ -530,6 +540,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// Prepares what other threads handed over. The queue and the owner's spare array trade
     /// places: neither is copied, so taking requests in allocates nothing once both have grown.
     private func takeRequests() {
+        guard requestsQueued.exchange(false, ordering: .acquiringAndReleasing) else { return }
         var handed: [Request] = []
         swap(&handed, &spareRequests)
         requests.withLock { swap(&$0, &handed) }

@@ -34,42 +34,57 @@ final class Ring {
     }
 
     private let ring: UnsafeMutablePointer<io_uring>
-    /// The setup flags the kernel accepted.
-    let flags: UInt32
+    /// The setup flags the kernel accepted (0 until ``setUp(entries:completionEntries:flags:)``).
+    private(set) var flags: UInt32 = 0
     /// The kernel's feature bits (`IORING_FEAT_*`).
-    let features: UInt32
+    private(set) var features: UInt32 = 0
     private let batch: UnsafeMutablePointer<UnsafeMutablePointer<io_uring_cqe>?>
     private static let batchSize = 256
+    private var isSetUp = false
     private var closed = false
 
-    /// Sets up a ring of `entries` SQEs and `completionEntries` CQEs with `flags`
-    /// (`IORING_SETUP_CQSIZE` is added). Throws the kernel's error (EINVAL for flags it does not
-    /// know; EPERM, ENOSYS, ENOMEM where io_uring is unavailable).
-    init(entries: UInt32, completionEntries: UInt32, flags: UInt32) throws(SocketError.Errno) {
+    /// A ring not yet set up: its owner calls ``setUp(entries:completionEntries:flags:)`` on its
+    /// own thread (with `IORING_SETUP_SINGLE_ISSUER` the thread that sets it up is the one the
+    /// kernel lets submit). Made before the owner thread starts, so that the backend holds it in
+    /// a constant: the owner's every use of it then takes no reference count.
+    init() {
         ring = .allocate(capacity: 1)
         ring.initialize(to: io_uring())
+        batch = .allocate(capacity: Self.batchSize)
+    }
+
+    /// A ring set up at once (``setUp(entries:completionEntries:flags:)``).
+    convenience init(entries: UInt32, completionEntries: UInt32, flags: UInt32) throws(SocketError.Errno) {
+        self.init()
+        try setUp(entries: entries, completionEntries: completionEntries, flags: flags)
+    }
+
+    /// Sets up the kernel's ring: `entries` SQEs and `completionEntries` CQEs with `flags`
+    /// (`IORING_SETUP_CQSIZE` is added). Throws the kernel's error (EINVAL for flags it does not
+    /// know; EPERM, ENOSYS, ENOMEM where io_uring is unavailable); the ring can then be set up
+    /// again with other flags.
+    func setUp(entries: UInt32, completionEntries: UInt32, flags: UInt32) throws(SocketError.Errno) {
+        precondition(!isSetUp, "a ring is set up once")
+        ring.pointee = io_uring()
         var params = io_uring_params()
         params.flags = flags | UInt32(IORING_SETUP_CQSIZE)
         params.cq_entries = completionEntries
         let rc = io_uring_queue_init_params(entries, ring, &params)
-        guard rc == 0 else {
-            ring.deallocate()
-            throw SocketError.Errno(rawValue: -rc)
-        }
+        guard rc == 0 else { throw SocketError.Errno(rawValue: -rc) }
+        isSetUp = true
         self.flags = params.flags
         features = params.features
-        batch = .allocate(capacity: Self.batchSize)
     }
 
     deinit {
-        assert(closed, "a Ring must be closed by its owner before it goes")
+        assert(closed || !isSetUp, "a Ring must be closed by its owner before it goes")
         batch.deallocate()
         ring.deallocate()
     }
 
     /// Releases the ring (io_uring_queue_exit). The owner calls it once, last.
     func close() {
-        guard !closed else { return }
+        guard isSetUp, !closed else { return }
         closed = true
         io_uring_queue_exit(ring)
     }
@@ -77,17 +92,18 @@ final class Ring {
     /// The raw ring, for registrations (provided buffers).
     var raw: UnsafeMutablePointer<io_uring> { ring }
 
-    /// Prepares `request` with `userData` in the next free SQE. When the SQ is full, what is
-    /// prepared is submitted first; `whileBusy` runs when the kernel cannot take it yet (its
-    /// completion queue is full) and must make room by reaping. Throws the errno of a submit
+    /// Prepares `request` with `userData` in the next free SQE; returns false, with nothing
+    /// prepared, when the SQ is full and the kernel cannot take what is in it yet (its completion
+    /// queue is full: EBUSY or EAGAIN): the caller makes room by reaping, then calls again.
+    /// When the SQ is full, what is prepared is submitted first. Throws the errno of a submit
     /// that failed otherwise (EINTR is retried): the SQ would stay full, and a loop that only
     /// retried would spin for ever.
-    func prepare(_ request: Request, userData: UInt64, whileBusy: () -> Void) throws(SocketError.Errno) {
+    func prepare(_ request: Request, userData: UInt64) throws(SocketError.Errno) -> Bool {
         var sqe = io_uring_get_sqe(ring)
         while sqe == nil {
             let rc = io_uring_submit(ring)
             if rc == -EBUSY || rc == -EAGAIN {
-                whileBusy()
+                return false
             } else if rc < 0 && rc != -EINTR {
                 throw SocketError.Errno(rawValue: -rc)
             }
@@ -119,6 +135,7 @@ final class Ring {
             io_uring_prep_cancel64(s, target, 0)
         }
         io_uring_sqe_set_data64(s, userData)
+        return true
     }
 
     /// Submits every prepared SQE and, with `wait`, waits for a completion or until `timeout`
