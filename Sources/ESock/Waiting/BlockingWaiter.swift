@@ -117,17 +117,11 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
                 }
             }
             if let d = driver {
-                // The gate once (each read through the protocol is a retain and a release).
-                let gate = d.gate
-                let (lead, kick) = gate.tryLead(self)
+                let (lead, kick) = d.tryLead(self)
                 if lead {
                     leader = pthread_self()
                     pthread_mutex_unlock(mutex)
-                    d.poll(timeout: remaining)
-                    gate.release()
-                    // The backend's own thread, blocked in a call of its own (a `run` body, a
-                    // task's cancel): the work queued for it meanwhile runs here, not after.
-                    if gate.isBackgroundThread { d.runWork(gate.takeWork()) }
+                    d.pollAsLeader(timeout: remaining)
                     pthread_mutex_lock(mutex)
                     leader = nil
                     continue

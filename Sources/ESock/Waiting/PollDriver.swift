@@ -20,6 +20,13 @@ protocol PollDriver: AnyObject, Sendable {
     var executor: BackendExecutor { get }
     /// Deadlines of asynchronous waits on this backend.
     var timers: TimerQueue { get }
+    /// ``PollGate/tryLead(_:)`` on this backend's gate. Each backend implements it and
+    /// ``pollAsLeader(timeout:)`` with the extension's ``leadOnce(timeout:)``: in its own class
+    /// `gate` and `timers` are constants, read without a reference count, where each read
+    /// through the protocol is a retain and a release (two per wait of a mailbox that leads).
+    func tryLead(_ waiter: GateWaiter) -> (lead: Bool, kick: Bool)
+    /// For a waiter whose ``tryLead(_:)`` made it the leader: ``leadOnce(timeout:)``.
+    func pollAsLeader(timeout: Duration?)
 }
 
 extension PollDriver {
@@ -35,10 +42,21 @@ extension PollDriver {
 
     /// One kernel wait of at most `timeout` (nil: no limit) and until the earliest timer, then
     /// the timers that are due. For the thread that holds the gate.
+    @inline(__always)
     func poll(timeout: Duration?) {
         let timers = self.timers
         pollOnce(timeout: timers.limit(timeout))
         timers.fireDue()
+    }
+
+    /// The leader's turn: one ``poll(timeout:)``, the gate given back, then, when the leader is
+    /// the backend's own thread (blocked in a call of its own: a `run` body, a task's cancel),
+    /// the work queued for it meanwhile, which runs here rather than after that call.
+    @inline(__always)
+    func leadOnce(timeout: Duration?) {
+        poll(timeout: timeout)
+        gate.release()
+        if gate.isBackgroundThread { runWork(gate.takeWork()) }
     }
 
     /// Schedules `action` at `deadline`; wakes the thread in the kernel wait when the deadline is

@@ -125,6 +125,10 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
         if pollerBusy { kick() }
     }
 
+    func tryLead(_ waiter: GateWaiter) -> (lead: Bool, kick: Bool) { gate.tryLead(waiter) }
+
+    func pollAsLeader(timeout: Duration?) { leadOnce(timeout: timeout) }
+
     func pollOnce(timeout: Duration?) {
         let ms = timeout.map { $0.clampedMilliseconds } ?? -1
         if failure.happened { return waitWithoutEpoll(ms) }
