@@ -159,20 +159,31 @@ final class NowaitServer {
     @exclusivity(unchecked) var waiting = WaitTable()
 
     struct WaitTable {
-        private var slots: [(handle: Handle, what: Waiting)?] = []
+        /// The outstanding handle of each descriptor, apart from what it is for: comparing a
+        /// message's handle reads no reference (a copy of a slot holding the connection would
+        /// retain and release it).
+        private var handles: [Handle?] = []
+        private var whats: [Waiting?] = []
 
-        mutating func put(_ socket: Socket, _ handle: Handle, _ what: Waiting) {
+        mutating func put(_ socket: Socket, _ handle: Handle, _ what: consuming Waiting) {
             let fd = Int(socket.fd)
-            if fd >= slots.count { slots += Array(repeating: nil, count: fd + 1 - slots.count + 64) }
-            slots[fd] = (handle, what)
+            if fd >= handles.count {
+                let more = fd + 1 - handles.count + 64
+                handles += Array(repeating: nil, count: more)
+                whats += Array(repeating: nil, count: more)
+            }
+            handles[fd] = handle
+            whats[fd] = consume what
         }
 
         /// What the message's operation was for, if it is the one outstanding on its socket.
-        mutating func take(_ message: SocketMessage) -> Waiting? {
+        mutating func take(_ message: borrowing SocketMessage) -> Waiting? {
             let fd = Int(message.socket.fd)
-            guard fd < slots.count, let slot = slots[fd], slot.handle == message.handle else { return nil }
-            slots[fd] = nil
-            return slot.what
+            guard fd < handles.count, let handle = handles[fd], handle == message.handle else { return nil }
+            handles[fd] = nil
+            // Moved out, not copied: a copy would retain the connection, and the clearing
+            // release it again.
+            return whats[fd].take()
         }
     }
 
@@ -186,27 +197,46 @@ final class NowaitServer {
         while true {
             guard let message = mailbox.receive() else { continue }
             guard let what = waiting.take(message) else { continue }
-            switch (what, message) {
-            case (.accept, .completion(_, _, .accepted(let s))):
-                started(s)
-                acceptLoop()
-            case (.accept, _):
-                acceptLoop()
-            case (.recv(let c), .completion(_, _, .received(let d))):
+            handle(what, message)
+        }
+    }
+
+    /// What a message about the outstanding operation `what` leads to. Both are consumed: the
+    /// connection and the data are moved out of them, not copied (a copy is a retain and a
+    /// release of each reference, per message).
+    @inline(__always)
+    func handle(_ what: consuming Waiting, _ message: consuming SocketMessage) {
+        switch consume what {
+        case .accept:
+            if case .completion(_, _, .accepted(let s)) = consume message { started(s) }
+            acceptLoop()
+        case .recv(let c):
+            switch consume message {
+            case .completion(_, _, .received(let d)):
                 if received(c, d) { recvLoop(c) }
-            case (.recv(let c), .select):
+            case .select:
                 recvLoop(c)
-            case (.send(let c), .completion(_, _, .sent)):
+            default:
+                try? c.socket.close()
+            }
+        case .send(let c):
+            switch consume message {
+            case .completion(_, _, .sent):
                 c.pending = []
                 resume(c)
-            case (.send(let c), .select):
+            case .select:
                 if sendPending(c) { resume(c) }
-            case (.sendfile(let c), .completion(_, _, .sentFile(let n))):
+            default:
+                try? c.socket.close()
+            }
+        case .sendfile(let c):
+            switch consume message {
+            case .completion(_, _, .sentFile(let n)):
                 c.fileSent += n
                 sendfileLoop(c)
-            case (.sendfile(let c), .select):
+            case .select:
                 sendfileLoop(c)
-            case (.recv(let c), _), (.send(let c), _), (.sendfile(let c), _):
+            default:
                 try? c.socket.close()
             }
         }
@@ -266,21 +296,27 @@ final class NowaitServer {
     }
 
     /// Handles received data; false when a send is now outstanding (or the connection closed).
-    func received(_ c: Connection, _ d: [UInt8]) -> Bool {
+    func received(_ c: Connection, _ d: consuming [UInt8]) -> Bool {
         guard config.mode == .echo else { return true }
-        c.pending = d
-        return sendPending(c)
+        return send(c, d)
     }
 
     /// Sends `pending`; true when all of it went at once.
     func sendPending(_ c: Connection) -> Bool {
+        var data: [UInt8] = []
+        swap(&data, &c.pending)
+        return send(c, data)
+    }
+
+    /// Sends `data`; true when all of it went at once. `pending` keeps what is still to send
+    /// when the select backend sent a part (the call after the select message sends it).
+    func send(_ c: Connection, _ data: consuming [UInt8]) -> Bool {
         do {
-            switch try c.socket.send(c.pending, nowait: mailbox) {
+            switch try c.socket.send(data, nowait: mailbox) {
             case .done:
-                c.pending = []
                 return true
             case .select(let info, let rest):
-                c.pending = rest ?? c.pending
+                if let rest { c.pending = rest } else { c.pending = data }
                 waiting.put(c.socket, info.handle, .send(c))
             case .completion(let info):
                 waiting.put(c.socket, info.handle, .send(c))
