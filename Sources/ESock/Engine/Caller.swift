@@ -23,6 +23,15 @@ enum Caller {
         }
     }
 
+    /// True when the caller is a mailbox that does not know yet that `backend` delivers to it:
+    /// the transition then asks for the `.expect` effect. Once a mailbox expects the backend, as
+    /// a nowait loop's does after its first wait, no effect (and no reference to the mailbox)
+    /// is made per operation.
+    func mailboxMustExpect(_ backend: any PollDriver) -> Bool {
+        if case .mailbox(let m) = self { return !m.core.expects(backend) }
+        return false
+    }
+
     /// The caller's mailbox, when it has one (an async call has none).
     var mailbox: Mailbox? {
         if case .mailbox(let m) = self { return m }

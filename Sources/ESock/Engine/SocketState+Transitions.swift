@@ -94,7 +94,7 @@ extension SocketState {
             }
             queue.current = op
             countWait(op.kind)
-            if let m = op.caller.mailbox { fx.append(.expect(m)) }
+            if op.caller.mailboxMustExpect(op.socket.backend), let m = op.caller.mailbox { fx.append(.expect(m)) }
             return .pending(r.answer(op, partial: partial))
         }
     }
@@ -102,7 +102,7 @@ extension SocketState {
     /// A caller queues behind the current operation. On select a caller has one place in the
     /// queue: a second call replaces its first, which is told so (abort `cancelled`, OTP-18635).
     private mutating func enqueue(_ op: Operation, in queue: OperationQueue, _ fx: inout Effects) -> Pending<OperationValue> {
-        if let m = op.caller.mailbox { fx.append(.expect(m)) }
+        if op.caller.mailboxMustExpect(op.socket.backend), let m = op.caller.mailbox { fx.append(.expect(m)) }
         if rules.callsAgain, let i = queue.waiting.firstIndex(where: { $0.caller.isSame(as: op.caller) }) {
             let old = queue.waiting[i]
             fx.append(.notify(old, .abort(socket: old.socket, handle: old.handle, reason: SocketError(.cancelled))))
