@@ -23,11 +23,9 @@ enum Caller {
         }
     }
 
-    /// True when the caller is a mailbox that does not know yet that `backend` delivers to it:
-    /// the transition then asks for the `.expect` effect. Once a mailbox expects the backend, as
-    /// a nowait loop's does after its first wait, no effect (and no reference to the mailbox)
-    /// is made per operation.
-    func mailboxMustExpect(_ backend: any PollDriver) -> Bool {
+    /// True when the caller is a mailbox that does not expect the backend `backend` identifies
+    /// (see ``BlockingWaiter/expects(_:)``).
+    func mailboxMustExpect(_ backend: ObjectIdentifier) -> Bool {
         if case .mailbox(let m) = self { return !m.core.expects(backend) }
         return false
     }

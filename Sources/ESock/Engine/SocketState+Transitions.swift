@@ -94,15 +94,26 @@ extension SocketState {
             }
             queue.current = op
             countWait(op.kind)
-            if op.caller.mailboxMustExpect(op.socket.backend), let m = op.caller.mailbox { fx.append(.expect(m)) }
+            expectIfNeeded(op, &fx)
             return .pending(r.answer(op, partial: partial))
+        }
+    }
+
+    /// Asks for the `.expect` effect when `op`'s caller is a mailbox that does not know yet that
+    /// the socket's backend delivers to it. Once a mailbox expects the backend, as a nowait
+    /// loop's does after its first wait, no effect (and no reference to the mailbox) is made
+    /// per operation; other callers read nothing.
+    @inline(__always)
+    private func expectIfNeeded(_ op: Operation, _ fx: inout Effects) {
+        if op.caller.mailboxMustExpect(ObjectIdentifier(op.socket.backend)), let m = op.caller.mailbox {
+            fx.append(.expect(m))
         }
     }
 
     /// A caller queues behind the current operation. On select a caller has one place in the
     /// queue: a second call replaces its first, which is told so (abort `cancelled`, OTP-18635).
     private mutating func enqueue(_ op: Operation, in queue: OperationQueue, _ fx: inout Effects) -> Pending<OperationValue> {
-        if op.caller.mailboxMustExpect(op.socket.backend), let m = op.caller.mailbox { fx.append(.expect(m)) }
+        expectIfNeeded(op, &fx)
         if rules.callsAgain, let i = queue.waiting.firstIndex(where: { $0.caller.isSame(as: op.caller) }) {
             let old = queue.waiting[i]
             fx.append(.notify(old, .abort(socket: old.socket, handle: old.handle, reason: SocketError(.cancelled))))

@@ -60,7 +60,7 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
     func expect(_ newDriver: any PollDriver) {
         // Once set, the driver changes only to nil (a second backend: then the mirror is 0 and
         // the lock is taken): a match read without the lock is current.
-        if expects(newDriver) { return }
+        if expects(ObjectIdentifier(newDriver)) { return }
         pthread_mutex_lock(mutex)
         if let d = driver, d === newDriver {
             pthread_mutex_unlock(mutex)
@@ -80,8 +80,8 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
 
     /// Whether this waiter expects `driver` alone (read without the lock: ``expect(_:)`` for it
     /// would return at once).
-    func expects(_ driver: any PollDriver) -> Bool {
-        expectedDriver.load(ordering: .acquiring) == Self.identity(of: driver)
+    func expects(_ driver: ObjectIdentifier) -> Bool {
+        expectedDriver.load(ordering: .acquiring) == UInt(bitPattern: driver)
     }
 
     private static func identity(of driver: any PollDriver) -> UInt {
