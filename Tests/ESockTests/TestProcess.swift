@@ -174,10 +174,14 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
 /// Unlike `Task { await onOwnThread(body) }`, the thread does not wait for a task of the pool to
 /// start it: a pool held by other tests' blocking bodies (two threads on a 2-vCPU machine) once
 /// kept an example server from starting for longer than its client's 30 s timeout.
+/// The body is let go of before the task ends: what it holds (a server, its listener, a file it
+/// serves) is released by then, so a descriptor check right after the task sees it closed (the
+/// thread's own closure goes only when the thread exits, after the task may have ended).
 func startedOnOwnThread(_ body: @escaping @Sendable () -> Void) -> Task<Void, Never> {
     let ended = ThreadEnd()
+    let box = BodyBox(body)
     Thread {
-        body()
+        box.run()
         ended.set()
     }.start()
     return Task { await ended.wait() }
