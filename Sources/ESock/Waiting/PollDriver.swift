@@ -55,8 +55,7 @@ extension PollDriver {
     @inline(__always)
     func leadOnce(timeout: Duration?) {
         poll(timeout: timeout)
-        gate.release()
-        if gate.isBackgroundThread { runWork(gate.takeWork()) }
+        if let work = gate.releaseTakingWork() { runWork(work) }
     }
 
     /// Schedules `action` at `deadline`; wakes the thread in the kernel wait when the deadline is

@@ -116,6 +116,18 @@ final class PollGate: @unchecked Sendable {
     /// The leading thread gives the role up: the next follower, if any, is woken to take it;
     /// else the background thread, if anyone needs it. Call without holding a waiter's lock.
     func release() {
+        _ = giveUpRole(takingWork: false)
+    }
+
+    /// ``release()``, and, when the caller is the background thread (blocked in a call of its
+    /// own: a `run` body, a nowait loop's receive), the work queued for it meanwhile, taken in
+    /// the same critical section (nil when there is none): one lock per leading turn, where a
+    /// separate take cost a second.
+    func releaseTakingWork() -> [BackgroundWork]? {
+        giveUpRole(takingWork: isBackgroundThread)
+    }
+
+    private func giveUpRole(takingWork: Bool) -> [BackgroundWork]? {
         pthread_mutex_lock(mutex)
         setOwner(.none)
         let next = followers.isEmpty ? nil : followers.removeFirst()
@@ -124,8 +136,14 @@ final class PollGate: @unchecked Sendable {
         } else if next == nil && backgroundDemand.load(ordering: .sequentiallyConsistent) > 0 {
             pthread_cond_signal(cond)
         }
+        var work: [BackgroundWork]? = nil
+        if takingWork && !jobs.isEmpty {
+            work = jobs
+            jobs.removeAll(keepingCapacity: true)
+        }
         pthread_mutex_unlock(mutex)
         next?.wakeForTurn()
+        return work
     }
 
     /// Someone who cannot poll (an asynchronous waiter) starts (+1) or stops (-1) needing the
@@ -208,17 +226,6 @@ final class PollGate: @unchecked Sendable {
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }
         return !jobs.isEmpty
-    }
-
-    /// Takes the work queued for the background thread, for the background thread to run while
-    /// it waits in a blocking call of its own (a task's cancel, a `run` body's receive).
-    func takeWork() -> [BackgroundWork] {
-        pthread_mutex_lock(mutex)
-        defer { pthread_mutex_unlock(mutex) }
-        guard !jobs.isEmpty else { return [] }
-        let batch = jobs
-        jobs.removeAll(keepingCapacity: true)
-        return batch
     }
 
     /// The background thread gives the role up after one poll.
