@@ -131,6 +131,34 @@ struct OTPSemanticsTests {
         #expect(p.server.counters.readPkg == 2)
     }
 
+    @Test("one mailbox takes the messages of sockets on a select and a completion backend, before and after it expects both",
+          .requires(.ioUring))
+    func mailboxAcrossBackends() throws {
+        let a = try connectedPair(on: .select)
+        let b = try connectedPair(on: .completion)
+        defer { a.closeAll(); b.closeAll() }
+        let mb = Mailbox()
+        // The first round makes the mailbox expect the select backend, then both; the later
+        // rounds take the path where it knows them already (no expect step per operation).
+        for round in 0..<4 {
+            let onSelect = try a.server.recv(nowait: mb)
+            let onCompletion = try b.server.recv(nowait: mb)
+            let selectHandle = try #require(onSelect.handle, "a drained socket answered at once")
+            let completionHandle = try #require(onCompletion.handle, "a drained socket answered at once")
+            try a.client.send(pattern(3, seed: round))
+            try b.client.send(pattern(5, seed: round))
+            guard case .select = try expectMessage(mb, selectHandle) else {
+                Issue.record("round \(round): no select message"); return
+            }
+            #expect(try a.server.recv(nowait: mb).doneValue == pattern(3, seed: round))
+            guard case .completion(_, _, .received(let d)) = try expectMessage(mb, completionHandle) else {
+                Issue.record("round \(round): no completion with data"); return
+            }
+            #expect(d == pattern(5, seed: round))
+            #expect(mb.count == 0)
+        }
+    }
+
     @Test("write_pkg counts sends whose data all went; a send that timed out part way counts none",
           arguments: Backend.allCases)
     func writePackages(_ backend: Backend) throws {
