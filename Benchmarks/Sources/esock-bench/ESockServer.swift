@@ -222,7 +222,6 @@ final class NowaitServer {
         case .send(let c):
             switch consume message {
             case .completion(_, _, .sent):
-                c.pending = []
                 resume(c)
             case .select:
                 if sendPending(c) { resume(c) }
