@@ -156,7 +156,8 @@ public final class Mailbox: @unchecked Sendable, Hashable, CustomStringConvertib
     /// left behind the flush).
     func post(_ message: consuming SocketMessage, unlessWithdrawn op: Operation?) {
         pthread_mutex_lock(mutex)
-        if let op, op.withdrawn.load(ordering: .sequentiallyConsistent) {
+        // Read through the optional, not bound to a name: a binding was a retain and a release.
+        if op?.withdrawn.load(ordering: .sequentiallyConsistent) == true {
             pthread_mutex_unlock(mutex)
             return
         }

@@ -73,7 +73,7 @@ final class AsyncCallSlot: @unchecked Sendable {
     func post(_ message: consuming SocketMessage, unlessWithdrawn op: Operation?) {
         var message: SocketMessage? = consume message
         let (resume, late) = state.withLock { s -> (UnsafeContinuation<Void, Never>?, Latch?) in
-            if let op, op.withdrawn.load(ordering: .sequentiallyConsistent) { return (nil, nil) }
+            if op?.withdrawn.load(ordering: .sequentiallyConsistent) == true { return (nil, nil) }
             let wakes = s.wait.takes(message!.handle)
             s.keep(message.take()!)
             if wakes, let c = s.wait.wake(.message) { return (c, nil) }
@@ -117,13 +117,13 @@ final class AsyncCallSlot: @unchecked Sendable {
     /// the message is here already; ``end(polledBy:)`` then tells what woke it. (In steps, so
     /// that the caller's frame, held by every pending call, holds no `Wake`.)
     @inline(never)
-    func begin(_ handle: Handle, polledBy driver: any PollDriver, deadline: Deadline?) -> UInt64? {
+    func begin(_ handle: Handle, polledBy driver: any IOBackendDriver, deadline: Deadline?) -> UInt64? {
         let (generation, ready) = state.withLock { s -> (UInt64, Bool) in
             let ready = s.holds(handle)
             return (s.wait.begin(handle, ready: ready), ready)
         }
         if ready { return nil }
-        _ = driver.gate.demandBackground(1)
+        _ = driver.demandBackground(1)
         if let deadline {
             // A timer that fires before the wait suspends marks it: it does not suspend.
             let timer = driver.schedule(deadline) { [self] in self.withdraw(generation, with: .timedOut) }
@@ -177,14 +177,14 @@ final class AsyncCallSlot: @unchecked Sendable {
     /// The end of the wait: what woke it. The polling it asked of `driver` is given back, and a
     /// wait woken otherwise than by its timer cancels the timer.
     @inline(never)
-    func end(polledBy driver: any PollDriver) -> Mailbox.Wake {
+    func end(polledBy driver: any IOBackendDriver) -> Mailbox.Wake {
         let (woken, message, demanded, timer) = state.withLock { s in
             let (woken, demanded, timer) = s.wait.end()
             // The message that woke it was kept; it is taken here, the oldest about its handle.
             let message = woken == .message ? s.take(s.wait.waitedHandle) : nil
             return (woken, message, demanded, timer)
         }
-        if demanded { _ = driver.gate.demandBackground(-1) }
+        if demanded { _ = driver.demandBackground(-1) }
         if let timer, woken != .timedOut { driver.timers.cancel(timer) }
         switch woken {
         case .message?:

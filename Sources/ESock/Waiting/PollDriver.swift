@@ -27,6 +27,9 @@ protocol PollDriver: AnyObject, Sendable {
     func tryLead(_ waiter: GateWaiter) -> (lead: Bool, kick: Bool)
     /// For a waiter whose ``tryLead(_:)`` made it the leader: ``leadOnce(timeout:)``.
     func pollAsLeader(timeout: Duration?)
+    /// ``PollGate/demandBackground(_:)`` on this backend's gate (an async call's wait starts
+    /// or ends), implemented with the constant for the same reason as ``tryLead(_:)``.
+    func demandBackground(_ delta: Int) -> Bool
 }
 
 extension PollDriver {

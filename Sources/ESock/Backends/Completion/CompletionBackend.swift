@@ -345,6 +345,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
 
     func pollAsLeader(timeout: Duration?) { leadOnce(timeout: timeout) }
 
+    func demandBackground(_ delta: Int) -> Bool { gate.demandBackground(delta) }
+
     /// The owner prepares `op`'s SQE; it goes to the kernel with the next enter.
     private func prepare(_ op: Operation) {
         if op.cancelledEarly {
@@ -665,7 +667,11 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         let more = c.flags & ESOCK_CQE_F_MORE != 0
         guard let op = operation(c.userData, more: more) else { return }
         let provided = buffers?.data(flags: c.flags, result: c.result)
-        op.socket.completed(op, result: c.result, data: provided?.bytes, more: more, rules: completionRules)
+        // `op` holds its socket for the whole call (and `op` is held here): the socket is used
+        // without a reference count of its own (it was a retain and a release per CQE).
+        Unmanaged.passUnretained(op.socket)._withUnsafeGuaranteedRef {
+            $0.completed(op, result: c.result, data: provided?.bytes, more: more, rules: completionRules)
+        }
         // The bytes were copied out: the buffer goes back (unless the kernel keeps filling it).
         if let id = provided?.giveBack { buffers?.giveBack(id) }
     }

@@ -129,6 +129,8 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
 
     func pollAsLeader(timeout: Duration?) { leadOnce(timeout: timeout) }
 
+    func demandBackground(_ delta: Int) -> Bool { gate.demandBackground(delta) }
+
     func pollOnce(timeout: Duration?) {
         let ms = timeout.map { $0.clampedMilliseconds } ?? -1
         if failure.happened { return waitWithoutEpoll(ms) }
