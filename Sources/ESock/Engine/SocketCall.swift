@@ -190,7 +190,11 @@ struct AsyncCallProgress<Call: SocketCall> {
         // Tried in place (`next` starts as a placeholder the first attempt replaces): made in
         // locals and then stored, the progress and its step were copied and destroyed.
         state.initialize(to: Self(progress: CallProgress(call, timeout: timeout), next: .wait(Handle(id: 0)), slot: slot))
-        state.pointee.next = state.pointee.progress.attempt(socket, .asyncCall(slot))
+        // The caller is the slot the state holds, lent (`slot` lives to the end of this
+        // scope): a caller made from it otherwise was a retain and a release more per call.
+        state.pointee.next = Unmanaged.passUnretained(slot)._withUnsafeGuaranteedRef {
+            state.pointee.progress.attempt(socket, .asyncCall($0))
+        }
         return state
     }
 
@@ -209,8 +213,10 @@ struct AsyncCallProgress<Call: SocketCall> {
     @inline(never)
     static func woke(_ state: UnsafeMutablePointer<Self>, _ socket: Socket) {
         guard let handle = state.pointee.next.waitingFor else { return }
-        let slot = state.pointee.slot
-        state.pointee.next = state.pointee.progress.woke(slot.end(polledBy: socket.backend), for: handle, socket, .asyncCall(slot))
+        // The slot is the state's, lent for the call (see `start`).
+        state.pointee.next = Unmanaged.passUnretained(state.pointee.slot)._withUnsafeGuaranteedRef { slot in
+            state.pointee.progress.woke(slot.end(polledBy: socket.backend), for: handle, socket, .asyncCall(slot))
+        }
     }
 
     /// Whether the state fits in its slot's memory.
