@@ -190,11 +190,7 @@ struct AsyncCallProgress<Call: SocketCall> {
         // Tried in place (`next` starts as a placeholder the first attempt replaces): made in
         // locals and then stored, the progress and its step were copied and destroyed.
         state.initialize(to: Self(progress: CallProgress(call, timeout: timeout), next: .wait(Handle(id: 0)), slot: slot))
-        // The caller is the slot the state holds, lent (`slot` lives to the end of this
-        // scope): a caller made from it otherwise was a retain and a release more per call.
-        state.pointee.next = Unmanaged.passUnretained(slot)._withUnsafeGuaranteedRef {
-            state.pointee.progress.attempt(socket, .asyncCall($0))
-        }
+        state.pointee.next = state.pointee.progress.attempt(socket, .asyncCall(slot))
         return state
     }
 
@@ -213,7 +209,8 @@ struct AsyncCallProgress<Call: SocketCall> {
     @inline(never)
     static func woke(_ state: UnsafeMutablePointer<Self>, _ socket: Socket) {
         guard let handle = state.pointee.next.waitingFor else { return }
-        // The slot is the state's, lent for the call (see `start`).
+        // The slot is the state's, lent for the call: the caller made from it takes no count
+        // of its own (a counted copy was a retain and a release more per wait).
         state.pointee.next = Unmanaged.passUnretained(state.pointee.slot)._withUnsafeGuaranteedRef { slot in
             state.pointee.progress.woke(slot.end(polledBy: socket.backend), for: handle, socket, .asyncCall(slot))
         }
