@@ -47,8 +47,7 @@ extension SocketState {
     /// multishot receiver got), then, unless a multishot receiver is armed (it alone reads the
     /// socket then, so that nothing is overtaken), the kernel calls. Out-of-band data is
     /// separate from the stream: `MSG_OOB` always goes to the kernel.
-    mutating func receiveDirect(length: Int, flags: Int32, received start: [UInt8] = [], force: Bool) -> Attempt {
-        var received = start
+    mutating func receiveDirect(length: Int, flags: Int32, received: consuming [UInt8] = [], force: Bool) -> Attempt {
         let oob = flags & MessageFlags.oob.rawValue != 0
         if !readAhead.isEmpty && !oob {
             let take = length == 0 ? readAhead.count : min(readAhead.count, length - received.count)
@@ -81,8 +80,7 @@ extension SocketState {
     /// buffer); on a stream, `length` N calls until N bytes came, after `received`. At most
     /// ``syscallBudget`` calls. Skips the call when the last one drained the socket (see
     /// ``mayRead``), unless `force`.
-    mutating func receiveNow(length: Int, flags: Int32, received start: [UInt8] = [], force: Bool) -> Attempt {
-        var received = start
+    mutating func receiveNow(length: Int, flags: Int32, received: consuming [UInt8] = [], force: Bool) -> Attempt {
         if drains(flags) && !mayRead && !force {
             return .wait(partial: received.isEmpty ? nil : .bytes(received), ready: false)
         }
