@@ -137,10 +137,13 @@ final class AsyncCallSlot: @unchecked Sendable {
     /// and leaves what woke it in the slot (no value passes through this frame).
     ///
     /// The `_unsafeInheritExecutor_` forms of the cancellation handler and the continuation do
-    /// not hop back to an isolation of their own when the wait ends: a task is resumed on the
-    /// executor it suspended on, and the `nonisolated(nonsending)` caller hops to its actor (if
-    /// any) after this returns, as it does after any call (`ActorIsolationTests`; two hops fewer
-    /// per wait, docs/architecture.md, "Seventh session").
+    /// not hop back to an isolation of their own when the wait ends (two hops fewer per wait,
+    /// docs/architecture.md, "Seventh session"). The runtime resumes a continuation's task on
+    /// the generic executor, which for a task that prefers the backend's executor is that
+    /// executor; the operation closure then switches to the generic executor once (a look-up
+    /// of the task's preference), and the `nonisolated(nonsending)` caller hops to its actor,
+    /// if any, after this returns, as it does after any call (`ActorIsolationTests`;
+    /// "Fourteenth session" for what each of these costs).
     @inline(__always)
     nonisolated(nonsending) func suspend(_ generation: UInt64) async {
         await _unsafeInheritExecutor_withTaskCancellationHandler {
