@@ -116,11 +116,10 @@ extension Socket {
             op.borrowOutgoing(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
             return op
         }
-        let rules = backend.rules
-        if mayWait && rules.sendsThroughKernel(for: caller) {
+        if mayWait && backend.sendsThroughKernel(for: caller) {
             return try start(operation(handle, from: sent), mayWait: true, attemptFirst: false)
         }
-        let keepsData = rules.operationsKeepData
+        let keepsData = backend.operationsKeepData
         var progress = sent
         let direct = try startDirect(.send, caller: caller, handle: handle, mayWait: mayWait, { st in
             st.sendNow(bytes, flags: flags.rawValue, sent: &progress, reportRest: false)

@@ -44,14 +44,13 @@ extension Socket {
             op.flags = flags.rawValue
             return op
         }
-        let rules = backend.rules
-        if mayWait && rules.sendsThroughKernel(for: caller) {
+        if mayWait && backend.sendsThroughKernel(for: caller) {
             // The ring sends it with its owner's next io_uring_enter, batched with the others.
             let op = operation(handle ?? .make())
             data.withUnsafeBytes { op.setOutgoing($0) }
             return try start(op, mayWait: true, attemptFirst: false)
         }
-        let keepsData = rules.operationsKeepData
+        let keepsData = backend.operationsKeepData
         // Array.withUnsafeBytes rethrows untyped errors: the typed one goes through a Result.
         let direct = data.withUnsafeBytes { bytes in
             var sent = 0

@@ -59,6 +59,13 @@ public protocol IOBackend: AnyObject, Sendable {
 protocol IOBackendDriver: IOBackend, PollDriver {
     /// The rules of the backend's I/O model, which each socket's state machine asks.
     var rules: any IOModelRules { get }
+    /// ``IOModelRules/sendsThroughKernel(for:)`` of the backend's model, asked of the backend:
+    /// reading ``rules`` makes its value each time (select: a struct holding the backend;
+    /// completion: the rules object, returned retained), a retain and a release per send.
+    func sendsThroughKernel(for caller: Caller) -> Bool
+    /// ``IOModelRules/operationsKeepData`` of the backend's model, asked of the backend (as
+    /// ``sendsThroughKernel(for:)``).
+    var operationsKeepData: Bool { get }
     /// Takes a new socket; throws `backendStopped` once the backend stopped.
     func attach(_ socket: Socket) throws(SocketError)
     /// Stops watching a socket that is being closed.

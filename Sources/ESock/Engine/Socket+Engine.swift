@@ -118,7 +118,7 @@ extension Socket {
         let op = Operation(kind, tag: tag, handle: handle ?? .make(), caller: caller, socket: self)
         op.flags = flags.rawValue
         op.message = message
-        return try start(op, mayWait: mayWait, attemptFirst: kind != .send || !backend.rules.sendsThroughKernel(for: caller))
+        return try start(op, mayWait: mayWait, attemptFirst: kind != .send || !backend.sendsThroughKernel(for: caller))
     }
 
     /// A connection accepted at once becomes a socket here, outside the listener's lock.

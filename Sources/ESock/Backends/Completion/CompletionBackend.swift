@@ -192,6 +192,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
 
     var rules: any IOModelRules { completionRules }
 
+    func sendsThroughKernel(for caller: Caller) -> Bool { completionRules.sendsThroughKernel(for: caller) }
+
+    var operationsKeepData: Bool { completionRules.operationsKeepData }
+
     /// This backend's rules, as the completion transitions take them (one instance).
     private let completionRules: CompletionRules
 

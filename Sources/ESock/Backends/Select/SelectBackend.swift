@@ -86,6 +86,10 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
 
     var rules: any IOModelRules { SelectRules(backend: self) }
 
+    func sendsThroughKernel(for caller: Caller) -> Bool { SelectRules.sendsThroughKernel }
+
+    var operationsKeepData: Bool { SelectRules.operationsKeepData }
+
     func attach(_ socket: Socket) throws(SocketError) {
         try table.attach(socket, backend: name)
     }
