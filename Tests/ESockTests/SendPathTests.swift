@@ -7,11 +7,10 @@ import Testing
 /// other thread, and on the select backend, no send does. Then the data arrives either way.
 @Suite("Send path: through the ring or send(2) first")
 struct SendPathTests {
-    /// What the rules answer for a nowait caller and for an async call, on the calling thread.
+    /// What the backend answers for a nowait caller and for an async call, on the calling thread.
     private static func answers(_ backend: any IOBackend) -> (nowait: Bool, async: Bool) {
         guard let driver = backend as? any IOBackendDriver else { return (false, false) }
-        let rules = driver.rules
-        return (rules.sendsThroughKernel(for: .mailbox(Mailbox())), rules.sendsThroughKernel(for: .asyncCall(AsyncCallSlot())))
+        return (driver.sendsThroughKernel(for: .mailbox(Mailbox())), driver.sendsThroughKernel(for: .asyncCall(AsyncCallSlot())))
     }
 
     /// Sends `message` and reads it back `n` times, blocking the thread.

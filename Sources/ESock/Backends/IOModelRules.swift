@@ -16,17 +16,6 @@ protocol IOModelRules: Sendable {
     /// (completion): every call is an operation of its own, queued in arrival order.
     var callsAgain: Bool { get }
 
-    /// True (completion) when an operation that waits keeps the data it has still to send or
-    /// has received so far, because the kernel continues it; false (select) when the caller
-    /// keeps them and calls again with the rest.
-    var operationsKeepData: Bool { get }
-
-    /// True when a send made now (on the calling thread) by `caller` goes to the kernel's queue
-    /// at once instead of being tried with send(2) first (completion, on the ring owner's
-    /// thread, for a caller that does not wait for it: it goes in with the owner's next
-    /// `io_uring_enter`, batched with the others). Evaluated per call.
-    func sendsThroughKernel(for caller: Caller) -> Bool
-
     /// The answer to a caller whose operation waits (Erlang's `{select, SelectInfo}` or
     /// `{completion, CompletionInfo}`), with what moved when the model reports it.
     func answer(_ op: Operation, partial: consuming OperationValue?) -> Pending<OperationValue>

@@ -86,9 +86,11 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
 
     var rules: any IOModelRules { SelectRules(backend: self) }
 
-    func sendsThroughKernel(for caller: Caller) -> Bool { SelectRules.sendsThroughKernel }
+    /// No send goes to the kernel's queue: each is tried with send(2).
+    func sendsThroughKernel(for caller: Caller) -> Bool { false }
 
-    var operationsKeepData: Bool { SelectRules.operationsKeepData }
+    /// The caller keeps what is left to send and calls again with it.
+    var operationsKeepData: Bool { false }
 
     func attach(_ socket: Socket) throws(SocketError) {
         try table.attach(socket, backend: name)

@@ -12,11 +12,6 @@ struct SelectRules: IOModelRules {
 
     var model: IOModel { .select }
     var callsAgain: Bool { true }
-    var operationsKeepData: Bool { Self.operationsKeepData }
-    func sendsThroughKernel(for caller: Caller) -> Bool { Self.sendsThroughKernel }
-    /// The model's answers, the same for every caller (read by ``SelectBackend`` too).
-    static let operationsKeepData = false
-    static let sendsThroughKernel = false
 
     func answer(_ op: Operation, partial: consuming OperationValue?) -> Pending<OperationValue> {
         .select(op.selectInfo, partial: partial)
