@@ -24,6 +24,7 @@ func benchmark(_ arguments: [String]) async -> Int32 {
             print("\(name) \(phase.commands) commands, \(phase.duration), \(Int(phase.perSecond)) per second")
         }
         print("every value read back was the value written")
+        client.close()
         return 0
     } catch {
         print("esock-redis-bench: \(error)")

@@ -145,6 +145,31 @@ struct ExamplesTests {
         }
     }
 
+    @Test("ServedFile: close() closes its descriptor once; dropping one closes nothing (no deinit does I/O)")
+    func servedFileClosesOnlyWhenTold() throws {
+        let path = "/tmp/esock-served-\(getpid()).bin"
+        defer { unlink(path) }
+        try writeFile(path, pattern(1000))
+        var dropped: ServedFile? = try ServedFile(path: path)
+        let droppedFD = try #require(dropped?.fd)
+        dropped = nil
+        // Still open after the last reference went: the program closes it.
+        #expect(fcntl(droppedFD, F_GETFD) >= 0)
+        #expect(close(droppedFD) == 0)
+
+        let file = try ServedFile(path: path)
+        #expect(file.size == 1000)
+        file.close()
+        #expect(fcntl(file.fd, F_GETFD) == -1 && errno == EBADF)
+        // A second close does not close whatever reused the number.
+        let other = open(path, O_RDONLY | O_CLOEXEC)
+        try #require(other >= 0)
+        defer { close(other) }
+        file.close()
+        #expect(fcntl(other, F_GETFD) >= 0)
+        #expect(throws: SocketError.self) { try ServedFile(path: "/tmp") }
+    }
+
     @Test(arguments: Backend.allCases)
     func echoServerEchoes(backend: Backend) async throws {
         let server = try EchoServer(port: 0, backend: backend.instance())
@@ -169,7 +194,9 @@ struct ExamplesTests {
         let base = "/tmp/esock-http-\(getpid())-\(backend.rawValue)-\(api)"
         defer { for suffix in [".bin", ".copy", ".1", ".2"] { unlink(base + suffix) } }
         try writeFile(base + ".bin", content)
-        let server = try RunningHTTPServer(api, backend, site: HTTPSite(greeting: "hello\n", file: ServedFile(path: base + ".bin")))
+        let file = try ServedFile(path: base + ".bin")
+        defer { file.close() }
+        let server = try RunningHTTPServer(api, backend, site: HTTPSite(greeting: "hello\n", file: file))
 
         let (status, output) = try await curl(["-w", "%{http_code} %{num_connects} %{size_download}\\n",
                                                "-o", base + ".1", server.url("/"),
@@ -224,7 +251,9 @@ struct ExamplesTests {
         let path = "/tmp/esock-http-pipe-\(getpid())-\(backend.rawValue)-\(api).bin"
         defer { unlink(path) }
         try writeFile(path, content)
-        let server = try RunningHTTPServer(api, backend, site: HTTPSite(greeting: "hi\n", file: ServedFile(path: path)))
+        let file = try ServedFile(path: path)
+        defer { file.close() }
+        let server = try RunningHTTPServer(api, backend, site: HTTPSite(greeting: "hi\n", file: file))
         let requests = "GET / HTTP/1.1\r\nHost: t\r\n\r\n"
             + "HEAD /file HTTP/1.1\r\nHost: t\r\n\r\n"
             + "GET /file HTTP/1.1\r\nHost: t\r\n\r\n"

@@ -5,7 +5,8 @@ import ESock
 /// whatever pieces the socket delivers.
 ///
 /// A client is used by one task at a time (it is not `Sendable`); open one per task for
-/// concurrent use. Its calls run on the caller's executor: on the backend's own
+/// concurrent use, and ``close()`` it when done (ESock closes nothing in a deinit: a client
+/// dropped unclosed leaves its socket open). Its calls run on the caller's executor: on the backend's own
 /// (`Task(executorPreference: backend.executor)`), a reply and the code that reads it stay on one thread.
 ///
 /// ```swift
@@ -13,6 +14,7 @@ import ESock
 /// try await redis.set("greeting", Array("hello".utf8))
 /// let value = try await redis.get("greeting")            // "hello" as bytes
 /// let replies = try await redis.pipeline([.get("a"), .get("b"), RedisCommand("INCR", "n")])
+/// redis.close()
 /// ```
 public final class RedisClient {
     /// The connection.
@@ -24,9 +26,6 @@ public final class RedisClient {
         self.socket = socket
         parser = RESPParser(limits: limits)
     }
-
-    /// Closes the connection.
-    deinit { try? socket.close() }
 
     /// Connects to the server at `address` (Erlang: `socket:open/3`, `socket:connect/2`) on
     /// `backend` (nil: the default).
