@@ -73,8 +73,9 @@ struct KernelHolds {
     /// Takes the operation out of `slot`: the SQE's last CQE came. The slot is free for another
     /// SQE unless a cancel that targets it is still in the ring.
     mutating func release(_ slot: Int) -> Operation? {
-        guard slot < slots.count, let op = slots[slot] else { return nil }
-        slots[slot] = nil
+        // Moved out of the slot, not copied: a copy and the clearing were a retain and a release
+        // of the operation per last CQE.
+        guard slot < slots.count, let op = slots[slot].take() else { return nil }
         count -= 1
         // (No cancel in the ring, the common case: no hashing.)
         if cancelsByTarget.isEmpty || cancelsByTarget[Int32(slot)] == nil { free.append(Int32(slot)) }
