@@ -669,7 +669,24 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             return
         }
         let more = c.flags & ESOCK_CQE_F_MORE != 0
-        guard let op = operation(c.userData, more: more) else { return }
+        if more {
+            // A multishot operation's CQE with more to come (a receiver's data, an accepted
+            // connection): its slot keeps the operation, and the operation its socket, for the
+            // whole call, so both are used unretained; the operation's memory is not read (the
+            // socket knows its own receiver), which at 10,000 connections was a cold cache line
+            // and a retain and a release on it per message.
+            guard let (slot, kind) = KernelHolds.decode(c.userData), kind == .operation,
+                  let peer = kernel.peer(slot) else { return }
+            let provided = buffers?.data(flags: c.flags, result: c.result)
+            peer.socket._withUnsafeGuaranteedRef { socket in
+                peer.operation._withUnsafeGuaranteedRef { op in
+                    socket.completed(op, result: c.result, data: provided?.bytes, more: true, rules: completionRules)
+                }
+            }
+            if let id = provided?.giveBack { buffers?.giveBack(id) }
+            return
+        }
+        guard let op = operation(c.userData, more: false) else { return }
         let provided = buffers?.data(flags: c.flags, result: c.result)
         // `op` holds its socket for the whole call (and `op` is held here): the socket is used
         // without a reference count of its own (it was a retain and a release per CQE).

@@ -11,6 +11,12 @@ extension SocketState {
     /// for the next caller (or for its canceller, or its abort message).
     mutating func completed(_ op: Operation, result: Int32, data: UnsafeRawBufferPointer?, more: Bool,
                             rules: CompletionRules, _ fx: inout Effects) {
+        // The socket's own receiver first, by identity: its data CQEs do not read the
+        // operation's memory (see CompletionBackend.handle).
+        if op === receiver {
+            receiverCompleted(op, result: result, data: data, more: more, rules, &fx)
+            return
+        }
         if op.isReceiver {
             if op.kind == .accept {
                 acceptorCompleted(op, result: result, more: more, rules, &fx)
