@@ -23,11 +23,19 @@ struct KernelHoldsTests {
             let decoded = try #require(KernelHolds.decode(data))
             #expect(decoded.slot == Int(slot) && decoded.kind == .operation)
             #expect(holds.peek(decoded.slot) === op)
+            // Beside the strong reference, the operation and its socket unretained, for a CQE
+            // with more to come.
+            let peer = try #require(holds.peer(decoded.slot))
+            #expect(peer.operation.takeUnretainedValue() === op && peer.socket.takeUnretainedValue() === s)
         }
         #expect(KernelHolds.decode(KernelHolds.wakeUserData) == nil)
         #expect(holds.count == 3 && holds.operations.count == 0, "no operation says its SQE is in yet")
         for i in 0..<3 { #expect(holds.release(i) === ops[i]) }
         #expect(holds.count == 0 && holds.release(0) == nil)
+        #expect((0..<3).allSatisfy { holds.peer($0) == nil }, "a released slot names nothing")
+        // A reused slot names its new operation.
+        let (slot, _) = holds.hold(ops[2], as: .operation)
+        #expect(holds.peer(Int(slot))?.operation.takeUnretainedValue() === ops[2])
     }
 
     @Test("a slot a cancel targets is retired until the cancel's CQE", arguments: Backend.allCases)

@@ -627,8 +627,6 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// (not the first piece of a message the end of a buffer cut).
     private func handleGathered(_ batch: [Ring.Completion], _ start: Int, _ count: Int) {
         let last = batch[start + count - 1]
-        let more = last.flags & ESOCK_CQE_F_MORE != 0
-        guard let op = operation(last.userData, more: more) else { return }
         let gather = gatherBuffer ?? .allocate(byteCount: Self.gatherLimit, alignment: 16)
         gatherBuffer = gather
         var filled = 0
@@ -643,19 +641,35 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             if let id = piece.giveBack { buffers?.giveBack(id) }
         }
         gathered.wrappingAdd(UInt64(count - 1), ordering: .relaxed)
-        op.socket.completed(op, result: Int32(filled), data: UnsafeRawBufferPointer(rebasing: gather[0..<filled]),
-                            more: more, rules: completionRules)
+        deliver(last.userData, more: last.flags & ESOCK_CQE_F_MORE != 0, result: Int32(filled),
+                data: UnsafeRawBufferPointer(rebasing: gather[0..<filled]))
     }
 
-    /// The operation a CQE's user data names. Its last CQE (`more` false) takes it out of the
-    /// kernel's holds: the kernel is done with it.
-    private func operation(_ userData: UInt64, more: Bool) -> Operation? {
-        guard let (slot, kind) = KernelHolds.decode(userData), kind == .operation else { return nil }
-        if more { return kernel.peek(slot) }
-        guard let op = kernel.release(slot) else { return nil }
+    /// Hands a CQE's result to the socket of the operation its user data names. A CQE with more
+    /// to come (a multishot receive's data, an accepted connection) leaves the operation in the
+    /// kernel's holds, which keep it, and it its socket, for the whole call: both are used
+    /// unretained, and the operation's memory is not read (the socket knows its own receiver;
+    /// at 10,000 connections that was a cold cache line, and a retain and a release on it, per
+    /// message). The last CQE takes the operation out of the holds: the kernel is done with it.
+    private func deliver(_ userData: UInt64, more: Bool, result: Int32, data: UnsafeRawBufferPointer?) {
+        guard let (slot, kind) = KernelHolds.decode(userData), kind == .operation else { return }
+        if more {
+            guard let peer = kernel.peer(slot) else { return }
+            peer.socket._withUnsafeGuaranteedRef { socket in
+                peer.operation._withUnsafeGuaranteedRef { op in
+                    socket.completed(op, result: result, data: data, more: true, rules: completionRules)
+                }
+            }
+            return
+        }
+        guard let op = kernel.release(slot) else { return }
         op.inKernel = false
         op.kernelSlot = -1
-        return op
+        // `op` holds its socket for the whole call (and `op` is held here): the socket is used
+        // without a reference count of its own (it was a retain and a release per CQE).
+        Unmanaged.passUnretained(op.socket)._withUnsafeGuaranteedRef {
+            $0.completed(op, result: result, data: data, more: false, rules: completionRules)
+        }
     }
 
     private func handle(_ c: Ring.Completion) {
@@ -668,31 +682,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             kernel.releaseCancel(c.userData)
             return
         }
-        let more = c.flags & ESOCK_CQE_F_MORE != 0
-        if more {
-            // A multishot operation's CQE with more to come (a receiver's data, an accepted
-            // connection): its slot keeps the operation, and the operation its socket, for the
-            // whole call, so both are used unretained; the operation's memory is not read (the
-            // socket knows its own receiver), which at 10,000 connections was a cold cache line
-            // and a retain and a release on it per message.
-            guard let (slot, kind) = KernelHolds.decode(c.userData), kind == .operation,
-                  let peer = kernel.peer(slot) else { return }
-            let provided = buffers?.data(flags: c.flags, result: c.result)
-            peer.socket._withUnsafeGuaranteedRef { socket in
-                peer.operation._withUnsafeGuaranteedRef { op in
-                    socket.completed(op, result: c.result, data: provided?.bytes, more: true, rules: completionRules)
-                }
-            }
-            if let id = provided?.giveBack { buffers?.giveBack(id) }
-            return
-        }
-        guard let op = operation(c.userData, more: false) else { return }
         let provided = buffers?.data(flags: c.flags, result: c.result)
-        // `op` holds its socket for the whole call (and `op` is held here): the socket is used
-        // without a reference count of its own (it was a retain and a release per CQE).
-        Unmanaged.passUnretained(op.socket)._withUnsafeGuaranteedRef {
-            $0.completed(op, result: c.result, data: provided?.bytes, more: more, rules: completionRules)
-        }
+        deliver(c.userData, more: c.flags & ESOCK_CQE_F_MORE != 0, result: c.result, data: provided?.bytes)
         // The bytes were copied out: the buffer goes back (unless the kernel keeps filling it).
         if let id = provided?.giveBack { buffers?.giveBack(id) }
     }
