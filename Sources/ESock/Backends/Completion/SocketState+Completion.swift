@@ -12,7 +12,7 @@ extension SocketState {
     mutating func completed(_ op: Operation, result: Int32, data: UnsafeRawBufferPointer?, more: Bool,
                             rules: CompletionRules, _ fx: inout Effects) {
         // The socket's own receiver first, by identity: its data CQEs do not read the
-        // operation's memory (see CompletionBackend.handle).
+        // operation's memory (see CompletionBackend.deliver).
         if op === receiver {
             receiverCompleted(op, result: result, data: data, more: more, rules, &fx)
             return
