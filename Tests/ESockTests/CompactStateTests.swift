@@ -76,11 +76,20 @@ struct CompactStateTests {
         send.borrowOutgoing(UnsafeRawBufferPointer(start: nil, count: 0))
         #expect(send.outgoing != nil && send.outgoing?.count == 0 && send.unsent.count == 0)
         #expect(send.buffer == nil && send.target == nil)
-        let bytes: [UInt8] = [1, 2, 3]
-        bytes.withUnsafeBytes { send.setOutgoing($0) }
-        #expect(send.outgoing.map { Array($0) } == bytes && send.buffer == nil)
+        // A send of an array keeps the array and points into its storage: no copy.
+        var bytes: [UInt8] = [1, 2, 3]
+        send.keepOutgoing(bytes, from: 0)
+        let storage = bytes.withUnsafeBytes { $0.baseAddress }
+        #expect(send.outgoing.map { UnsafeRawPointer($0.baseAddress) } == storage, "the array's own storage")
+        #expect(send.outgoing.map { Array($0) } == [1, 2, 3] && send.buffer == nil)
+        // The caller's later write copies the caller's array: what the kernel reads stays.
+        bytes[0] = 9
+        #expect(send.outgoing.map { Array($0) } == [1, 2, 3] && bytes == [9, 2, 3])
         send.outgoingSent = 2
         #expect(Array(send.unsent) == [3])
+        // The rest of a partly sent array, from its offset.
+        send.keepOutgoing([4, 5, 6, 7], from: 1)
+        #expect(send.outgoing.map { Array($0) } == [5, 6, 7] && send.outgoingSent == 0)
         // A receive's buffer and count share their words with a send's data and count.
         let recv = Operation(.recv, tag: .recv, handle: .make(), caller: .mailbox(Mailbox()), socket: s)
         let received = recv.receiveBuffer(8)

@@ -50,4 +50,66 @@ struct SendPathTests {
         try Self.echoes(p.client, message, 20)
         try await server.value
     }
+
+    @Test("a nowait send sends the array as it was at the call, though the caller then writes to it and drops it",
+          arguments: Backend.allCases)
+    func nowaitSendKeepsArray(backend: Backend) throws {
+        let io = try backend.instance()
+        // Off the ring owner's thread (send(2) first, an operation for the rest) and on it (the
+        // whole array through the ring on the completion backend).
+        for onOwner in [false, true] {
+            let p = try connectedPair(on: io)
+            defer { p.closeAll() }
+            // More than the socket buffers take at once (loopback's grow to a few MiB): the send
+            // must wait.
+            let size = 16 << 20
+            let expected = pattern(size, seed: onOwner ? 7 : 3)
+            let received = Locked<[UInt8]>([])
+            let reader = onThread {
+                let got = try recvAll(p.server, size)
+                received.withLock { $0 = got }
+            }
+            let send: @Sendable () throws -> Void = {
+                let mailbox = Mailbox()
+                // The caller's own array (its storage shared with nobody but the send).
+                var data = pattern(size, seed: onOwner ? 7 : 3)
+                var result = try p.client.send(data, nowait: mailbox)
+                // The select model's caller sends the rest itself; the completion model's
+                // operation keeps what it sends.
+                var rest = expected
+                if case .select(_, let r?) = result { rest = r }
+                // The caller's writes go to a copy of its own, and its array is dropped; memory
+                // of the same size is then written over, should any of it have been freed.
+                for i in stride(from: 0, to: data.count, by: 512) { data[i] = 0 }
+                data = []
+                let litter = [UInt8](repeating: 0xFF, count: size)
+                #expect(litter.count == size)
+                while true {
+                    switch result {
+                    case .done(let r):
+                        #expect(r.isEmpty)
+                        return
+                    case .select(let info, _):
+                        guard case .select = try expectMessage(mailbox, info.handle, timeout: .seconds(30)) else {
+                            Issue.record("expected a select message"); return
+                        }
+                        result = try p.client.send(rest, nowait: mailbox)
+                        if case .select(_, let r?) = result { rest = r }
+                    case .completion(let info):
+                        let m = try expectMessage(mailbox, info.handle, timeout: .seconds(30))
+                        guard case .completion(_, _, .sent) = m else { Issue.record("expected .sent, got \(m)"); return }
+                        return
+                    }
+                }
+            }
+            if onOwner { try io.run(send) } else { try send() }
+            try reader()
+            // Compared here, not by #expect (its report of two differing arrays this long would
+            // take minutes).
+            let got = received.withLock { $0 }
+            let same = got == expected
+            let firstDifference = same || got.count != size ? nil : (0..<size).first { got[$0] != expected[$0] }
+            #expect(same, "on the owner's thread: \(onOwner): \(got.count) bytes, first difference at \(firstDifference ?? -1)")
+        }
+    }
 }

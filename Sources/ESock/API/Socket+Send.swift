@@ -35,8 +35,9 @@ extension Socket {
     }
 
     /// The nowait send: the direct path from the caller's array when no other caller's send is
-    /// in the way (an operation, with a copy of the rest when the model keeps data, is made only
-    /// if it must wait), else an operation of the general path.
+    /// in the way (an operation, keeping the array when the model keeps data, is made only if it
+    /// must wait), else an operation of the general path. The array is kept, not copied
+    /// (``Operation/keepOutgoing(_:from:)``).
     func startSend(_ data: [UInt8], flags: MessageFlags, caller: Caller, handle: Handle?,
                    mayWait: Bool) throws(SocketError) -> Started {
         func operation(_ handle: Handle) -> Operation {
@@ -47,7 +48,7 @@ extension Socket {
         if mayWait && backend.sendsThroughKernel(for: caller) {
             // The ring sends it with its owner's next io_uring_enter, batched with the others.
             let op = operation(handle ?? .make())
-            data.withUnsafeBytes { op.setOutgoing($0) }
+            op.keepOutgoing(data, from: 0)
             return try start(op, mayWait: true, attemptFirst: false)
         }
         let keepsData = backend.operationsKeepData
@@ -59,16 +60,16 @@ extension Socket {
                     st.sendNow(bytes, flags: flags.rawValue, sent: &sent)
                 }, make: { handle, _ in
                     let op = operation(handle)
-                    // The kernel sends the rest from the operation's own copy; a model whose
-                    // caller calls again with the rest keeps none.
-                    if keepsData { op.setOutgoing(UnsafeRawBufferPointer(rebasing: bytes[sent...])) }
+                    // The kernel sends the rest from the caller's array, which the operation
+                    // keeps; a model whose caller calls again with the rest keeps nothing.
+                    if keepsData { op.keepOutgoing(data, from: sent) }
                     return op
                 })
             }
         }
         if let direct = try direct.get() { return direct }
         let op = operation(handle ?? .make())
-        data.withUnsafeBytes { op.setOutgoing($0) }
+        op.keepOutgoing(data, from: 0)
         return try start(op, mayWait: mayWait)
     }
 }

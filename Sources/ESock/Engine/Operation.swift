@@ -74,13 +74,17 @@ final class Operation: @unchecked Sendable {
     /// The ring owner's own: a cancel reached the ring owner before the operation's SQE did: the
     /// SQE is not submitted and the operation completes as cancelled.
     @exclusivity(unchecked) var cancelledEarly = false
-    /// `outgoing` is the caller's memory, not the operation's: it is not freed.
-    @exclusivity(unchecked) var outgoingIsBorrowed = false
     /// Which of the three buffers is set (see `buffer`, `target`, `outgoing`; at most one).
     @exclusivity(unchecked) private var buffersSet = BuffersSet()
-    /// Completion backend: what the operation received so far (a stream recv of `length` bytes
-    /// may take several kernel completions).
-    @exclusivity(unchecked) var received: [UInt8] = []
+    /// Completion backend, a receive: what the operation received so far (a stream recv of
+    /// `length` bytes may take several kernel completions).
+    var received: [UInt8] {
+        _read { yield bytes }
+        _modify { yield &bytes }
+    }
+    /// `received` of a receive; of a send of an array, the caller's array itself, which
+    /// `outgoing` points into (``keepOutgoing(_:from:)``): one word for the two.
+    @exclusivity(unchecked) private var bytes: [UInt8] = []
     /// Completion backend: the bytes the armed recv SQE asked for (at most `Int32.max`: the
     /// SQE's length is 32 bits).
     var armedLength: Int {
@@ -124,8 +128,9 @@ final class Operation: @unchecked Sendable {
         get { buffersSet.contains(.target) ? memoryStorage : nil }
         set { setMemory(newValue, as: .target) }
     }
-    /// The data still to send: owned by the operation while the kernel may read it, or the
-    /// caller's memory (`outgoingIsBorrowed`) when the caller waits until the last completion.
+    /// The data still to send, never the operation's own allocation: the storage of the array
+    /// the operation keeps (``keepOutgoing(_:from:)``), or the caller's memory when the caller
+    /// waits until the last completion (``borrowOutgoing(_:)``).
     var outgoing: UnsafeMutableRawBufferPointer? {
         get { buffersSet.contains(.outgoing) ? memoryStorage : nil }
         set { setMemory(newValue, as: .outgoing) }
@@ -226,7 +231,6 @@ final class Operation: @unchecked Sendable {
     }
 
     deinit {
-        if !outgoingIsBorrowed { outgoing?.deallocate() }
         buffer?.deallocate()
     }
 
@@ -250,23 +254,25 @@ final class Operation: @unchecked Sendable {
         return UnsafeRawBufferPointer(rebasing: outgoing[outgoingSent...])
     }
 
-    /// Keeps a copy of `bytes` as the data to send.
-    func setOutgoing(_ bytes: UnsafeRawBufferPointer) {
-        if !outgoingIsBorrowed { outgoing?.deallocate() }
-        outgoingIsBorrowed = false
-        let copy = UnsafeMutableRawBufferPointer.allocate(byteCount: max(bytes.count, 1), alignment: 16)
-        if bytes.count > 0 { copy.copyMemory(from: bytes) }
-        outgoing = UnsafeMutableRawBufferPointer(rebasing: copy[0..<bytes.count])
+    /// Keeps the caller's array `data` as the data to send, from `offset` on, without a copy:
+    /// the operation holds the array (a reference to its storage, which nothing writes while the
+    /// operation lives: an array is copied on write, and this one is only read), and `outgoing`
+    /// points into that storage, which stays where it is for as long as it is held. The kernel
+    /// reads it until the operation's last completion, which the operation outlives.
+    func keepOutgoing(_ data: [UInt8], from offset: Int) {
+        bytes = data
+        let start = bytes.withUnsafeBytes { $0.baseAddress }
+        outgoing = start.map { UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: $0 + offset),
+                                                             count: data.count - offset) }
+            ?? UnsafeMutableRawBufferPointer(start: nil, count: 0)
         outgoingSent = 0
     }
 
     /// Points the operation at the caller's `bytes` to send, without a copy: only for a caller
     /// that waits until the operation's last completion (a blocking or async call).
     func borrowOutgoing(_ bytes: UnsafeRawBufferPointer) {
-        if !outgoingIsBorrowed { outgoing?.deallocate() }
         outgoing = bytes.baseAddress.map { UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: $0), count: bytes.count) }
             ?? UnsafeMutableRawBufferPointer(start: nil, count: 0)
-        outgoingIsBorrowed = true
         outgoingSent = 0
     }
 
