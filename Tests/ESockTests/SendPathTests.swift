@@ -112,4 +112,59 @@ struct SendPathTests {
             #expect(same, "on the owner's thread: \(onOwner): \(got.count) bytes, first difference at \(firstDifference ?? -1)")
         }
     }
+
+    @Test("a nowait sendv sends the vector as it was at the call, though the caller then writes to it and drops it",
+          arguments: Backend.allCases)
+    func nowaitSendvKeepsArrays(backend: Backend) throws {
+        let io = try backend.instance()
+        for onOwner in [false, true] {
+            let p = try connectedPair(on: io)
+            defer { p.closeAll() }
+            // Four elements of 4 MiB: more than the socket buffers take at once.
+            let part = 4 << 20
+            let expected = pattern(4 * part, seed: onOwner ? 11 : 5)
+            let received = Locked<[UInt8]>([])
+            let reader = onThread {
+                let got = try recvAll(p.server, 4 * part)
+                received.withLock { $0 = got }
+            }
+            let send: @Sendable () throws -> Void = {
+                let mailbox = Mailbox()
+                // The caller's own arrays (their storage shared with nobody but the send).
+                let whole = pattern(4 * part, seed: onOwner ? 11 : 5)
+                var iov = (0..<4).map { Array(whole[($0 * part)..<(($0 + 1) * part)]) }
+                var result = try p.client.sendv(iov, nowait: mailbox)
+                var rest = (0..<4).map { Array(expected[($0 * part)..<(($0 + 1) * part)]) }
+                if case .select(_, let r?) = result { rest = r }
+                for i in iov.indices { for j in stride(from: 0, to: part, by: 512) { iov[i][j] = 0 } }
+                iov = []
+                let litter = (0..<4).map { _ in [UInt8](repeating: 0xFF, count: part) }
+                #expect(litter.count == 4)
+                while true {
+                    switch result {
+                    case .done(let r):
+                        let allSent = r.allSatisfy { $0.isEmpty }
+                        #expect(allSent)
+                        return
+                    case .select(let info, _):
+                        guard case .select = try expectMessage(mailbox, info.handle, timeout: .seconds(30)) else {
+                            Issue.record("expected a select message"); return
+                        }
+                        result = try p.client.sendv(rest, nowait: mailbox)
+                        if case .select(_, let r?) = result { rest = r }
+                    case .completion(let info):
+                        let m = try expectMessage(mailbox, info.handle, timeout: .seconds(30))
+                        guard case .completion(_, _, .sent) = m else { Issue.record("expected .sent, got \(m)"); return }
+                        return
+                    }
+                }
+            }
+            if onOwner { try io.run(send) } else { try send() }
+            try reader()
+            let got = received.withLock { $0 }
+            let same = got == expected
+            let firstDifference = same || got.count != expected.count ? nil : (0..<got.count).first { got[$0] != expected[$0] }
+            #expect(same, "on the owner's thread: \(onOwner): \(got.count) bytes, first difference at \(firstDifference ?? -1)")
+        }
+    }
 }

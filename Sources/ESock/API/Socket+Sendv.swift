@@ -4,8 +4,8 @@ extension Socket {
     /// with the vector only — no address, no control, no flags — which is writev(2) on a socket;
     /// on the completion backend `IORING_OP_SENDMSG`).
     ///
-    /// The vector keeps its elements (each call copies it once, element by element, into memory that
-    /// does not move). A stream sends a vector longer than the platform allows
+    /// The vector's arrays are kept, not copied: the I/O vector given to the kernel points into
+    /// their storage, which does not move while the call holds them. A stream sends a vector longer than the platform allows
     /// (``LibraryInfo/iovMax``) in windows of that many elements, one call after another; any
     /// other socket type sends the vector as one datagram or record and refuses a longer one with
     /// `invalid`, as OTP does.

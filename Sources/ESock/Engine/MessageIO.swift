@@ -3,9 +3,11 @@ import Glibc
 #endif
 
 /// The memory of a recvmsg(2) or sendmsg(2) call: the `msghdr`, the address, the I/O vector,
-/// the data and the control buffer, in memory that does not move. An ``Operation`` owns it, so on
-/// the completion backend it lives until the kernel's last completion for the operation (an
-/// `IORING_OP_RECVMSG`/`SENDMSG` SQE points at the header).
+/// the control buffer and, for a receive, the data, in one block of memory that does not move;
+/// a send's data stays in the caller's arrays, which the I/O vector points into and which the
+/// call keeps (not copied). An ``Operation`` owns it, so on the completion backend it lives until
+/// the kernel's last completion for the operation (an `IORING_OP_RECVMSG`/`SENDMSG` SQE points
+/// at the header).
 ///
 /// Guarded like the operation that owns it: by its socket's state lock.
 final class MessageIO {
@@ -16,9 +18,17 @@ final class MessageIO {
     private var nameLength: socklen_t = 0
     private let iovecs: UnsafeMutablePointer<iovec>
     private let iovCount: Int
+    /// Receiving: the buffer the kernel writes into (empty when sending).
     private let data: UnsafeMutableRawBufferPointer
     private let control: UnsafeMutableRawBufferPointer
     private let controlSize: Int
+    /// Sending: the caller's arrays, which the I/O vector points into. Held, so their storage
+    /// stays where it is; nothing writes it (an array is copied on write, and these are only
+    /// read), so what goes is what the caller passed.
+    private let sending: [[UInt8]]
+    /// The one allocation holding the header, the address, the I/O vector, the control buffer
+    /// and a receive's data.
+    private let block: UnsafeMutableRawPointer
     /// Sending: the first element of the I/O vector not sent completely, and bytes sent so far.
     private(set) var firstUnsent = 0
     private(set) var sent = 0
@@ -27,37 +37,49 @@ final class MessageIO {
     /// The total number of data bytes (receiving: the buffer size).
     let total: Int
 
-    private init(iovCount: Int, total: Int, controlSize: Int) {
-        header = .allocate(capacity: 1)
+    private init(iovCount: Int, total: Int, dataSize: Int, controlSize: Int, sending: [[UInt8]]) {
+        // The parts' places in the block, each aligned for what it holds.
+        var size = 0
+        func place(_ bytes: Int, _ alignment: Int) -> Int {
+            size = (size + alignment - 1) & ~(alignment - 1)
+            defer { size += bytes }
+            return size
+        }
+        let headerAt = place(MemoryLayout<msghdr>.stride, MemoryLayout<msghdr>.alignment)
+        let nameAt = place(MemoryLayout<sockaddr_storage>.stride, MemoryLayout<sockaddr_storage>.alignment)
+        let iovAt = place(MemoryLayout<iovec>.stride * max(iovCount, 1), MemoryLayout<iovec>.alignment)
+        let controlAt = place(controlSize, 16)
+        let dataAt = place(dataSize, 16)
+        block = .allocate(byteCount: size, alignment: 16)
+        header = (block + headerAt).bindMemory(to: msghdr.self, capacity: 1)
         header.initialize(to: msghdr())
-        name = .allocate(capacity: 1)
+        name = (block + nameAt).bindMemory(to: sockaddr_storage.self, capacity: 1)
         name.initialize(to: sockaddr_storage())
         self.iovCount = iovCount
-        iovecs = .allocate(capacity: max(iovCount, 1))
+        iovecs = (block + iovAt).bindMemory(to: iovec.self, capacity: max(iovCount, 1))
         iovecs.initialize(repeating: iovec(), count: max(iovCount, 1))
-        self.total = total
-        data = .allocate(byteCount: max(total, 1), alignment: 16)
-        control = .allocate(byteCount: max(controlSize, 1), alignment: 16)
+        control = UnsafeMutableRawBufferPointer(start: block + controlAt, count: controlSize)
         self.controlSize = controlSize
+        data = UnsafeMutableRawBufferPointer(start: block + dataAt, count: dataSize)
+        self.total = total
+        self.sending = sending
     }
 
     /// Memory to receive one message of at most `bufferSize` bytes with `controlSize` bytes of
     /// control messages.
     convenience init(receiving bufferSize: Int, controlSize: Int) {
-        self.init(iovCount: 1, total: bufferSize, controlSize: controlSize)
+        self.init(iovCount: 1, total: bufferSize, dataSize: max(bufferSize, 1), controlSize: controlSize, sending: [])
         iovecs[0] = iovec(iov_base: data.baseAddress, iov_len: bufferSize)
     }
 
-    /// A copy of `iov` to send to `address` with the encoded control messages `controlBytes`.
+    /// `iov` to send to `address` with the encoded control messages `controlBytes`: the arrays
+    /// are kept and the I/O vector points into them; the control messages are copied.
     convenience init(sending iov: [[UInt8]], to address: SocketAddress?, control controlBytes: [UInt8]) throws(SocketError) {
         let total = iov.reduce(0) { $0 + $1.count }
-        self.init(iovCount: iov.count, total: total, controlSize: controlBytes.count)
-        var offset = 0
-        for (i, element) in iov.enumerated() {
-            let base = data.baseAddress! + offset
-            element.withUnsafeBytes { if $0.count > 0 { base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) } }
-            iovecs[i] = iovec(iov_base: base, iov_len: element.count)
-            offset += element.count
+        self.init(iovCount: iov.count, total: total, dataSize: 0, controlSize: controlBytes.count, sending: iov)
+        for i in 0..<iovCount {
+            let base = sending[i].withUnsafeBytes { $0.baseAddress }
+            iovecs[i] = iovec(iov_base: UnsafeMutableRawPointer(mutating: base), iov_len: sending[i].count)
         }
         if !controlBytes.isEmpty { control.copyBytes(from: controlBytes) }
         if let address {
@@ -66,11 +88,8 @@ final class MessageIO {
     }
 
     deinit {
-        header.deallocate()
-        name.deallocate()
-        iovecs.deallocate()
-        data.deallocate()
-        control.deallocate()
+        // The parts are plain C structures and bytes: nothing to deinitialize.
+        block.deallocate()
     }
 
     // MARK: Receiving
