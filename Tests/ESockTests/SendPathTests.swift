@@ -51,19 +51,24 @@ struct SendPathTests {
         try await server.value
     }
 
-    @Test("a nowait send sends the array as it was at the call, though the caller then writes to it and drops it",
-          arguments: Backend.allCases)
-    func nowaitSendKeepsArray(backend: Backend) throws {
+    /// Sends `size` bytes (the pattern of `seed`) with `first`, which sends arrays of the
+    /// caller's own and then writes to them and drops them, and follows the model's messages
+    /// until all went (`again` sends the select model's rest); checks, off and on the ring
+    /// owner's thread, that the peer got the bytes as they were at the call. Memory of the same
+    /// size is written over meanwhile, should any of the caller's have been freed.
+    private static func checkSendKeepsData<Rest>(
+        _ backend: Backend, size: Int, seed: Int, wholeRest: @escaping @Sendable ([UInt8]) -> Rest,
+        first: @escaping @Sendable (Socket, Mailbox, [UInt8]) throws -> Pending<Rest>,
+        again: @escaping @Sendable (Socket, Mailbox, Rest) throws -> Pending<Rest>,
+        allSent: @escaping @Sendable (Rest) -> Bool
+    ) throws {
         let io = try backend.instance()
-        // Off the ring owner's thread (send(2) first, an operation for the rest) and on it (the
-        // whole array through the ring on the completion backend).
+        // Off the ring owner's thread (send(2) first, an operation for the rest) and on it (all
+        // of it through the ring on the completion backend).
         for onOwner in [false, true] {
             let p = try connectedPair(on: io)
             defer { p.closeAll() }
-            // More than the socket buffers take at once (loopback's grow to a few MiB): the send
-            // must wait.
-            let size = 16 << 20
-            let expected = pattern(size, seed: onOwner ? 7 : 3)
+            let expected = pattern(size, seed: seed)
             let received = Locked<[UInt8]>([])
             let reader = onThread {
                 let got = try recvAll(p.server, size)
@@ -71,29 +76,23 @@ struct SendPathTests {
             }
             let send: @Sendable () throws -> Void = {
                 let mailbox = Mailbox()
-                // The caller's own array (its storage shared with nobody but the send).
-                var data = pattern(size, seed: onOwner ? 7 : 3)
-                var result = try p.client.send(data, nowait: mailbox)
+                var result = try first(p.client, mailbox, pattern(size, seed: seed))
                 // The select model's caller sends the rest itself; the completion model's
                 // operation keeps what it sends.
-                var rest = expected
+                var rest = wholeRest(expected)
                 if case .select(_, let r?) = result { rest = r }
-                // The caller's writes go to a copy of its own, and its array is dropped; memory
-                // of the same size is then written over, should any of it have been freed.
-                for i in stride(from: 0, to: data.count, by: 512) { data[i] = 0 }
-                data = []
                 let litter = [UInt8](repeating: 0xFF, count: size)
                 #expect(litter.count == size)
                 while true {
                     switch result {
                     case .done(let r):
-                        #expect(r.isEmpty)
+                        #expect(allSent(r))
                         return
                     case .select(let info, _):
                         guard case .select = try expectMessage(mailbox, info.handle, timeout: .seconds(30)) else {
                             Issue.record("expected a select message"); return
                         }
-                        result = try p.client.send(rest, nowait: mailbox)
+                        result = try again(p.client, mailbox, rest)
                         if case .select(_, let r?) = result { rest = r }
                     case .completion(let info):
                         let m = try expectMessage(mailbox, info.handle, timeout: .seconds(30))
@@ -113,58 +112,36 @@ struct SendPathTests {
         }
     }
 
+    @Test("a nowait send sends the array as it was at the call, though the caller then writes to it and drops it",
+          arguments: Backend.allCases)
+    func nowaitSendKeepsArray(backend: Backend) throws {
+        // More than the socket buffers take at once (loopback's grow to a few MiB): the send
+        // must wait.
+        try Self.checkSendKeepsData(backend, size: 16 << 20, seed: 3, wholeRest: { $0 }, first: { s, mailbox, bytes in
+            var data = bytes
+            let result = try s.send(data, nowait: mailbox)
+            for i in stride(from: 0, to: data.count, by: 512) { data[i] = 0 }
+            data = []
+            return result
+        }, again: { s, mailbox, rest in
+            try s.send(rest, nowait: mailbox)
+        }, allSent: { $0.isEmpty })
+    }
+
     @Test("a nowait sendv sends the vector as it was at the call, though the caller then writes to it and drops it",
           arguments: Backend.allCases)
     func nowaitSendvKeepsArrays(backend: Backend) throws {
-        let io = try backend.instance()
-        for onOwner in [false, true] {
-            let p = try connectedPair(on: io)
-            defer { p.closeAll() }
-            // Four elements of 4 MiB: more than the socket buffers take at once.
-            let part = 4 << 20
-            let expected = pattern(4 * part, seed: onOwner ? 11 : 5)
-            let received = Locked<[UInt8]>([])
-            let reader = onThread {
-                let got = try recvAll(p.server, 4 * part)
-                received.withLock { $0 = got }
-            }
-            let send: @Sendable () throws -> Void = {
-                let mailbox = Mailbox()
-                // The caller's own arrays (their storage shared with nobody but the send).
-                let whole = pattern(4 * part, seed: onOwner ? 11 : 5)
-                var iov = (0..<4).map { Array(whole[($0 * part)..<(($0 + 1) * part)]) }
-                var result = try p.client.sendv(iov, nowait: mailbox)
-                var rest = (0..<4).map { Array(expected[($0 * part)..<(($0 + 1) * part)]) }
-                if case .select(_, let r?) = result { rest = r }
-                for i in iov.indices { for j in stride(from: 0, to: part, by: 512) { iov[i][j] = 0 } }
-                iov = []
-                let litter = (0..<4).map { _ in [UInt8](repeating: 0xFF, count: part) }
-                #expect(litter.count == 4)
-                while true {
-                    switch result {
-                    case .done(let r):
-                        let allSent = r.allSatisfy { $0.isEmpty }
-                        #expect(allSent)
-                        return
-                    case .select(let info, _):
-                        guard case .select = try expectMessage(mailbox, info.handle, timeout: .seconds(30)) else {
-                            Issue.record("expected a select message"); return
-                        }
-                        result = try p.client.sendv(rest, nowait: mailbox)
-                        if case .select(_, let r?) = result { rest = r }
-                    case .completion(let info):
-                        let m = try expectMessage(mailbox, info.handle, timeout: .seconds(30))
-                        guard case .completion(_, _, .sent) = m else { Issue.record("expected .sent, got \(m)"); return }
-                        return
-                    }
-                }
-            }
-            if onOwner { try io.run(send) } else { try send() }
-            try reader()
-            let got = received.withLock { $0 }
-            let same = got == expected
-            let firstDifference = same || got.count != expected.count ? nil : (0..<got.count).first { got[$0] != expected[$0] }
-            #expect(same, "on the owner's thread: \(onOwner): \(got.count) bytes, first difference at \(firstDifference ?? -1)")
-        }
+        // Four elements of 4 MiB.
+        let part = 4 << 20
+        let split: @Sendable ([UInt8]) -> [[UInt8]] = { whole in (0..<4).map { Array(whole[($0 * part)..<(($0 + 1) * part)]) } }
+        try Self.checkSendKeepsData(backend, size: 4 * part, seed: 5, wholeRest: split, first: { s, mailbox, bytes in
+            var iov = split(bytes)
+            let result = try s.sendv(iov, nowait: mailbox)
+            for i in iov.indices { for j in stride(from: 0, to: part, by: 512) { iov[i][j] = 0 } }
+            iov = []
+            return result
+        }, again: { s, mailbox, rest in
+            try s.sendv(rest, nowait: mailbox)
+        }, allSent: { $0.allSatisfy { $0.isEmpty } })
     }
 }
