@@ -88,8 +88,25 @@ final class MessageIO {
     }
 
     deinit {
+        assert(sendingStorageUnmoved, "the kept arrays' storage moved while the kernel could read it")
         // The parts are plain C structures and bytes: nothing to deinitialize.
         block.deallocate()
+    }
+
+    /// Whether each element of the I/O vector still points into the storage of the array it was
+    /// made from (a send advances it within that array): Swift promises a pointer from
+    /// `withUnsafeBytes` only inside the call, but a native array's elements live in a heap
+    /// object that is never moved, and only a write gives an array new storage; these arrays are
+    /// never written. Checked by an assertion when the memory is freed (every test run).
+    private var sendingStorageUnmoved: Bool {
+        guard !sending.isEmpty else { return true }
+        for i in 0..<iovCount {
+            let element = sending[i]
+            guard let base = element.withUnsafeBytes({ $0.baseAddress }) else { continue }
+            let at = UnsafeRawPointer(iovecs[i].iov_base).map { $0 - base } ?? 0
+            guard at >= 0 && at <= element.count else { return false }
+        }
+        return true
     }
 
     // MARK: Receiving

@@ -231,6 +231,7 @@ final class Operation: @unchecked Sendable {
     }
 
     deinit {
+        assert(keptStorageUnmoved, "operation \(handle): the kept array's storage moved while the kernel could read it")
         buffer?.deallocate()
     }
 
@@ -266,6 +267,17 @@ final class Operation: @unchecked Sendable {
                                                              count: data.count - offset) }
             ?? UnsafeMutableRawBufferPointer(start: nil, count: 0)
         outgoingSent = 0
+    }
+
+    /// Whether `outgoing` still points into the storage of the array ``keepOutgoing(_:from:)``
+    /// kept (true when it kept none). Swift promises a pointer from `withUnsafeBytes` only inside
+    /// the call; a native array's elements live in a heap object that is never moved, and only a
+    /// write (copy on write, growth) gives an array new storage: this array is never written.
+    /// Checked by an assertion when the operation ends (every test run, every backend).
+    private var keptStorageUnmoved: Bool {
+        guard kind == .send, !bytes.isEmpty, let outgoing else { return true }
+        guard let base = bytes.withUnsafeBytes({ $0.baseAddress }) else { return outgoing.baseAddress == nil }
+        return UnsafeRawPointer(outgoing.baseAddress) == base + (bytes.count - outgoing.count)
     }
 
     /// Points the operation at the caller's `bytes` to send, without a copy: only for a caller
