@@ -3,7 +3,7 @@
 docs/architecture.md: each round runs every configuration once (server pinned to CPU 0, the
 load generator to CPU 1), so a slow patch of a shared machine lands on all of them; prints each
 run and the medians: throughput, the server's CPU time per operation (and its user-space part,
-in parentheses) and, when the workload holds connections, resident memory per connection (RSS
+in parentheses, that part in clock ticks of 10 ms) and, when the workload holds connections, resident memory per connection (RSS
 growth over the connections, read when all are connected, and again after the measured run).
 
 usage: Benchmarks/ab.py <workload> <conns> <size> <seconds> <rounds> CONFIG...
@@ -34,11 +34,24 @@ def server_cmd(spec):
     env = dict(kv.split("=") for kv in env_s.split(",") if kv)
     return [f"{bin_}/esock-bench", "serve", "--backend", backend, "--api", api, "--mode", mode, "--port", "0"] + (["--size", size] if mode == "source" else []), env
 def cpu_of(pid):
-    """The process's CPU time so far, user and system, in seconds."""
+    """The process's CPU time so far: user and system in seconds from /proc/<pid>/stat (clock
+    ticks of 10 ms, whole process), and its live threads' time on a CPU from their schedstat
+    (nanoseconds; the total used, as esock-bench's Runner does, unless the ticks say a thread
+    that ended used more)."""
     with open(f"/proc/{pid}/stat") as f:
         parts = f.read().rsplit(")", 1)[1].split()
     tck = os.sysconf("SC_CLK_TCK")
-    return (int(parts[11]) / tck, int(parts[12]) / tck)
+    ns = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f: ns += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass
+    return (int(parts[11]) / tck, int(parts[12]) / tck, ns / 1e9)
+def cpu_delta(c0, c1):
+    ticks = (c1[0] + c1[1]) - (c0[0] + c0[1])
+    threads = c1[2] - c0[2]
+    return ticks if ticks > threads + 0.02 else threads
 def rss_of(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -78,7 +91,7 @@ for r in range(rounds):
         ops = out.get("ops_per_sec") or out.get("bytes_per_sec") or 0
         n_ops = out.get("ops", 0)
         measured = c0 is not None and c1 is not None and n_ops
-        cpu_us = (sum(c1) - sum(c0)) * 1e6 / n_ops if measured else 0
+        cpu_us = cpu_delta(c0, c1) * 1e6 / n_ops if measured else 0
         user_us = (c1[0] - c0[0]) * 1e6 / n_ops if measured else 0
         results[name].append(ops); cpus[name].append(cpu_us); users[name].append(user_us)
         if mem is not None: mems[name].append(mem)
