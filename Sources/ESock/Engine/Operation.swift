@@ -261,6 +261,7 @@ final class Operation: @unchecked Sendable {
     /// points into that storage, which stays where it is for as long as it is held. The kernel
     /// reads it until the operation's last completion, which the operation outlives.
     func keepOutgoing(_ data: [UInt8], from offset: Int) {
+        assert(offset >= 0 && offset <= data.count, "offset \(offset) outside \(data.count) bytes")
         bytes = data
         let start = bytes.withUnsafeBytes { $0.baseAddress }
         outgoing = start.map { UnsafeMutableRawBufferPointer(start: UnsafeMutableRawPointer(mutating: $0 + offset),
