@@ -51,7 +51,7 @@ def cpu_of(pid):
 def cpu_delta(c0, c1):
     ticks = (c1[0] + c1[1]) - (c0[0] + c0[1])
     threads = c1[2] - c0[2]
-    return ticks if ticks > threads + 0.02 else threads
+    return ticks if ticks > threads + 2 / os.sysconf("SC_CLK_TCK") else threads
 def rss_of(pid):
     with open(f"/proc/{pid}/status") as f:
         for line in f:

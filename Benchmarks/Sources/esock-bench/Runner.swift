@@ -134,7 +134,8 @@ enum Runner {
             // a thread that ended during the window used it, and the ticks count it.
             let threads = cpuEnd.threads - cpuStart.threads
             let ticks = cpuEnd.ticks - cpuStart.ticks
-            m.serverCPUSeconds = ticks > threads + 0.02 ? ticks : threads
+            let twoTicks = 2 / Double(sysconf(Int32(_SC_CLK_TCK)))
+            m.serverCPUSeconds = ticks > threads + twoTicks ? ticks : threads
             let ops = workload.family == "stream" ? m.bytes / 65536 : m.ops
             if ops > 0 { m.serverCPUMicrosecondsPerOp = m.serverCPUSeconds / ops * 1e6 }
             if m.seconds > 0 { m.serverCPUShare = m.serverCPUSeconds / m.seconds }
