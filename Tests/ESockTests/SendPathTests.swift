@@ -81,8 +81,7 @@ struct SendPathTests {
                 // operation keeps what it sends.
                 var rest = wholeRest(expected)
                 if case .select(_, let r?) = result { rest = r }
-                let litter = [UInt8](repeating: 0xFF, count: size)
-                #expect(litter.count == size)
+                withExtendedLifetime([UInt8](repeating: 0xFF, count: size)) {}
                 while true {
                     switch result {
                     case .done(let r):

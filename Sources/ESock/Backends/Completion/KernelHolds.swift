@@ -74,7 +74,8 @@ struct KernelHolds {
         return (Int((userData & 0xffff_ffff) >> 2) - 1, kind)
     }
 
-    /// The operation in `slot`, still held (a multishot operation's CQE with more to come).
+    /// The operation `slot` holds strongly, if any (the tests check the hold with it; a CQE reads
+    /// its operation through ``peer(_:)`` or takes it with ``release(_:)``).
     func peek(_ slot: Int) -> Operation? {
         slot < slots.count ? slots[slot] : nil
     }
