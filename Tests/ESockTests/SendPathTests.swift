@@ -2,9 +2,11 @@
 import Testing
 
 /// Which sends go through the completion backend's ring (an SQE of the owner's next batch)
-/// and which are tried with send(2) first: on the ring owner's thread a nowait send goes
-/// through the ring, an async call's does not (it would suspend until the send's CQE); on any
-/// other thread, and on the select backend, no send does. Then the data arrives either way.
+/// and which are tried with send(2) first: by default none goes to the ring before send(2)
+/// tried it; with `sendsThroughRing` (completion-plain's configuration here) a nowait send on
+/// the ring owner's thread goes through the ring, an async call's does not (it would suspend
+/// until the send's CQE); on any other thread, and on the select backend, no send does. Then
+/// the data arrives either way.
 @Suite("Send path: through the ring or send(2) first")
 struct SendPathTests {
     /// What the backend answers for a nowait caller and for an async call, on the calling thread.
@@ -25,6 +27,8 @@ struct SendPathTests {
     func ownerThread(backend: Backend) async throws {
         let io = try backend.instance()
         let ringSends = (io as? CompletionBackend)?.configuration.sendsThroughRing ?? false
+        // The default tries send(2) first; completion-plain keeps the ring path tested.
+        #expect(ringSends == (backend == .completionPlain))
         // A task on the backend's executor runs on its owner thread, as a nowait loop in run does.
         let onOwner = await Task(executorPreference: io.executor) { Self.answers(io) }.value
         #expect(onOwner.nowait == ringSends)
@@ -33,6 +37,30 @@ struct SendPathTests {
         #expect(inRun.nowait == ringSends && !inRun.async)
         let elsewhere = Self.answers(io)
         #expect(!elsewhere.nowait && !elsewhere.async, "off the owner's thread every send is tried first")
+    }
+
+    @Test("on the ring owner's thread a small nowait send is done at once, unless sends go through the ring",
+          arguments: Backend.allCases)
+    func smallSendOnOwner(backend: Backend) throws {
+        let io = try backend.instance()
+        let ringSends = (io as? CompletionBackend)?.configuration.sendsThroughRing ?? false
+        let p = try connectedPair(on: io)
+        defer { p.closeAll() }
+        let message = pattern(64, seed: 7)
+        let mailbox = Mailbox()
+        let result = try io.run { try p.client.send(message, nowait: mailbox) }
+        switch result {
+        case .done(let rest):
+            #expect(!ringSends, "a send through the ring answers with a completion")
+            #expect(rest.isEmpty)
+        case .completion(let info):
+            #expect(ringSends, "send(2) had room for 64 bytes: the send should be done at once")
+            let m = try expectMessage(mailbox, info.handle, timeout: .seconds(30))
+            guard case .completion(_, _, .sent) = m else { Issue.record("expected .sent, got \(m)"); return }
+        case .select:
+            Issue.record("a select message for 64 bytes on an empty socket")
+        }
+        #expect(try p.server.recv(length: message.count, timeout: .seconds(30)) == message)
     }
 
     @Test("an async echo on the owner's thread: both directions arrive whole", arguments: Backend.allCases)
@@ -63,8 +91,9 @@ struct SendPathTests {
         allSent: @escaping @Sendable (Rest) -> Bool
     ) throws {
         let io = try backend.instance()
-        // Off the ring owner's thread (send(2) first, an operation for the rest) and on it (all
-        // of it through the ring on the completion backend).
+        // Off the ring owner's thread (send(2) first, an operation for the rest) and on it (the
+        // same by default; all of it through the ring where the configuration sends through
+        // the ring, as completion-plain's does).
         for onOwner in [false, true] {
             let p = try connectedPair(on: io)
             defer { p.closeAll() }

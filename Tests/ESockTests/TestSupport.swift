@@ -10,8 +10,9 @@ import Glibc
 /// `select` and `completion` are the backends as shipped; `select-thread` runs the select
 /// backend's epoll-thread-only model (kept for measurement), and `completion-plain` the ring
 /// without `SINGLE_ISSUER | DEFER_TASKRUN` and without multishot receive and accept (what
-/// kernels before 6.0/6.1 get: an SQE per receive and per accept), so that every variant is
-/// known to behave the same.
+/// kernels before 6.0/6.1 get: an SQE per receive and per accept), and with sends on the ring
+/// owner's thread through the ring (the configuration's other send path), so that every
+/// variant is known to behave the same.
 enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
     case select, completion
     case selectThread = "select-thread", completionPlain = "completion-plain"
@@ -64,6 +65,7 @@ enum Backend: String, CaseIterable, CustomTestStringConvertible, Sendable {
         var plain = CompletionBackend.Configuration()
         plain.deferTaskRun = false
         plain.multishot = false
+        plain.sendsThroughRing = true
         return switch self {
         case .select: try SelectBackend()
         case .completion: try CompletionBackend()

@@ -62,11 +62,14 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         /// falling back to neither where the kernel refuses them. False: neither (to measure
         /// the difference, and to test the fallback).
         public var deferTaskRun = true
-        /// True (the default): a nowait or blocking send made on the ring owner's thread is an
-        /// SQE of the owner's next batch (an async call's send is tried with send(2) first: it
-        /// would wait for its CQE). False: every send is tried with send(2) first, as on any
-        /// other thread.
-        public var sendsThroughRing = true
+        /// False (the default): every send is tried with send(2) first, on the ring owner's
+        /// thread as on any other, and only what must wait goes to the ring. True: a nowait or
+        /// blocking send made on the ring owner's thread is an SQE of the owner's next batch,
+        /// with no send(2) of its own (an async call's is still tried with send(2) first: it
+        /// would wait for its CQE). The default changed on 2026-12-05, measured at 64, 512 and
+        /// 10,000 connections: send(2) first was 1.03x-1.12x faster (docs/architecture.md,
+        /// "Seventeenth session").
+        public var sendsThroughRing = false
         /// True (the default): a stream's plain receives wait on one multishot receive and a
         /// listener's accepts on one multishot accept, where the kernel has them. False: an SQE
         /// per receive and per accept (to measure the difference).

@@ -29,12 +29,16 @@ final class CompletionRules: IOModelRules, Sendable {
     var model: IOModel { .completion }
     var callsAgain: Bool { false }
     var operationsKeepData: Bool { true }
-    /// On the ring owner's thread a nowait send is an SQE of the next batch, not a send(2) of its
-    /// own; elsewhere a send is tried directly first (handing it over would cost a wake-up). So
-    /// is an async call's on the owner's thread: through the ring it would suspend until the
-    /// send's CQE, and the suspension and resumption cost more than the send(2) (async echo at
-    /// 10,000 idle connections 1.10x, echo 512 x 64 B 1.41x; docs/architecture.md, "Eighth
-    /// session").
+    /// With ``CompletionBackend/Configuration/sendsThroughRing`` (off by default), a nowait or
+    /// blocking send on the ring owner's thread is an SQE of the next batch, not a send(2) of its
+    /// own. Otherwise, and always elsewhere, a send is tried directly first: off the owner's
+    /// thread handing it over would cost a wake-up, and on it the send(2) costs less than the
+    /// operation, SQE, CQE and message of a send through the ring (echo 64 x 64 B 1.03x, 512 x
+    /// 64 B 1.12x, the idle wave at 10,000 connections 1.04x; docs/architecture.md,
+    /// "Seventeenth session"). An async call's send on the owner's thread is tried directly
+    /// first in either case: through the ring it would suspend until the send's CQE, and the
+    /// suspension and resumption cost more than the send(2) (async echo at 10,000 idle
+    /// connections 1.10x, echo 512 x 64 B 1.41x; "Eighth session").
     func sendsThroughKernel(for caller: Caller) -> Bool {
         guard ringSends, gate.isBackgroundThread else { return false }
         if case .asyncCall = caller { return false }
