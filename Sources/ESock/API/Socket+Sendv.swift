@@ -14,9 +14,9 @@ extension Socket {
     /// `{ok, RestIOV}`, the latter only when a non-stream socket took part of it). Select
     /// backend: `.select`, with the rest as `partial` when part of it went (Erlang's
     /// `{select, {SelectInfo, RestIOV}}`); after the select message call `sendv` again with that
-    /// rest (Erlang's `sendv(Socket, RestIOV, Cont)`). Completion backend: `.completion`; the
-    /// kernel sends the rest (in windows, through the ring) and the message says
-    /// ``CompletionStatus/sent`` once all of it went. A ``cancel(_:)-(CompletionInfo)`` or a close
+    /// rest (Erlang's `sendv(Socket, RestIOV, Cont)`). Completion backend: what sendmsg(2) did
+    /// not take at once goes to the kernel (`.completion`): it sends the rest (in windows,
+    /// through the ring) and the message says ``CompletionStatus/sent`` once all of it went. A ``cancel(_:)-(CompletionInfo)`` or a close
     /// before that tells what was not sent, as ``SocketError/Partial/restIOV(_:)``; so does an
     /// error after part of it went.
     public func sendv(_ iov: [[UInt8]], nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<[[UInt8]]> {
