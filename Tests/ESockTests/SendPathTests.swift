@@ -27,8 +27,12 @@ struct SendPathTests {
     func ownerThread(backend: Backend) async throws {
         let io = try backend.instance()
         let ringSends = (io as? CompletionBackend)?.configuration.sendsThroughRing ?? false
-        // The default tries send(2) first; completion-plain keeps the ring path tested.
+        // The default tries send(2) first; completion-plain keeps the ring path tested. info()
+        // says which.
         #expect(ringSends == (backend == .completionPlain))
+        if backend.model == .completion {
+            #expect(io.info().settings["sends"]?.hasPrefix(ringSends ? "nowait and blocking sends" : "send(2) first") == true)
+        }
         // A task on the backend's executor runs on its owner thread, as a nowait loop in run does.
         let onOwner = await Task(executorPreference: io.executor) { Self.answers(io) }.value
         #expect(onOwner.nowait == ringSends)

@@ -710,6 +710,9 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         if let buffersFallback { settings["provided_buffers_fallback"] = buffersFallback }
         settings["multishot_receive"] = features.multishotReceive ? "on" : "off"
         settings["multishot_accept"] = features.multishotAccept ? "on" : "off"
+        settings["sends"] = configuration.sendsThroughRing
+            ? "nowait and blocking sends on the ring owner's thread through the ring; others send(2) first"
+            : "send(2) first; what must wait through the ring"
         return BackendInfo(name: name, model: model, threads: 1,
                            counters: ["submissions": submissions.load(ordering: .relaxed),
                                       "completions": completions.load(ordering: .relaxed),
