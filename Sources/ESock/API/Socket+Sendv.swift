@@ -16,9 +16,9 @@ extension Socket {
     /// `{select, {SelectInfo, RestIOV}}`); after the select message call `sendv` again with that
     /// rest (Erlang's `sendv(Socket, RestIOV, Cont)`). Completion backend: what sendmsg(2) did
     /// not take at once goes to the kernel (`.completion`): it sends the rest (in windows,
-    /// through the ring) and the message says ``CompletionStatus/sent`` once all of it went. A ``cancel(_:)-(CompletionInfo)`` or a close
-    /// before that tells what was not sent, as ``SocketError/Partial/restIOV(_:)``; so does an
-    /// error after part of it went.
+    /// through the ring) and the message says ``CompletionStatus/sent`` once all of it went. A
+    /// ``cancel(_:)-(CompletionInfo)`` or a close before that tells what was not sent, as
+    /// ``SocketError/Partial/restIOV(_:)``; so does an error after part of it went.
     public func sendv(_ iov: [[UInt8]], nowait mailbox: Mailbox, handle: Handle? = nil) throws(SocketError) -> Pending<[[UInt8]]> {
         try startSendv(iov, caller: .mailbox(mailbox), handle: handle, mayWait: true).pending().map { $0.iov }
     }
