@@ -67,6 +67,36 @@ struct SendPathTests {
         #expect(try p.server.recv(length: message.count, timeout: .seconds(30)) == message)
     }
 
+    @Test("blocking calls on the ring owner's thread: a send that must wait and an echo arrive whole",
+          arguments: Backend.allCases)
+    func blockingOnOwner(backend: Backend) throws {
+        let io = try backend.instance()
+        let p = try connectedPair(on: io)
+        defer { p.closeAll() }
+        // More than the socket buffers take at once: the send must wait for the peer, which
+        // reads on a thread of its own, then echoes a small message back.
+        let size = 16 << 20
+        let bulk = pattern(size, seed: 11)
+        let small = pattern(100, seed: 12)
+        let gotWhole = Locked<Bool?>(nil)
+        let peer = onThread {
+            let got = try p.server.recv(length: size, timeout: .seconds(30))
+            // Compared here, not by #expect (its report of two differing arrays this long
+            // would take minutes).
+            gotWhole.withLock { $0 = got == bulk }
+            try p.server.send(small, timeout: .seconds(30))
+        }
+        let (rest, back) = try io.run { () throws -> ([UInt8], [UInt8]) in
+            let rest = try p.client.send(bulk, timeout: .seconds(30))
+            return (rest, try p.client.recv(length: small.count, timeout: .seconds(30)))
+        }
+        try peer()
+        #expect(rest.isEmpty)
+        #expect(p.client.counters.writeWaits > 0, "the send was expected to wait for the peer")
+        #expect(gotWhole.withLock { $0 } == true, "the peer did not get the bytes sent")
+        #expect(back == small)
+    }
+
     @Test("an async echo on the owner's thread: both directions arrive whole", arguments: Backend.allCases)
     func asyncEchoOnOwner(backend: Backend) async throws {
         let io = try backend.instance()
