@@ -15,6 +15,11 @@ struct SendPathTests {
         return (driver.sendsThroughKernel(for: .mailbox(Mailbox())), driver.sendsThroughKernel(for: .asyncCall(AsyncCallSlot())))
     }
 
+    /// Whether `io` sends through the ring on its owner's thread (its configuration says so).
+    private static func ringSends(_ io: any IOBackend) -> Bool {
+        (io as? CompletionBackend)?.configuration.sendsThroughRing ?? false
+    }
+
     /// Sends `message` and reads it back `n` times, blocking the thread.
     private static func echoes(_ client: Socket, _ message: [UInt8], _ n: Int) throws {
         for _ in 0..<n {
@@ -26,7 +31,7 @@ struct SendPathTests {
     @Test("on the ring owner's thread only nowait sends go through the ring", arguments: Backend.allCases)
     func ownerThread(backend: Backend) async throws {
         let io = try backend.instance()
-        let ringSends = (io as? CompletionBackend)?.configuration.sendsThroughRing ?? false
+        let ringSends = Self.ringSends(io)
         // The default tries send(2) first; completion-plain keeps the ring path tested. info()
         // says which.
         #expect(ringSends == (backend == .completionPlain))
@@ -47,7 +52,7 @@ struct SendPathTests {
           arguments: Backend.allCases)
     func smallSendOnOwner(backend: Backend) throws {
         let io = try backend.instance()
-        let ringSends = (io as? CompletionBackend)?.configuration.sendsThroughRing ?? false
+        let ringSends = Self.ringSends(io)
         let p = try connectedPair(on: io)
         defer { p.closeAll() }
         let message = pattern(64, seed: 7)

@@ -28,9 +28,10 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     // loop on a thread of its own rather than the backend's (every operation then crosses
     // threads); ESOCK_DEFER_TASKRUN=0: the ring without SINGLE_ISSUER | DEFER_TASKRUN;
     // ESOCK_RING_SENDS=1: nowait sends on the ring owner through the ring, without send(2)
-    // first; ESOCK_MULTISHOT=0: an SQE per receive and accept; ESOCK_PROVIDED_BUFFERS / _SIZE: the provided-buffer ring's shape
-    // with whole buffers, ESOCK_INCREMENTAL_BUFFERS / _SIZE with incremental ones (0: none; see docs/architecture.md, "Measured: the ring owner", and Benchmarks/ab.py);
-    // ESOCK_BENCH_INFO=1: the backend's counters on stderr once a second.
+    // first; ESOCK_MULTISHOT=0: an SQE per receive and accept; ESOCK_PROVIDED_BUFFERS / _SIZE:
+    // the provided-buffer ring's shape with whole buffers, ESOCK_INCREMENTAL_BUFFERS / _SIZE with
+    // incremental ones (0: none; see docs/architecture.md, "Measured: the ring owner", and
+    // Benchmarks/ab.py); ESOCK_BENCH_INFO=1: the backend's counters on stderr once a second.
     let callersLead = getenv("ESOCK_CALLERS_LEAD").map { String(cString: $0) != "0" } ?? true
     var ringConfig = CompletionBackend.Configuration()
     ringConfig.deferTaskRun = getenv("ESOCK_DEFER_TASKRUN").map { String(cString: $0) != "0" } ?? true

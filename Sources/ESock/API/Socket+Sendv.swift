@@ -5,10 +5,10 @@ extension Socket {
     /// on the completion backend `IORING_OP_SENDMSG`).
     ///
     /// The vector's arrays are kept, not copied: the I/O vector given to the kernel points into
-    /// their storage, which does not move while the call holds them. A stream sends a vector longer than the platform allows
-    /// (``LibraryInfo/iovMax``) in windows of that many elements, one call after another; any
-    /// other socket type sends the vector as one datagram or record and refuses a longer one with
-    /// `invalid`, as OTP does.
+    /// their storage, which does not move while the call holds them. A stream sends a vector
+    /// longer than the platform allows (``LibraryInfo/iovMax``) in windows of that many elements,
+    /// one call after another; any other socket type sends the vector as one datagram or record
+    /// and refuses a longer one with `invalid`, as OTP does.
     ///
     /// Returns `.done` with the part of the vector not sent (empty: all of it; Erlang's `ok` and
     /// `{ok, RestIOV}`, the latter only when a non-stream socket took part of it). Select
