@@ -184,6 +184,12 @@ void esock_sqe_set_buf_group(struct io_uring_sqe *sqe, unsigned short group) {
     sqe->buf_group = group;
 }
 
+// The values of the kernel's uapi header (io_uring.h), which liburing 2.3 predates.
+const uint32_t ESOCK_FEAT_RECVSEND_BUNDLE = 1u << 14;
+#define ESOCK_RECVSEND_BUNDLE (1u << 4)
+
+void esock_sqe_set_bundle(struct io_uring_sqe *sqe) { sqe->ioprio |= ESOCK_RECVSEND_BUNDLE; }
+
 uint64_t esock_thread_cpu_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);

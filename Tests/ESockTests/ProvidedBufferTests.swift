@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CESockShims
 @testable import ESock
 import Testing
 
@@ -135,19 +139,133 @@ struct ProvidedBufferTests {
         }
     }
 
-    /// A completion backend of its own whose provided-buffer ring is two 4 KiB buffers,
-    /// consumed incrementally (where the kernel has it) or whole; shut it down at the end.
-    private static func twoBufferRing(incremental: Bool) throws -> CompletionBackend {
+    /// A completion backend of its own whose provided-buffer ring is two 4 KiB buffers (or
+    /// `count`), consumed incrementally (where the kernel has it) or whole, its multishot
+    /// receives asking for bundles or not; shut it down at the end.
+    private static func twoBufferRing(incremental: Bool, count: UInt32 = 2, bundles: Bool = false) throws -> CompletionBackend {
         var config = CompletionBackend.Configuration()
+        config.receiveBundles = bundles
         if incremental {
-            config.incrementalBuffers = 2
+            config.incrementalBuffers = count
             config.incrementalBufferSize = 4096
         } else {
             config.incrementalBuffers = 0
-            config.providedBuffers = 2
+            config.providedBuffers = count
             config.providedBufferSize = 4096
         }
         return try CompletionBackend(configuration: config)
+    }
+
+    /// Whether this kernel has receive bundles (`IORING_FEAT_RECVSEND_BUNDLE`, Linux 6.10+).
+    private static func kernelHasBundles() throws -> Bool {
+        let ring = try Ring(entries: 2, completionEntries: 4, flags: 0)
+        defer { ring.close() }
+        return ring.features & ESOCK_FEAT_RECVSEND_BUNDLE != 0
+    }
+
+    /// The running kernel's version as (major, minor), from uname(2).
+    private static func kernelVersion() -> (Int, Int) {
+        var u = utsname()
+        uname(&u)
+        let release = withUnsafeBytes(of: &u.release) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        let parts = release.split(whereSeparator: { !$0.isNumber }).prefix(2).compactMap { Int($0) }
+        return (parts.first ?? 0, parts.count > 1 ? parts[1] : 0)
+    }
+
+    /// Multishot receives asking for bundles, on a ring of four 4 KiB buffers (incremental and
+    /// whole), eight connections sending 64 KiB each at once: a CQE's data fills several buffers
+    /// and is read across them in the ring's order; every byte comes whole and in order, and the
+    /// ring keeps serving messages of changing sizes after. Where the kernel has no bundles the
+    /// backend says so and receives one buffer per CQE.
+    @Test("receive bundles: a CQE's data across several buffers, every byte in order", .requires(.ioUring),
+          arguments: [true, false])
+    func receiveBundles(incremental: Bool) throws {
+        let ring = try Self.twoBufferRing(incremental: incremental, count: 4, bundles: true)
+        defer { ring.shutdown() }
+        let kernelBundles = try Self.kernelHasBundles()
+        let said = ring.info().settings["receive_bundles"]
+        if kernelBundles {
+            #expect(said == "on")
+        } else {
+            #expect(said?.hasPrefix("off (the kernel has no IORING_FEAT_RECVSEND_BUNDLE") == true, "\(said ?? "nil")")
+        }
+        let (l, pairs) = try Self.connections(8, on: ring)
+        defer { for p in pairs { try? p.client.close(); try? p.server.close() }; try? l.close() }
+        let messages = (0..<pairs.count).map { pattern(64 * 1024, seed: $0 * 7 + 3) }
+        var receives = try Receives(pairs.map(\.server))
+        for (i, p) in pairs.enumerated() { try p.client.send(messages[i], timeout: .seconds(10)) }
+        for i in pairs.indices {
+            let got = try receives.finish(i, messages[i].count)
+            #expect(got.count == messages[i].count && got == messages[i], "connection \(i)")
+        }
+        try Self.exchange(on: ring, connections: 8, rounds: 10)
+        let bundled = ring.info().counters["bundled_completions"] ?? 0
+        let incrementalRing = ring.info().settings["provided_buffers"]?.hasSuffix("incremental") == true
+        if !kernelBundles {
+            #expect(bundled == 0)
+            Machine.skipPart("CQEs of several buffers", because: "the kernel has no receive bundles (Linux 6.10+)")
+        } else if incrementalRing && Self.kernelVersion() < (6, 15) {
+            // Before 6.15 the kernel fills one incremental buffer per CQE, bundle or not.
+            Machine.skipPart("CQEs of several incremental buffers", because: "bundles of incremental buffers need Linux 6.15+")
+        } else {
+            #expect(bundled > 0, "CQEs whose data filled several buffers: \(bundled)")
+        }
+    }
+
+    /// The walk through a bundle's buffers, without a kernel consuming them: CQEs as the kernel
+    /// would post them for a ring of four 8-byte buffers, each buffer filled with its own id,
+    /// some given back out of order, so that the ring's order is not the buffers' ids. Each
+    /// CQE's bytes come from the buffers that follow one another in the ring, from the offset
+    /// the buffer was consumed to, and only the buffer the kernel keeps is not given back.
+    @Test("a bundle's CQE is read through the buffers in the ring's order", .requires(.ioUring),
+          arguments: [true, false])
+    func bundleWalk(incremental: Bool) throws {
+        let ring = try Ring(entries: 2, completionEntries: 4, flags: 0)
+        defer { ring.close() }
+        let buffers: ProvidedBuffers
+        do {
+            buffers = try ProvidedBuffers(on: ring, count: 4, size: 8, incremental: incremental)
+        } catch {
+            // Incremental rings need Linux 6.12+.
+            Machine.skipPart("the walk through incremental buffers", because: "the kernel refused IOU_PBUF_RING_INC (\(error))")
+            return
+        }
+        defer { buffers.release(from: ring) }
+        func flags(_ id: UInt16, kept: Bool = false) -> UInt32 {
+            ESOCK_CQE_F_BUFFER | UInt32(id) << ESOCK_CQE_BUFFER_SHIFT | (kept ? ESOCK_CQE_F_BUF_MORE : 0)
+        }
+        // Each buffer's 8 bytes hold its id.
+        for id in 0..<4 { buffers.memory(of: id).initializeMemory(as: UInt8.self, repeating: UInt8(id)) }
+        func read(_ f: UInt32, _ n: Int32) -> [UInt8] {
+            var out = [UInt8](repeating: 0xFF, count: 64)
+            let copied = out.withUnsafeMutableBytes { buffers.copyOut(flags: f, result: n, into: $0) }
+            return Array(out[0..<copied])
+        }
+        if incremental {
+            // 3 bytes of buffer 0, which the kernel keeps; then 5 + 8 + 2 bytes from buffer 0 on:
+            // the rest of 0, all of 1, the start of 2 (kept).
+            #expect(read(flags(0, kept: true), 3) == [0, 0, 0])
+            #expect(buffers.spansBuffers(flags: flags(0, kept: true), result: 15))
+            #expect(read(flags(0, kept: true), 15) == [UInt8](repeating: 0, count: 5) + [UInt8](repeating: 1, count: 8) + [2, 2])
+            // The end of buffer 2 and all of 3: 2 then 3; both go back (0 and 1 went back before).
+            #expect(read(flags(2), 6 + 8) == [UInt8](repeating: 2, count: 6) + [UInt8](repeating: 3, count: 8))
+            // The ring's order is now 0, 1, 2, 3 again: 8 + 8 from buffer 0.
+            #expect(read(flags(0), 16) == [UInt8](repeating: 0, count: 8) + [UInt8](repeating: 1, count: 8))
+        } else {
+            // Buffers 0 and 1 come back in the opposite order: the ring is 2, 3, 1, 0.
+            let one = try #require(buffers.data(flags: flags(0), result: 8))
+            let two = try #require(buffers.data(flags: flags(1), result: 8))
+            if let id = two.giveBack { buffers.giveBack(id) }
+            if let id = one.giveBack { buffers.giveBack(id) }
+            #expect(!buffers.spansBuffers(flags: flags(2), result: 8))
+            #expect(buffers.spansBuffers(flags: flags(2), result: 9))
+            // 8 + 8 + 8 + 3 bytes from buffer 2 on: 2, 3, then 1 (given back first), then 0.
+            #expect(read(flags(2), 27) == [UInt8](repeating: 2, count: 8) + [UInt8](repeating: 3, count: 8)
+                    + [UInt8](repeating: 1, count: 8) + [0, 0, 0])
+            // Every buffer went back, in the walk's order: the ring is 2, 3, 1, 0 again.
+            #expect(read(flags(2), 32) == [UInt8](repeating: 2, count: 8) + [UInt8](repeating: 3, count: 8)
+                    + [UInt8](repeating: 1, count: 8) + [UInt8](repeating: 0, count: 8))
+        }
     }
 
     /// A ring of two 4 KiB buffers (incremental where the kernel has it, and whole buffers) and

@@ -87,6 +87,12 @@ void esock_buf_ring_recycle(struct io_uring_buf_ring *br, unsigned entries, unsi
 void esock_buf_ring_free(struct io_uring *ring, struct io_uring_buf_ring *br, unsigned entries, int group);
 /// Selects buffer group `group` for a recv SQE.
 void esock_sqe_set_buf_group(struct io_uring_sqe *sqe, unsigned short group);
+/// IORING_FEAT_RECVSEND_BUNDLE (Linux 6.10+; not in liburing 2.3's header): a receive on a
+/// provided-buffer ring may fill several buffers and post one CQE for them all.
+extern const uint32_t ESOCK_FEAT_RECVSEND_BUNDLE;
+/// Asks a recv SQE for a bundle (IORING_RECVSEND_BUNDLE in the SQE's ioprio): its CQE names the
+/// first buffer and its result counts the bytes of every buffer filled, in the ring's order.
+void esock_sqe_set_bundle(struct io_uring_sqe *sqe);
 
 /// The number of CPU clock ticks consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID, ns).
 uint64_t esock_thread_cpu_ns(void);

@@ -25,6 +25,14 @@ import CLiburing
 /// with the batch's completions, after CQEs of receives that came later, so only multishot
 /// receives read into an incremental ring (``acceptsSingleReceives``).
 ///
+/// A receive asked for a bundle (`IORING_RECVSEND_BUNDLE`, Linux 6.10+) may fill several buffers
+/// and post one CQE for them: the CQE names the first buffer, its result counts every byte, and
+/// the buffers are the ring's next ones in the order they were added. The ring keeps that order
+/// (which buffer went in at which place), so that ``copyOut(flags:result:into:)`` can walk a
+/// CQE's data from buffer to buffer; only the last buffer of a bundle may stay with the kernel
+/// (`IORING_CQE_F_BUF_MORE`). Before Linux 6.15 the kernel fills one incremental buffer at most
+/// per CQE, bundle or not.
+///
 /// Used by the ring owner's thread only. No deinit: ``release(from:)`` unregisters and frees.
 final class ProvidedBuffers {
     let count: Int
@@ -36,6 +44,13 @@ final class ProvidedBuffers {
     /// Incremental ring: bytes of each buffer the kernel consumed so far (where its next CQE's
     /// data starts).
     private let consumed: UnsafeMutablePointer<UInt32>
+    /// The ring's order: the buffer at each place of the ring (a place is the ring's index,
+    /// masked), and the place each buffer was last added at, as the kernel's 16-bit index counts
+    /// it; ``tail`` is where the next buffer given back goes. A bundle's buffers follow each
+    /// other in this order.
+    private let order: UnsafeMutablePointer<UInt16>
+    private let place: UnsafeMutablePointer<UInt16>
+    private var tail: UInt16
     static let group: UInt16 = 1
     /// The most memory a ring may take (1 GiB).
     static let limit = 1 << 30
@@ -65,6 +80,14 @@ final class ProvidedBuffers {
         self.base = base
         consumed = .allocate(capacity: count)
         consumed.initialize(repeating: 0, count: count)
+        // The setup added buffer i at place i.
+        order = .allocate(capacity: count)
+        place = .allocate(capacity: count)
+        for i in 0..<count {
+            order[i] = UInt16(truncatingIfNeeded: i)
+            place[i] = UInt16(truncatingIfNeeded: i)
+        }
+        tail = UInt16(truncatingIfNeeded: count)
     }
 
     /// A receive with no buffer of its own (not a multishot one) may read into the ring: only
@@ -89,9 +112,67 @@ final class ProvidedBuffers {
         return (UnsafeRawBufferPointer(start: start + offset, count: length), kept ? nil : id)
     }
 
-    /// Gives buffer `id` back to the kernel, whole.
+    /// Whether a CQE's data lies in more than one buffer: a bundle's that went past the end of
+    /// its first buffer (read it with ``copyOut(flags:result:into:)``).
+    func spansBuffers(flags: UInt32, result: Int32) -> Bool {
+        guard flags & ESOCK_CQE_F_BUFFER != 0, result > 0 else { return false }
+        let id = Int(UInt16(truncatingIfNeeded: flags >> ESOCK_CQE_BUFFER_SHIFT))
+        guard id < count else { return false }
+        let offset = incremental ? Int(consumed[id]) : 0
+        return Int(result) > size - min(offset, size)
+    }
+
+    /// The bytes a CQE's data takes in all (`result` when it names a buffer, else 0).
+    static func length(flags: UInt32, result: Int32) -> Int {
+        flags & ESOCK_CQE_F_BUFFER != 0 ? max(Int(result), 0) : 0
+    }
+
+    /// Copies a CQE's data into `destination`, from its first buffer on through the buffers
+    /// that follow it in the ring (a bundle's), and gives back every buffer the kernel is done
+    /// with: all but the last, and the last unless the kernel keeps it
+    /// (`IORING_CQE_F_BUF_MORE`). Returns the bytes copied: all of them when `destination` has
+    /// room for ``length(flags:result:)``; what does not fit is dropped. A walk never goes
+    /// round the ring more than once.
+    func copyOut(flags: UInt32, result: Int32, into destination: UnsafeMutableRawBufferPointer) -> Int {
+        guard flags & ESOCK_CQE_F_BUFFER != 0 else { return 0 }
+        var id = Int(UInt16(truncatingIfNeeded: flags >> ESOCK_CQE_BUFFER_SHIFT))
+        var left = max(Int(result), 0)
+        var copied = 0
+        var walked = 0
+        while id < count && walked < count {
+            walked += 1
+            let offset = incremental ? min(Int(consumed[id]), size) : 0
+            let length = min(left, size - offset)
+            let n = min(length, destination.count - copied)
+            if n > 0, let to = destination.baseAddress {
+                (to + copied).copyMemory(from: base + id * size + offset, byteCount: n)
+            }
+            copied += n
+            left -= length
+            let last = left == 0 || length == 0
+            let kept = incremental && last && flags & ESOCK_CQE_F_BUF_MORE != 0
+            if incremental { consumed[id] = UInt32(offset + length) }
+            // The next buffer in the ring's order, read before this one goes back to its tail.
+            let next = Int(order[Int(place[id] &+ 1) & (count - 1)])
+            if !kept { giveBack(UInt16(id)) }
+            if last { break }
+            id = next
+        }
+        return copied
+    }
+
+    /// The memory of buffer `id`, whole (tests write into it).
+    func memory(of id: Int) -> UnsafeMutableRawBufferPointer {
+        precondition(id >= 0 && id < count, "no buffer \(id)")
+        return UnsafeMutableRawBufferPointer(start: base + id * size, count: size)
+    }
+
+    /// Gives buffer `id` back to the kernel, whole, at the ring's tail.
     func giveBack(_ id: UInt16) {
         consumed[Int(id)] = 0
+        order[Int(tail) & (count - 1)] = id
+        place[Int(id)] = tail
+        tail &+= 1
         esock_buf_ring_recycle(ring, UInt32(count), (base + Int(id) * size).assumingMemoryBound(to: UInt8.self),
                                UInt32(size), id)
     }
@@ -101,6 +182,8 @@ final class ProvidedBuffers {
         esock_buf_ring_free(owner.raw, ring, UInt32(count), Int32(Self.group))
         base.deallocate()
         consumed.deallocate()
+        order.deallocate()
+        place.deallocate()
     }
 
     /// For `info()`: "8 x 65536, incremental" or "512 x 16384".

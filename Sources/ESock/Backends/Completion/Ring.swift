@@ -13,8 +13,9 @@ final class Ring {
         /// recv(2) into `buffer`, or into a provided buffer of `group` when `buffer` is nil.
         case recv(fd: Int32, buffer: UnsafeMutableRawPointer?, length: Int, flags: Int32, group: UInt16?)
         /// A multishot receive into provided buffers of `group`: one CQE per piece of data, with
-        /// `IORING_CQE_F_MORE` until the last.
-        case recvMultishot(fd: Int32, flags: Int32, group: UInt16)
+        /// `IORING_CQE_F_MORE` until the last; with `bundle`, a piece may fill several buffers
+        /// (`IORING_RECVSEND_BUNDLE`, where the kernel has `IORING_FEAT_RECVSEND_BUNDLE`).
+        case recvMultishot(fd: Int32, flags: Int32, group: UInt16, bundle: Bool)
         /// recvmsg(2) with `header`.
         case recvmsg(fd: Int32, header: UnsafeMutablePointer<msghdr>, flags: Int32)
         /// send(2) of `length` bytes at `buffer`.
@@ -114,9 +115,10 @@ final class Ring {
         case .recv(let fd, let buffer, let length, let flags, let group):
             io_uring_prep_recv(s, fd, buffer, length, flags)
             if let group { esock_sqe_set_buf_group(s, group) }
-        case .recvMultishot(let fd, let flags, let group):
+        case .recvMultishot(let fd, let flags, let group, let bundle):
             io_uring_prep_recv_multishot(s, fd, nil, 0, flags)
             esock_sqe_set_buf_group(s, group)
+            if bundle { esock_sqe_set_bundle(s) }
         case .recvmsg(let fd, let header, let flags):
             io_uring_prep_recvmsg(s, fd, header, UInt32(bitPattern: flags))
         case .send(let fd, let buffer, let length, let flags):
