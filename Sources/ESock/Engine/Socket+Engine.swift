@@ -150,6 +150,13 @@ extension Socket {
         transition { st, fx in st.completed(op, result: result, data: data, more: more, rules: rules, &fx) }
     }
 
+    /// A multishot receive's data that the ring owner put together in an array of its own
+    /// (several CQEs, or a bundle's several buffers): the array goes to the receive or the
+    /// read-ahead without another copy where it can.
+    func completed(_ op: Operation, gathered: [UInt8], more: Bool, rules: CompletionRules) {
+        transition { st, fx in st.completed(op, gathered: gathered, more: more, rules: rules, &fx) }
+    }
+
     // MARK: Cancel
 
     /// Cancels the operation with `handle` and `tag` (Erlang: `cancel/2`). Throws `invalid`

@@ -105,9 +105,6 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// A constant (set up later, by the owner): the owner's reads of it take no reference count.
     private let ring = Ring()
     @exclusivity(unchecked) private var buffers: ProvidedBuffers?
-    /// Where ``handleGathered(_:_:_:)`` puts one receive's CQEs together (made on first use,
-    /// ``gatherLimit`` bytes, larger when a bundle's CQE brings more).
-    @exclusivity(unchecked) private var gatherBuffer: UnsafeMutableRawBufferPointer?
     /// The multishot receives ask for bundles (set at setup: configured, and the kernel has
     /// them).
     @exclusivity(unchecked) private var bundles = false
@@ -306,16 +303,12 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             // The kernel may still use the ring and the buffers: they are kept.
             abandonKernel()
             BrokenRings.keep(ring, buffers)
-            gatherBuffer?.deallocate()
-            gatherBuffer = nil
             wakeup.close()
             return
         }
         assert(kernel.count == 0, "the ring is released with \(kernel.count) operations in the kernel")
         buffers?.release(from: ring)
         buffers = nil
-        gatherBuffer?.deallocate()
-        gatherBuffer = nil
         ring.close()
         wakeup.close()
     }
@@ -654,9 +647,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
 
     /// Delivers `count` CQEs of one multishot receive (``gatherableRun(_:at:)``), or one CQE
     /// whose data fills several buffers (a bundle's), as one: their bytes copied, in order, into
-    /// the owner's gather buffer and their buffers given back, so that a receive of whatever is
-    /// available gets what arrived together, as recv(2) would (not the first piece of a message
-    /// the end of a buffer cut).
+    /// one array and their buffers given back, so that a receive of whatever is available gets
+    /// what arrived together, as recv(2) would (not the first piece of a message the end of a
+    /// buffer cut). The array itself goes to the receive (or the read-ahead) where it can: the
+    /// bytes are copied once.
     private func handleGathered(_ batch: [Ring.Completion], _ start: Int, _ count: Int) {
         guard let buffers else { return }
         let last = batch[start + count - 1]
@@ -664,27 +658,40 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         for k in start..<(start + count) {
             total += ProvidedBuffers.length(flags: batch[k].flags, result: batch[k].result)
         }
-        // A bundle may bring more than the usual limit at once: the buffer grows to hold it (at
-        // most the provided-buffer ring's size).
-        var gather = gatherBuffer ?? .allocate(byteCount: Self.gatherLimit, alignment: 16)
-        if gather.count < total {
-            gather.deallocate()
-            gather = .allocate(byteCount: (total + Self.gatherLimit - 1) / Self.gatherLimit * Self.gatherLimit,
-                               alignment: 16)
-        }
-        gatherBuffer = gather
-        var filled = 0
-        for k in start..<(start + count) {
-            let c = batch[k]
-            if bundles && buffers.spansBuffers(flags: c.flags, result: c.result) {
-                bundled.wrappingAdd(1, ordering: .relaxed)
+        let bytes = [UInt8](unsafeUninitializedCapacity: total) { typed, filled in
+            let memory = UnsafeMutableRawBufferPointer(typed)
+            filled = 0
+            for k in start..<(start + count) {
+                let c = batch[k]
+                if bundles && buffers.spansBuffers(flags: c.flags, result: c.result) {
+                    bundled.wrappingAdd(1, ordering: .relaxed)
+                }
+                filled += buffers.copyOut(flags: c.flags, result: c.result,
+                                          into: UnsafeMutableRawBufferPointer(rebasing: memory[filled...]))
             }
-            filled += buffers.copyOut(flags: c.flags, result: c.result,
-                                      into: UnsafeMutableRawBufferPointer(rebasing: gather[filled...]))
         }
         gathered.wrappingAdd(UInt64(count - 1), ordering: .relaxed)
-        deliver(last.userData, more: last.flags & ESOCK_CQE_F_MORE != 0, result: Int32(filled),
-                data: UnsafeRawBufferPointer(rebasing: gather[0..<filled]))
+        deliverGathered(last.userData, more: last.flags & ESOCK_CQE_F_MORE != 0, bytes)
+    }
+
+    /// ``deliver(_:more:result:data:)`` for data put together in an array.
+    private func deliverGathered(_ userData: UInt64, more: Bool, _ bytes: [UInt8]) {
+        guard let (slot, kind) = KernelHolds.decode(userData), kind == .operation else { return }
+        if more {
+            guard let peer = kernel.peer(slot) else { return }
+            peer.socket._withUnsafeGuaranteedRef { socket in
+                peer.operation._withUnsafeGuaranteedRef { op in
+                    socket.completed(op, gathered: bytes, more: true, rules: completionRules)
+                }
+            }
+            return
+        }
+        guard let op = kernel.release(slot) else { return }
+        op.inKernel = false
+        op.kernelSlot = -1
+        Unmanaged.passUnretained(op.socket)._withUnsafeGuaranteedRef {
+            $0.completed(op, gathered: bytes, more: false, rules: completionRules)
+        }
     }
 
     /// Hands a CQE's result to the socket of the operation its user data names. A CQE with more

@@ -68,7 +68,8 @@ extension SocketState {
     /// provided buffer left, or a cancel) ends it, and a receive still waiting takes its turn again
     /// (a new receiver, an SQE of its own, or the data read ahead).
     private mutating func receiverCompleted(_ receiver: Operation, result: Int32, data: UnsafeRawBufferPointer?,
-                                            more: Bool, _ rules: CompletionRules, _ fx: inout Effects) {
+                                            owned: [UInt8]? = nil, more: Bool, _ rules: CompletionRules,
+                                            _ fx: inout Effects) {
         let n = Int(result)
         if !more {
             inflight -= 1
@@ -82,7 +83,11 @@ extension SocketState {
         if !closed {
             if n > 0 {
                 counters.read(n)
-                feed(data ?? UnsafeRawBufferPointer(start: nil, count: 0), rules, &fx)
+                if let owned {
+                    feed(owned: owned, rules, &fx)
+                } else {
+                    feed(data ?? UnsafeRawBufferPointer(start: nil, count: 0), rules, &fx)
+                }
             } else if n == 0 && !more {
                 // The end of the stream: the waiting receive gets it, else the next receive's own
                 // call will.
@@ -169,6 +174,37 @@ extension SocketState {
             fx.append(.signal(latch))
             drained = nil
         }
+    }
+
+    /// Several CQEs of the socket's multishot receiver delivered as one, or one CQE whose data
+    /// filled several provided buffers (a bundle's): the ring owner copied their bytes, in order,
+    /// into `bytes`. A CQE with data of a receiver that is not the socket's current one (it
+    /// was stopped) is handled as ``completed(_:result:data:more:rules:_:)`` handles it.
+    mutating func completed(_ op: Operation, gathered bytes: [UInt8], more: Bool, rules: CompletionRules,
+                            _ fx: inout Effects) {
+        if op === receiver || (op.isReceiver && op.kind == .recv) {
+            receiverCompleted(op, result: Int32(clamping: bytes.count), data: nil, owned: bytes, more: more, rules, &fx)
+        } else {
+            bytes.withUnsafeBytes { completed(op, result: Int32(clamping: $0.count), data: $0, more: more, rules: rules, &fx) }
+        }
+    }
+
+    /// Data from the receiver, in an array of its own: moved, not copied, to the receive waiting
+    /// for it when that receive takes all of it, or to an empty read-ahead; otherwise as
+    /// ``feed(_:_:_:)``.
+    private mutating func feed(owned bytes: [UInt8], _ rules: CompletionRules, _ fx: inout Effects) {
+        if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, op.target == nil, op.message == nil,
+           op.flags == 0, op.received.isEmpty, op.length == 0, bytes.count <= max(op.armedLength, 1) {
+            op.received = bytes
+            finishAwaiting(op, .done(.bytes(take(&op.received))), &fx)
+            return
+        }
+        if readAhead.isEmpty && !(readers.current.map { $0.phase == .waiting && $0.awaitsReceiver } ?? false) {
+            readAhead = bytes
+            if readAhead.count > CompletionRules.readAheadLimit { rules.stopReceiver(&self, &fx) }
+            return
+        }
+        bytes.withUnsafeBytes { feed($0, rules, &fx) }
     }
 
     /// Data from the receiver: to the receive waiting for it, the rest to the read-ahead; a
