@@ -31,8 +31,8 @@ extension SocketState {
         }
         if let message = op.message {
             if !readAhead.isEmpty {
-                let data = Array(readAhead.prefix(max(message.total, 1)))
-                readAhead.removeFirst(data.count)
+                var data: [UInt8] = []
+                readAhead.take(max(message.total, 1), into: &data)
                 return .done(.message(Msg(iov: [data])))
             }
             if receiver != nil { return .blocked }
@@ -50,14 +50,15 @@ extension SocketState {
     mutating func receiveDirect(length: Int, flags: Int32, received: consuming [UInt8] = [], force: Bool) -> Attempt {
         let oob = flags & MessageFlags.oob.rawValue != 0
         if !readAhead.isEmpty && !oob {
-            let take = length == 0 ? readAhead.count : min(readAhead.count, length - received.count)
             let peek = flags & MessageFlags.peek.rawValue != 0
-            if received.isEmpty && take == readAhead.count && !peek {
-                // All of it: the array moves to the caller (no new array, no copy).
-                swap(&received, &readAhead)
+            if length == 0 && received.isEmpty && !peek {
+                // All of it: a single piece is the array it came in (no copy), several are
+                // joined. (Capped at 64 KiB, as a direct receive reads, a stream received
+                // measured 0.86x: more receives for the same bytes.)
+                received = readAhead.takeAvailable(upTo: .max)
             } else {
-                received += readAhead.prefix(take)
-                if !peek { readAhead.removeFirst(take) }
+                let want = length == 0 ? readAhead.count : length - received.count
+                readAhead.take(want, into: &received, peek: peek)
             }
             if length == 0 || received.count == length { return .done(.bytes(received)) }
         }
@@ -192,9 +193,7 @@ extension SocketState {
     mutating func receiveInto(_ target: UnsafeMutableRawBufferPointer, flags: Int32, force: Bool) -> Attempt {
         let oob = flags & MessageFlags.oob.rawValue != 0
         if !readAhead.isEmpty && !oob {
-            let take = min(readAhead.count, target.count)
-            readAhead.withUnsafeBytes { target.copyMemory(from: UnsafeRawBufferPointer(rebasing: $0[0..<take])) }
-            if flags & MessageFlags.peek.rawValue == 0 { readAhead.removeFirst(take) }
+            let take = readAhead.copy(into: target, peek: flags & MessageFlags.peek.rawValue != 0)
             return .done(.count(take))
         }
         if receiver != nil && !oob { return .blocked }

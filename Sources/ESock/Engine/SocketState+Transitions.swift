@@ -197,8 +197,7 @@ extension SocketState {
                 // What a receive fed from the read-ahead had gathered goes back, unless its
                 // canceller takes it.
                 if !takingData && !op.received.isEmpty {
-                    readAhead = op.received + readAhead
-                    op.received = []
+                    readAhead.prepend(take(&op.received))
                 }
                 handOver(queue, &fx)
                 return (op, nil)

@@ -97,7 +97,7 @@ struct SocketState: @unchecked Sendable {
     }
     /// Data a cancelled recv received after all (the cancel lost the race in the kernel); the
     /// next recv returns it first, so nothing is lost.
-    var readAhead: [UInt8] = []
+    var readAhead = ReadAhead()
     /// Messages a cancelled recvfrom or recvmsg received after all; the next receive of any
     /// kind returns them first.
     var messagesAhead: [Msg] {

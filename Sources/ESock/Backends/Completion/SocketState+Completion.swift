@@ -199,8 +199,8 @@ extension SocketState {
             finishAwaiting(op, .done(.bytes(take(&op.received))), &fx)
             return
         }
-        if readAhead.isEmpty && !(readers.current.map { $0.phase == .waiting && $0.awaitsReceiver } ?? false) {
-            readAhead = bytes
+        if !(readers.current.map { $0.phase == .waiting && $0.awaitsReceiver } ?? false) {
+            readAhead.append(bytes)
             if readAhead.count > CompletionRules.readAheadLimit { rules.stopReceiver(&self, &fx) }
             return
         }
@@ -214,17 +214,17 @@ extension SocketState {
             // Into the caller's memory, the rest read ahead.
             let count = min(data.count, target.count)
             target.copyMemory(from: UnsafeRawBufferPointer(rebasing: data[0..<count]))
-            if count < data.count { readAhead += data[count...] }
+            if count < data.count { readAhead.append(UnsafeRawBufferPointer(rebasing: data[count...])) }
             finishAwaiting(op, .done(.count(count)), &fx)
         } else if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, op.message == nil, op.flags == 0 {
             let want = op.length == 0 ? min(data.count, max(op.armedLength, 1)) : min(data.count, op.length - op.received.count)
             if op.received.isEmpty { op.received = Array(data[0..<want]) } else { op.received += data[0..<want] }
-            if want < data.count { readAhead += data[want...] }
+            if want < data.count { readAhead.append(UnsafeRawBufferPointer(rebasing: data[want...])) }
             if op.length == 0 || op.received.count == op.length {
                 finishAwaiting(op, .done(.bytes(take(&op.received))), &fx)
             }
         } else {
-            readAhead += data
+            readAhead.append(data)
         }
         if readAhead.count > CompletionRules.readAheadLimit { rules.stopReceiver(&self, &fx) }
     }
@@ -349,8 +349,7 @@ extension SocketState {
                 counters.read(n)
             }
             if keep && !op.cancellerTakesData {
-                readAhead = op.received + readAhead
-                op.received = []
+                readAhead.prepend(take(&op.received))
             }
         case .accept:
             guard n >= 0 else { return }

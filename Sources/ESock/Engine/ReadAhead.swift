@@ -1,0 +1,111 @@
+/// Bytes of a stream received before a receive asked for them: what the completion backend's
+/// multishot receiver got while no receive waited (or more than the waiting one took), and
+/// what a cancelled receive got after all. The next receives take them first, in order.
+///
+/// Kept as the pieces they came in, each an array of its own, so that adding a piece copies
+/// nothing more and a receive of whatever is available takes a whole piece without a copy.
+/// (One array of everything read ahead, grown by appends and emptied from its front, copied
+/// the bytes at each step, and a receive of whatever is available took all of it: past 128 KiB
+/// malloc maps and unmaps fresh pages for such an array, and a stream received over four
+/// connections spent a fifth of its server's time in page faults; docs/architecture.md,
+/// "Eighteenth session".) One word in the socket's state; nothing allocated while empty.
+struct ReadAhead {
+    /// The pieces, oldest first; none is empty.
+    private var pieces: [[UInt8]] = []
+
+    /// Nothing is read ahead.
+    var isEmpty: Bool { pieces.isEmpty }
+
+    /// The bytes read ahead.
+    var count: Int {
+        var n = 0
+        for p in pieces { n += p.count }
+        return n
+    }
+
+    /// Adds a copy of `bytes` behind what is read ahead.
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard !bytes.isEmpty else { return }
+        pieces.append(Array(bytes))
+    }
+
+    /// Adds `bytes` behind what is read ahead (the array itself, not a copy).
+    mutating func append(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        pieces.append(bytes)
+    }
+
+    /// Puts `bytes` in front of what is read ahead (what a cancelled receive got goes before
+    /// what came after it).
+    mutating func prepend(_ bytes: [UInt8]) {
+        guard !bytes.isEmpty else { return }
+        pieces.insert(bytes, at: 0)
+    }
+
+    /// Takes what a receive of whatever is available gets: the pieces from the first on while
+    /// they fit in `limit` bytes together (the first piece cut at `limit` when it is larger
+    /// alone). A piece taken alone is the array it came in, not a copy.
+    mutating func takeAvailable(upTo limit: Int) -> [UInt8] {
+        guard let first = pieces.first else { return [] }
+        let limit = max(limit, 1)
+        if first.count <= limit && (pieces.count == 1 || first.count + pieces[1].count > limit) {
+            return pieces.removeFirst()
+        }
+        var n = min(first.count, limit)
+        var i = 1
+        while i < pieces.count && n + pieces[i].count <= limit {
+            n += pieces[i].count
+            i += 1
+        }
+        var out: [UInt8] = []
+        take(n, into: &out)
+        return out
+    }
+
+    /// Appends the first `n` bytes read ahead (at most all of them) to `out`; removes them
+    /// unless `peek`.
+    mutating func take(_ n: Int, into out: inout [UInt8], peek: Bool = false) {
+        var left = max(n, 0)
+        guard left > 0, !pieces.isEmpty else { return }
+        out.reserveCapacity(out.count + min(left, count))
+        for p in pieces where left > 0 {
+            let m = min(p.count, left)
+            out += p[0..<m]
+            left -= m
+        }
+        if !peek { drop(n) }
+    }
+
+    /// Copies the first bytes read ahead into `target`, as many as fit; removes them unless
+    /// `peek`. Returns how many.
+    mutating func copy(into target: UnsafeMutableRawBufferPointer, peek: Bool) -> Int {
+        guard let to = target.baseAddress else { return 0 }
+        var copied = 0
+        for p in pieces where copied < target.count {
+            let m = min(p.count, target.count - copied)
+            p.withUnsafeBytes { (to + copied).copyMemory(from: $0.baseAddress!, byteCount: m) }
+            copied += m
+        }
+        if !peek { drop(copied) }
+        return copied
+    }
+
+    /// Forgets everything read ahead.
+    mutating func removeAll() { pieces = [] }
+
+    /// Removes the first `n` bytes (at most all of them).
+    private mutating func drop(_ n: Int) {
+        var left = n
+        while left > 0 && !pieces.isEmpty {
+            // The first piece is not bound to a local: it is changed in place when cut.
+            let size = pieces[0].count
+            if left >= size {
+                pieces.removeFirst()
+                left -= size
+            } else {
+                pieces[0].removeFirst(left)
+                left = 0
+            }
+        }
+    }
+}
