@@ -2,9 +2,10 @@
 """A/B rounds of benchmark servers that differ in a setting, for the decisions in
 docs/architecture.md: each round runs every configuration once (server pinned to CPU 0, the
 load generator to CPU 1), so a slow patch of a shared machine lands on all of them; prints each
-run and the medians: throughput, the server's CPU time per operation (and its user-space part,
-in parentheses, that part in clock ticks of 10 ms) and, when the workload holds connections, resident memory per connection (RSS
-growth over the connections, read when all are connected, and again after the measured run).
+run and the medians: throughput, the server's CPU time per operation (per 64 KiB moved on the
+stream workloads; and its user-space part, in parentheses, that part in clock ticks of 10 ms)
+and, when the workload holds connections, resident memory per connection (RSS growth over the
+connections, read when all are connected, and again after the measured run).
 
 usage: Benchmarks/ab.py <workload> <conns> <size> <seconds> <rounds> CONFIG...
   workload  echo | idle-wave | stream-send | stream-recv | accept (esock-loadgen's)
@@ -89,7 +90,9 @@ for r in range(rounds):
                 if mem is not None: end = (rss_of(srv.pid) - rss0) / max(n, 1)
         gen.wait(); srv.kill(); srv.wait()
         ops = out.get("ops_per_sec") or out.get("bytes_per_sec") or 0
-        n_ops = out.get("ops", 0)
+        # A stream workload counts bytes, not operations: its CPU is per 64 KiB moved (as
+        # esock-bench's reports give it).
+        n_ops = out.get("ops", 0) or out.get("bytes", 0) / 65536
         measured = c0 is not None and c1 is not None and n_ops
         cpu_us = cpu_delta(c0, c1) * 1e6 / n_ops if measured else 0
         user_us = (c1[0] - c0[0]) * 1e6 / n_ops if measured else 0
