@@ -79,11 +79,9 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         /// the kernel has them (`IORING_FEAT_RECVSEND_BUNDLE`, Linux 6.10+; with incremental
         /// buffers, 6.15+): what arrived together may fill several buffers and comes in one CQE.
         /// Measured on 2026-12-05: 1.11x and 1.13x on a stream received over 4 and 64
-        /// connections, 0.70x-0.79x over one (a CQE may bring all that was queued, up to the
-        /// ring's 512 KiB, copied once more through the owner's gather buffer, and what a
-        /// receive of whatever is available does not take is copied to the read-ahead), level on
-        /// echo (docs/architecture.md, "Eighteenth session"). `info()` says which
-        /// (`receive_bundles`).
+        /// connections, 0.70x-0.79x over one (0.67x and 1.10x again once joined data was copied
+        /// only once), level on echo and the idle wave (docs/architecture.md, "Eighteenth
+        /// session"). `info()` says which (`receive_bundles`).
         public var receiveBundles = false
 
         public init() {}

@@ -190,8 +190,8 @@ extension SocketState {
     }
 
     /// Data from the receiver, in an array of its own: moved, not copied, to the receive waiting
-    /// for it when that receive takes all of it, or to an empty read-ahead; otherwise as
-    /// ``feed(_:_:_:)``.
+    /// for it when that receive takes all of it, or to the read-ahead as a piece when no receive
+    /// waits for the receiver; otherwise as ``feed(_:_:_:)``.
     private mutating func feed(owned bytes: [UInt8], _ rules: CompletionRules, _ fx: inout Effects) {
         if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, op.target == nil, op.message == nil,
            op.flags == 0, op.received.isEmpty, op.length == 0, bytes.count <= max(op.armedLength, 1) {
