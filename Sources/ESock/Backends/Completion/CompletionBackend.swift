@@ -674,38 +674,31 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
 
     /// ``deliver(_:more:result:data:)`` for data put together in an array.
     private func deliverGathered(_ userData: UInt64, more: Bool, _ bytes: [UInt8]) {
-        guard let (slot, kind) = KernelHolds.decode(userData), kind == .operation else { return }
-        if more {
-            guard let peer = kernel.peer(slot) else { return }
-            peer.socket._withUnsafeGuaranteedRef { socket in
-                peer.operation._withUnsafeGuaranteedRef { op in
-                    socket.completed(op, gathered: bytes, more: true, rules: completionRules)
-                }
-            }
-            return
-        }
-        guard let op = kernel.release(slot) else { return }
-        op.inKernel = false
-        op.kernelSlot = -1
-        Unmanaged.passUnretained(op.socket)._withUnsafeGuaranteedRef {
-            $0.completed(op, gathered: bytes, more: false, rules: completionRules)
+        withTarget(of: userData, more: more) { socket, op in
+            socket.completed(op, gathered: bytes, more: more, rules: completionRules)
         }
     }
 
-    /// Hands a CQE's result to the socket of the operation its user data names. A CQE with more
+    /// Hands a CQE's result to the socket of the operation its user data names.
+    private func deliver(_ userData: UInt64, more: Bool, result: Int32, data: UnsafeRawBufferPointer?) {
+        withTarget(of: userData, more: more) { socket, op in
+            socket.completed(op, result: result, data: data, more: more, rules: completionRules)
+        }
+    }
+
+    /// Runs `body` with the operation a CQE's user data names and its socket. A CQE with more
     /// to come (a multishot receive's data, an accepted connection) leaves the operation in the
     /// kernel's holds, which keep it, and it its socket, for the whole call: both are used
     /// unretained, and the operation's memory is not read (the socket knows its own receiver;
     /// at 10,000 connections that was a cold cache line, and a retain and a release on it, per
     /// message). The last CQE takes the operation out of the holds: the kernel is done with it.
-    private func deliver(_ userData: UInt64, more: Bool, result: Int32, data: UnsafeRawBufferPointer?) {
+    @inline(__always)
+    private func withTarget(of userData: UInt64, more: Bool, _ body: (Socket, Operation) -> Void) {
         guard let (slot, kind) = KernelHolds.decode(userData), kind == .operation else { return }
         if more {
             guard let peer = kernel.peer(slot) else { return }
             peer.socket._withUnsafeGuaranteedRef { socket in
-                peer.operation._withUnsafeGuaranteedRef { op in
-                    socket.completed(op, result: result, data: data, more: true, rules: completionRules)
-                }
+                peer.operation._withUnsafeGuaranteedRef { op in body(socket, op) }
             }
             return
         }
@@ -714,9 +707,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         op.kernelSlot = -1
         // `op` holds its socket for the whole call (and `op` is held here): the socket is used
         // without a reference count of its own (it was a retain and a release per CQE).
-        Unmanaged.passUnretained(op.socket)._withUnsafeGuaranteedRef {
-            $0.completed(op, result: result, data: data, more: false, rules: completionRules)
-        }
+        Unmanaged.passUnretained(op.socket)._withUnsafeGuaranteedRef { body($0, op) }
     }
 
     private func handle(_ c: Ring.Completion) {

@@ -97,27 +97,31 @@ final class ProvidedBuffers {
     /// What a CQE's data is, when its flags name a buffer (`IORING_CQE_F_BUFFER`): the bytes,
     /// and the buffer to give back after they were read (nil while the kernel keeps it).
     func data(flags: UInt32, result: Int32) -> (bytes: UnsafeRawBufferPointer, giveBack: UInt16?)? {
-        guard flags & ESOCK_CQE_F_BUFFER != 0 else { return nil }
-        let id = UInt16(truncatingIfNeeded: flags >> ESOCK_CQE_BUFFER_SHIFT)
-        guard Int(id) < count else { return nil }
+        guard let id = bufferID(flags) else { return nil }
         let n = max(Int(result), 0)
-        let start = base + Int(id) * size
+        let start = base + id * size
         guard incremental else {
-            return (UnsafeRawBufferPointer(start: start, count: min(n, size)), id)
+            return (UnsafeRawBufferPointer(start: start, count: min(n, size)), UInt16(truncatingIfNeeded: id))
         }
-        let offset = Int(consumed[Int(id)])
+        let offset = Int(consumed[id])
         let length = min(n, size - min(offset, size))
-        consumed[Int(id)] = UInt32(offset + length)
+        consumed[id] = UInt32(offset + length)
         let kept = flags & ESOCK_CQE_F_BUF_MORE != 0
-        return (UnsafeRawBufferPointer(start: start + offset, count: length), kept ? nil : id)
+        return (UnsafeRawBufferPointer(start: start + offset, count: length), kept ? nil : UInt16(truncatingIfNeeded: id))
+    }
+
+    /// The buffer a CQE's flags name (`IORING_CQE_F_BUFFER`, the id above
+    /// `IORING_CQE_BUFFER_SHIFT`), nil when they name none of this ring's.
+    private func bufferID(_ flags: UInt32) -> Int? {
+        guard flags & ESOCK_CQE_F_BUFFER != 0 else { return nil }
+        let id = Int(UInt16(truncatingIfNeeded: flags >> ESOCK_CQE_BUFFER_SHIFT))
+        return id < count ? id : nil
     }
 
     /// Whether a CQE's data lies in more than one buffer: a bundle's that went past the end of
     /// its first buffer (read it with ``copyOut(flags:result:into:)``).
     func spansBuffers(flags: UInt32, result: Int32) -> Bool {
-        guard flags & ESOCK_CQE_F_BUFFER != 0, result > 0 else { return false }
-        let id = Int(UInt16(truncatingIfNeeded: flags >> ESOCK_CQE_BUFFER_SHIFT))
-        guard id < count else { return false }
+        guard result > 0, let id = bufferID(flags) else { return false }
         let offset = incremental ? Int(consumed[id]) : 0
         return Int(result) > size - min(offset, size)
     }
@@ -134,8 +138,7 @@ final class ProvidedBuffers {
     /// room for ``length(flags:result:)``; what does not fit is dropped. A walk never goes
     /// round the ring more than once.
     func copyOut(flags: UInt32, result: Int32, into destination: UnsafeMutableRawBufferPointer) -> Int {
-        guard flags & ESOCK_CQE_F_BUFFER != 0 else { return 0 }
-        var id = Int(UInt16(truncatingIfNeeded: flags >> ESOCK_CQE_BUFFER_SHIFT))
+        guard var id = bufferID(flags) else { return 0 }
         var left = max(Int(result), 0)
         var copied = 0
         var walked = 0
@@ -154,7 +157,7 @@ final class ProvidedBuffers {
             if incremental { consumed[id] = UInt32(offset + length) }
             // The next buffer in the ring's order, read before this one goes back to its tail.
             let next = Int(order[Int(place[id] &+ 1) & (count - 1)])
-            if !kept { giveBack(UInt16(id)) }
+            if !kept { giveBack(UInt16(truncatingIfNeeded: id)) }
             if last { break }
             id = next
         }
