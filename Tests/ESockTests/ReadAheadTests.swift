@@ -3,29 +3,35 @@ import Testing
 
 /// The read-ahead (``ReadAhead``): bytes received before a receive asked for them, kept as the
 /// pieces they came in. Every take gives the bytes in order; a receive of whatever is available
-/// gets whole pieces up to its limit (the first cut when larger alone); the rest stays.
+/// gets all of it, a lone piece without a copy.
 @Suite("Read-ahead: pieces taken in order", .leakChecked)
 struct ReadAheadTests {
     private static func bytes(_ range: Range<Int>) -> [UInt8] { range.map { UInt8(truncatingIfNeeded: $0) } }
 
-    @Test("whole pieces up to the limit, the first cut when larger alone, the rest in order")
-    func available() {
+    @Test("all of it at once: a lone piece as it came, several joined in order")
+    func all() {
         var ahead = ReadAhead()
         #expect(ahead.isEmpty && ahead.count == 0)
-        #expect(ahead.takeAvailable(upTo: 100) == [])
+        #expect(ahead.takeAll() == [])
         ahead.append(Self.bytes(0..<10))
         ahead.append(Self.bytes(10..<30))
         ahead.append(Self.bytes(30..<100))
         #expect(ahead.count == 100)
-        // 10 + 20 fit in 40, the third does not: the first two, joined.
-        #expect(ahead.takeAvailable(upTo: 40) == Self.bytes(0..<30))
-        // A piece that fits alone while the next does not: that piece.
-        ahead.append(Self.bytes(100..<150))
-        #expect(ahead.takeAvailable(upTo: 100) == Self.bytes(30..<100))
-        // A piece larger than the limit alone: cut at the limit, the rest stays first.
-        #expect(ahead.takeAvailable(upTo: 20) == Self.bytes(100..<120))
-        #expect(ahead.count == 30)
-        #expect(ahead.takeAvailable(upTo: 1000) == Self.bytes(120..<150))
+        #expect(ahead.takeAll() == Self.bytes(0..<100))
+        #expect(ahead.isEmpty)
+        // A lone piece is the array that was added: the same storage, no copy.
+        let piece = Self.bytes(100..<150)
+        ahead.append(piece)
+        let taken = ahead.takeAll()
+        #expect(taken == piece)
+        #expect(taken.withUnsafeBufferPointer { $0.baseAddress } == piece.withUnsafeBufferPointer { $0.baseAddress })
+        // A piece partly taken, then the rest with what came after it.
+        ahead.append(Self.bytes(0..<20))
+        ahead.append(Self.bytes(20..<30))
+        var out: [UInt8] = []
+        ahead.take(5, into: &out)
+        #expect(out == Self.bytes(0..<5) && ahead.count == 25)
+        #expect(ahead.takeAll() == Self.bytes(5..<30))
         #expect(ahead.isEmpty)
     }
 
@@ -54,7 +60,7 @@ struct ReadAheadTests {
         #expect(out == Self.bytes(11..<20) && ahead.isEmpty)
         ahead.append(Self.bytes(0..<3))
         ahead.removeAll()
-        #expect(ahead.isEmpty && ahead.takeAvailable(upTo: 10) == [])
+        #expect(ahead.isEmpty && ahead.takeAll() == [])
     }
 
     /// A stream many times the socket's receive buffer sent at once and received by receives

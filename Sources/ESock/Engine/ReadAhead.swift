@@ -42,23 +42,12 @@ struct ReadAhead {
         pieces.insert(bytes, at: 0)
     }
 
-    /// Takes what a receive of whatever is available gets: the pieces from the first on while
-    /// they fit in `limit` bytes together (the first piece cut at `limit` when it is larger
-    /// alone). A piece taken alone is the array it came in, not a copy.
-    mutating func takeAvailable(upTo limit: Int) -> [UInt8] {
-        guard let first = pieces.first else { return [] }
-        let limit = max(limit, 1)
-        if first.count <= limit && (pieces.count == 1 || first.count + pieces[1].count > limit) {
-            return pieces.removeFirst()
-        }
-        var n = min(first.count, limit)
-        var i = 1
-        while i < pieces.count && n + pieces[i].count <= limit {
-            n += pieces[i].count
-            i += 1
-        }
+    /// Takes all that is read ahead (what a receive of whatever is available gets): a lone
+    /// piece is the array it came in, not a copy; several are joined, in order.
+    mutating func takeAll() -> [UInt8] {
+        if pieces.count == 1 { return pieces.removeFirst() }
         var out: [UInt8] = []
-        take(n, into: &out)
+        take(count, into: &out)
         return out
     }
 

@@ -55,7 +55,7 @@ extension SocketState {
                 // All of it: a single piece is the array it came in (no copy), several are
                 // joined. (Capped at 64 KiB, as a direct receive reads, a stream received
                 // measured 0.86x: more receives for the same bytes.)
-                received = readAhead.takeAvailable(upTo: .max)
+                received = readAhead.takeAll()
             } else {
                 let want = length == 0 ? readAhead.count : length - received.count
                 readAhead.take(want, into: &received, peek: peek)
