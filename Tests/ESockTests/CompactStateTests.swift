@@ -119,7 +119,7 @@ struct CompactStateTests {
         #expect(bytes > 0 && bytes <= 120, "\(bytes) B")
     }
 
-    @Test("a socket fits a 368-byte malloc chunk", arguments: Backend.allCases)
+    @Test("a socket fits a 400-byte malloc chunk, its four queues inside it", arguments: Backend.allCases)
     func socketSize(backend: Backend) throws {
         let io = try backend.instance()
         // Many, for the reason `CallWaitTests.slotSize` gives (the heap may give a few objects a
@@ -127,7 +127,56 @@ struct CompactStateTests {
         let sockets = try (0..<64).map { _ in try Socket.open(.inet, .stream, .tcp, backend: io) }
         defer { for s in sockets { try? s.close() } }
         guard let bytes = mallocUsableSize(ofSmallest: sockets) else { return }
-        #expect(bytes > 0 && bytes <= 360, "\(bytes) B")
+        #expect(bytes > 0 && bytes <= 392, "\(bytes) B")
+    }
+
+    /// The current operations are in the socket's state; the waiting lines behind them are rare
+    /// fields, made when a second caller queues and not before (nor by reading or emptying one).
+    @Test("a socket's queues: current operations inline, a waiting line only for a queued caller",
+          arguments: Backend.allCases)
+    func queuesInState(backend: Backend) throws {
+        _ = try backend.instance()
+        let p = try connectedPair(on: backend)
+        defer { p.closeAll() }
+        let a = Mailbox(), b = Mailbox()
+        let first = try p.server.recv(nowait: a)
+        let h1 = try #require(first.handle)
+        p.server.state.withLock { st in
+            #expect(st[current: .readers]?.handle == h1)
+            #expect(!st.hasWaiting(.readers) && st[waiting: .readers].isEmpty && st.count(.readers) == 1)
+            #expect(st[current: .writers] == nil && st[current: .acceptors] == nil && st[current: .connectors] == nil)
+            #expect(!st.hasRareFields, "a lone waiting receive made the rare fields")
+        }
+        let second = try p.server.recv(nowait: b)
+        let h2 = try #require(second.handle)
+        p.server.state.withLock { st in
+            #expect(st.all(.readers).map(\.handle) == [h1, h2])
+            #expect(st.hasWaiting(.readers) && st.count(.readers) == 2 && st.hasRareFields)
+            #expect(!st.hasWaiting(.writers) && st.count(.writers) == 0)
+        }
+        #expect(p.server.info().numReaders == 2)
+        // The queued one is cancelled out of the line; the current one stays.
+        switch second {
+        case .select(let info, _): try p.server.cancel(info)
+        case .completion(let info): _ = try p.server.cancel(info)
+        case .done: Issue.record("a receive with nothing sent was done")
+        }
+        p.server.state.withLock { st in
+            #expect(!st.hasWaiting(.readers) && st[current: .readers]?.handle == h1)
+        }
+        try p.client.send(pattern(5))
+        switch try expectMessage(a, h1) {
+        case .select: #expect(try p.server.recv(nowait: a).doneValue == pattern(5))
+        case .completion(_, _, .received(let d)): #expect(d == pattern(5))
+        case let m: Issue.record("unexpected \(m)")
+        }
+        #expect(p.server.info().numReaders == 0)
+        #expect(b.receive(timeout: .zero) == nil, "the cancelled receive was told something")
+
+        // Closing a socket with no operations empties its queues without making rare fields.
+        let fresh = try Socket.open(.inet, .stream, .tcp, backend: p.server.ioBackend)
+        try fresh.close()
+        #expect(!fresh.state.withLock { $0.hasRareFields })
     }
 
     @Test("a copy of a socket's state keeps its own rare fields", arguments: Backend.allCases)

@@ -89,7 +89,7 @@ struct LateMessageTests {
 
     /// A receive is current and (completion backend) in the kernel.
     static func waitsInKernel(_ s: Socket, _ backend: Backend) -> Bool {
-        s.state.withLock { $0.readers.current != nil && (backend.model == .select || $0.inflight > 0) }
+        s.state.withLock { $0[current: .readers] != nil && (backend.model == .select || $0.inflight > 0) }
     }
 
     /// The peer sends with send(2) itself: nothing of a held backend is needed.
@@ -129,7 +129,7 @@ struct LateMessageTests {
         let server = p.server
         let gate = (io as? any PollDriver)?.gate
         try await held.letGo(once: "the receive is being cancelled, catching up, or ended") {
-            got.withLock { $0 != nil } || server.state.withLock { $0.readers.current?.phase == .cancelling }
+            got.withLock { $0 != nil } || server.state.withLock { $0[current: .readers]?.phase == .cancelling }
                 || gate?.hasWork == true
         }
         try reader()
@@ -151,7 +151,7 @@ struct LateMessageTests {
         Self.sendDirectly(data, p.client)
         task.cancel()
         try await held.letGo(once: "the receive is being cancelled, or ended") {
-            server.state.withLock { $0.readers.current == nil || $0.readers.current?.phase == .cancelling }
+            server.state.withLock { $0[current: .readers] == nil || $0[current: .readers]?.phase == .cancelling }
         }
         try Self.check(await task.result.mapError { $0 as any Error }, data, server)
     }

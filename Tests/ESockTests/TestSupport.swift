@@ -245,8 +245,8 @@ func stallReport(_ s: Socket) -> String {
     let nread = (try? s.ioctl(.nread)).map { "\($0)" } ?? "?"
     let nwrite = (try? s.ioctl(.nwrite)).map { "\($0)" } ?? "?"
     let (reader, writer) = s.state.withLock { st in
-        (st.readers.current.map { "\($0.kind) \($0.phase) waiting \(st.readers.waiting.count)" } ?? "none",
-         st.writers.current.map { "\($0.kind) \($0.phase) waiting \(st.writers.waiting.count), its caller: \($0.caller)" } ?? "none")
+        (st[current: .readers].map { "\($0.kind) \($0.phase) waiting \(st[waiting: .readers].count)" } ?? "none",
+         st[current: .writers].map { "\($0.kind) \($0.phase) waiting \(st[waiting: .writers].count), its caller: \($0.caller)" } ?? "none")
     }
     return "[unread \(nread), unsent \(nwrite); reader \(reader); writer \(writer); " +
         "counters \(s.counters); backend \(s.backend.info().counters)]"

@@ -26,7 +26,7 @@ extension Socket {
     public func connect() throws(SocketError) {
         let pending = try state.withLock { (st: inout SocketState) throws(SocketError) -> Operation? in
             guard !st.closed else { throw .closed }
-            return st.connectors.current
+            return st[current: .connectors]
         }
         // Only a model whose callers call again has a connect to finalize; on the completion
         // backend the completion message says how the connect ended.

@@ -51,15 +51,15 @@ extension Socket {
             var r: [String] = [], w: [String] = []
             if st.closed { r.append("closed"); w.append("closed") }
             if st.isListening { r.append("listening") }
-            if st.acceptors.count > 0 { r.append("accepting") }
-            if st.readers.count > 0 { r.append("reading") }
+            if st.count(.acceptors) > 0 { r.append("accepting") }
+            if st.count(.readers) > 0 { r.append("reading") }
             if st.readShut { r.append("shutdown") }
-            if st.connectors.count > 0 || st.connectInProgress { w.append("connecting") }
-            if st.writers.count > 0 { w.append("writing") }
+            if st.count(.connectors) > 0 || st.connectInProgress { w.append("connecting") }
+            if st.count(.writers) > 0 { w.append("writing") }
             if st.writeShut { w.append("shutdown") }
             return SocketInfo(domain: domain, type: type, protocol: self.protocol, ctype: ctype,
-                              counters: st.counters, numReaders: st.readers.count, numWriters: st.writers.count,
-                              numAcceptors: st.acceptors.count, readable: !st.closed && !st.readShut,
+                              counters: st.counters, numReaders: st.count(.readers), numWriters: st.count(.writers),
+                              numAcceptors: st.count(.acceptors), readable: !st.closed && !st.readShut,
                               writable: !st.closed && !st.writeShut, rstates: r, wstates: w,
                               backend: backend.name, owner: owner, useRegistry: registered)
         }

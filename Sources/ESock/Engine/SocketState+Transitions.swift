@@ -27,11 +27,11 @@ extension SocketState {
     mutating func start(_ op: Operation, mayWait: Bool, attemptFirst: Bool = true,
                         _ fx: inout Effects) throws(SocketError) -> Started {
         guard !closed else { throw .closed }
-        let queue = self.queue(for: op.kind)
-        if op.kind == .connect, let current = queue.current, !current.caller.isSame(as: op.caller) {
+        let queue = OperationQueue(op.kind)
+        if op.kind == .connect, let current = self[current: queue], !current.caller.isSame(as: op.caller) {
             throw SocketError(.already)
         }
-        if let current = queue.current {
+        if let current = self[current: queue] {
             if rules.callsAgain && current.caller.isSame(as: op.caller) {
                 callAgain(queue, handle: op.handle, &fx)
             } else {
@@ -53,10 +53,10 @@ extension SocketState {
                               _ direct: (inout SocketState) -> Attempt,
                               make: (Handle, OperationValue?) -> Operation) throws(SocketError) -> Started? {
         guard !closed else { throw .closed }
-        let queue = self.queue(for: kind)
-        guard queue.waiting.isEmpty else { return nil }
+        let queue = OperationQueue(kind)
+        guard !hasWaiting(queue) else { return nil }
         if kind == .recv && hasMessagesAhead { return nil }
-        if let current = queue.current {
+        if let current = self[current: queue] {
             guard rules.callsAgain && current.caller.isSame(as: caller) else { return nil }
             callAgain(queue, handle: handle, &fx)
         }
@@ -74,14 +74,14 @@ extension SocketState {
                                  _ fx: inout Effects, _ operation: () -> Operation) throws(SocketError) -> Started {
         switch outcome {
         case .done(let value):
-            if queue.current != nil || !queue.waiting.isEmpty { handOver(queue, &fx) }
+            if self[current: queue] != nil || hasWaiting(queue) { handOver(queue, &fx) }
             return .done(value)
         case .failed(let error):
-            if queue.current != nil || !queue.waiting.isEmpty { handOver(queue, &fx) }
+            if self[current: queue] != nil || hasWaiting(queue) { handOver(queue, &fx) }
             throw error
         case .wait(let partial, let ready):
             guard mayWait else {
-                if !queue.waiting.isEmpty { handOver(queue, &fx) }
+                if hasWaiting(queue) { handOver(queue, &fx) }
                 return .wouldBlock(partial: partial)
             }
             let op = operation()
@@ -89,10 +89,10 @@ extension SocketState {
             do {
                 try r.wait(op, partial: partial, ready: ready, &self, &fx)
             } catch {
-                if !queue.waiting.isEmpty { handOver(queue, &fx) }
+                if hasWaiting(queue) { handOver(queue, &fx) }
                 throw error
             }
-            queue.current = op
+            self[current: queue] = op
             countWait(op.kind)
             expectIfNeeded(op, &fx)
             return .pending(r.answer(op, partial: partial))
@@ -114,13 +114,13 @@ extension SocketState {
     /// queue: a second call replaces its first, which is told so (abort `cancelled`, OTP-18635).
     private mutating func enqueue(_ op: Operation, in queue: OperationQueue, _ fx: inout Effects) -> Pending<OperationValue> {
         expectIfNeeded(op, &fx)
-        if rules.callsAgain, let i = queue.waiting.firstIndex(where: { $0.caller.isSame(as: op.caller) }) {
-            let old = queue.waiting[i]
+        if rules.callsAgain, let i = self[waiting: queue].firstIndex(where: { $0.caller.isSame(as: op.caller) }) {
+            let old = self[waiting: queue][i]
             fx.append(.notify(old, .abort(socket: old.socket, handle: old.handle, reason: SocketError(.cancelled))))
             fx.append(.release(old))
-            queue.waiting[i] = op
+            self[waiting: queue][i] = op
         } else {
-            queue.waiting.append(op)
+            self[waiting: queue].append(op)
         }
         return rules.answer(op, partial: nil)
     }
@@ -129,13 +129,13 @@ extension SocketState {
     /// select message that is the retry; before it, the new call (with another handle) replaces
     /// the old one, which is told so (OTP-18635). Either way the old operation is over.
     private mutating func callAgain(_ queue: OperationQueue, handle: Handle?, _ fx: inout Effects) {
-        guard let current = queue.current else { return }
+        guard let current = self[current: queue] else { return }
         if current.phase == .waiting && current.handle != handle {
             fx.append(.notify(current, .abort(socket: current.socket, handle: current.handle,
                                                     reason: SocketError(.cancelled))))
         }
         fx.append(.release(current))
-        queue.current = nil
+        self[current: queue] = nil
     }
 
     mutating func countWait(_ kind: Operation.Kind) {
@@ -154,14 +154,14 @@ extension SocketState {
     /// until one stays current (it waits), as the model says (select: a select message when the
     /// socket is ready for it; completion: it is tried, and armed if it must wait).
     mutating func handOver(_ queue: OperationQueue, _ fx: inout Effects) {
-        queue.current = nil
-        while !queue.waiting.isEmpty {
-            let next = queue.waiting.removeFirst()
-            queue.current = next
+        self[current: queue] = nil
+        while hasWaiting(queue) {
+            let next = self[waiting: queue].removeFirst()
+            self[current: queue] = next
             let r = rules
             if r.takeTurn(next, &self, &fx) { return }
             fx.append(.release(next))
-            queue.current = nil
+            self[current: queue] = nil
         }
     }
 
@@ -175,13 +175,13 @@ extension SocketState {
         guard !closed else { throw .closed }
         // A send given up leaves its package incomplete: the next one counts from zero.
         if tag == .send || tag == .sendto || tag == .sendmsg || tag == .sendv { writePackageSent = 0 }
-        for queue in allQueues {
-            if let i = queue.waiting.firstIndex(where: { $0.handle == handle && $0.tag == tag }) {
-                let op = queue.waiting.remove(at: i)
+        for queue in OperationQueue.allCases {
+            if let i = self[waiting: queue].firstIndex(where: { $0.handle == handle && $0.tag == tag }) {
+                let op = self[waiting: queue].remove(at: i)
                 op.withdrawn.store(true, ordering: .sequentiallyConsistent)
                 return (op, nil)
             }
-            guard let op = queue.current, op.handle == handle, op.tag == tag else { continue }
+            guard let op = self[current: queue], op.handle == handle, op.tag == tag else { continue }
             switch op.phase {
             case .cancelling, .aborted:
                 throw .invalid(what)
@@ -217,10 +217,10 @@ extension SocketState {
         guard !closed else { throw .closed }
         closed = true
         if _slowPath(debug) {
-            fx.append(.trace("close (\(reason)) with \(allQueues.map(\.count).reduce(0, +)) operations"))
+            fx.append(.trace("close (\(reason)) with \(OperationQueue.allCases.map(count).reduce(0, +)) operations"))
         }
-        for queue in allQueues {
-            for op in queue.all {
+        for queue in OperationQueue.allCases {
+            for op in all(queue) {
                 fx.append(.release(op))
                 // A cancelling operation's canceller waits for its last completion.
                 if op.phase == .cancelling { continue }
@@ -229,16 +229,22 @@ extension SocketState {
                 fx.append(.notify(op, .abort(socket: op.socket, handle: op.handle,
                                                    reason: SocketError(.closed, partial: op.movedPartial))))
             }
-            queue.current = nil
-            queue.waiting.removeAll()
+            empty(queue)
         }
         let closingRules = rules
         closingRules.closing(&self, &fx)
-        for fd in acceptedAhead { fx.append(.closeDescriptor(fd)) }
-        acceptedAhead.removeAll()
+        // What was kept ahead is let go; an empty list is left as it is (emptying it in place
+        // would make the rare fields, a malloc and a free per close).
+        let accepted = acceptedAhead
+        if !accepted.isEmpty {
+            for fd in accepted { fx.append(.closeDescriptor(fd)) }
+            acceptedAhead.removeAll()
+        }
         readAhead.removeAll()
-        for message in messagesAhead { fx.append(.closeCarried(message)) }
-        messagesAhead.removeAll()
+        if hasMessagesAhead {
+            for message in messagesAhead { fx.append(.closeCarried(message)) }
+            messagesAhead.removeAll()
+        }
         guard inflight > 0 else { return nil }
         let latch = Latch(expecting: driver)
         drained = latch

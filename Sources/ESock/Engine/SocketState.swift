@@ -54,12 +54,10 @@ struct SocketState: @unchecked Sendable {
     var acceptorStopping = false
     /// What the socket's I/O model decides.
     let rules: any IOModelRules
-    /// The four operation queues, one object (``OperationQueues``).
-    private let queues = OperationQueues()
-    var acceptors: OperationQueue { OperationQueue(queues: queues, lane: .accept) }
-    var readers: OperationQueue { OperationQueue(queues: queues, lane: .recv) }
-    var writers: OperationQueue { OperationQueue(queues: queues, lane: .send) }
-    var connectors: OperationQueue { OperationQueue(queues: queues, lane: .connect) }
+    /// The current operation of each of the four queues, by ``OperationQueue``'s raw value
+    /// (read and set through `self[current: queue]`; an inline array, whose elements are
+    /// reached by address).
+    var currents = InlineArray<4, Operation?>(repeating: nil)
     /// Bytes the current writer sent of its package so far (OTP's `writePkgMaxCnt`): a package
     /// is counted in `write_pkg` when all of it went.
     var writePackageSent = 0
@@ -110,6 +108,17 @@ struct SocketState: @unchecked Sendable {
         guard let rare else { return false }
         return !rare.values.messagesAhead.isEmpty
     }
+    /// The waiting lines of the four queues (`self[waiting: queue]` reads and changes them).
+    /// A read of an empty line makes no rare fields.
+    func waitingLine(_ queue: OperationQueue) -> [Operation] {
+        guard let rare else { return [] }
+        return rare.values.waiting[queue.rawValue]
+    }
+    var rareWaiting: InlineArray<4, [Operation]> {
+        get { rare?.values.waiting ?? InlineArray(repeating: []) }
+        // In place (a get and a set would copy the lines on every change).
+        _modify { yield &madeRare().values.waiting }
+    }
     /// Connections a cancelled accept accepted after all.
     var acceptedAhead: [Int32] {
         get { rare?.values.acceptedAhead ?? [] }
@@ -144,9 +153,14 @@ struct SocketState: @unchecked Sendable {
         set { madeRare().values.drained = newValue }
     }
     /// What few sockets use (options set from their defaults, what a cancel left behind, a
-    /// listener's acceptor, a close's wait), made on first use: 96 bytes less on every socket
+    /// listener's acceptor, a close's wait, callers queued behind another's operation), made on
+    /// first use: 96 bytes less on every socket
     /// than inline (`SocketError?` alone takes 33).
     private var rare: CopyOnWriteBox<RareState>?
+
+    /// Whether the rare fields were made (tests: reading them, or emptying what is empty, makes
+    /// none).
+    var hasRareFields: Bool { rare != nil }
 
     /// The rare fields, to change: made on first use, and copied first if a copy of this state
     /// shares them (the state lives in its socket's lock and is not copied, but stays a value).
@@ -166,16 +180,6 @@ struct SocketState: @unchecked Sendable {
         self.rules = rules
     }
 
-    func queue(for kind: Operation.Kind) -> OperationQueue {
-        switch kind {
-        case .accept: return acceptors
-        case .recv: return readers
-        case .send, .sendfile: return writers
-        case .connect: return connectors
-        }
-    }
-
-    var allQueues: [OperationQueue] { [acceptors, readers, writers, connectors] }
 }
 
 /// What an attempt at an operation's kernel calls came to.
@@ -259,6 +263,8 @@ struct RareState {
     var sendControlBufferSize = SocketState.defaultControlBufferSize
     var messagesAhead: [Msg] = []
     var acceptedAhead: [Int32] = []
+    /// The operations queued behind each queue's current one (``SocketState/waitingLine(_:)``).
+    var waiting = InlineArray<4, [Operation]>(repeating: [])
     var acceptor: Operation?
     var drained: Latch?
     var readError: SocketError?

@@ -26,7 +26,7 @@ extension SocketState {
             return
         }
         inflight -= 1
-        let queue = self.queue(for: op.kind)
+        let queue = OperationQueue(op.kind)
         if _slowPath(debug) { fx.append(.trace("\(op.kind) \(op.handle): kernel completed with \(result)")) }
         switch op.phase {
         case .cancelling, .aborted:
@@ -34,7 +34,7 @@ extension SocketState {
             if op.phase == .aborted {
                 fx.append(.notify(op, .abort(socket: op.socket, handle: op.handle,
                                                    reason: SocketError(.closed, partial: op.movedPartial))))
-            } else if !closed && queue.current === op {
+            } else if !closed && self[current: queue] === op {
                 handOver(queue, &fx)
             }
             if let latch = op.cancelLatch { fx.append(.signal(latch)) }
@@ -44,13 +44,13 @@ extension SocketState {
                 rules.send(op, toKernel: &self, &fx)
             case .done(.accepted(let fd)):
                 fx.append(.deliverAccepted(op, fd))
-                if queue.current === op { handOver(queue, &fx) }
+                if self[current: queue] === op { handOver(queue, &fx) }
             case .done(let value):
                 fx.append(.notify(op, .completion(socket: op.socket, handle: op.handle, status: op.status(value))))
-                if queue.current === op { handOver(queue, &fx) }
+                if self[current: queue] === op { handOver(queue, &fx) }
             case .failed(let error):
                 fx.append(.notify(op, .completion(socket: op.socket, handle: op.handle, status: .failed(error))))
-                if queue.current === op { handOver(queue, &fx) }
+                if self[current: queue] === op { handOver(queue, &fx) }
             }
         case .queued, .notified:
             assertionFailure("a completion for operation \(op.handle), which is not in the kernel")
@@ -91,7 +91,7 @@ extension SocketState {
             } else if n == 0 && !more {
                 // The end of the stream: the waiting receive gets it, else the next receive's own
                 // call will.
-                if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, op.message == nil {
+                if let op = self[current: .readers], op.phase == .waiting, op.awaitsReceiver, op.message == nil {
                     counters.add(.readFails)
                     let partial: SocketError.Partial? = op.received.isEmpty ? nil : .received(take(&op.received))
                     finishAwaiting(op, .failed(SocketError(.closed, partial: partial)), &fx)
@@ -102,14 +102,14 @@ extension SocketState {
             } else if result != -ENOBUFS && result != -ECANCELED && result != -EINTR && result != -EAGAIN {
                 let error = SocketError.posix(-result)
                 counters.add(.readFails)
-                if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, op.message == nil {
+                if let op = self[current: .readers], op.phase == .waiting, op.awaitsReceiver, op.message == nil {
                     let partial: SocketError.Partial? = op.received.isEmpty ? nil : .received(take(&op.received))
                     finishAwaiting(op, .failed(SocketError(error.reason, partial: partial)), &fx)
                 } else {
                     readError = error
                 }
             }
-            if !more, let op = readers.current, op.phase == .waiting, op.awaitsReceiver {
+            if !more, let op = self[current: .readers], op.phase == .waiting, op.awaitsReceiver {
                 op.awaitsReceiver = false
                 retry(op, rules, &fx)
             }
@@ -138,10 +138,10 @@ extension SocketState {
             if result >= 0 { fx.append(.closeDescriptor(result)) }
         } else if result >= 0 {
             counters.add(.accSuccess)
-            if let op = acceptors.current, op.phase == .waiting, op.awaitsReceiver {
+            if let op = self[current: .acceptors], op.phase == .waiting, op.awaitsReceiver {
                 op.awaitsReceiver = false
                 fx.append(.deliverAccepted(op, result))
-                handOver(acceptors, &fx)
+                handOver(.acceptors, &fx)
             } else {
                 acceptedAhead.append(result)
                 if acceptedAhead.count >= CompletionRules.acceptedAheadLimit { rules.stopAcceptor(&self, &fx) }
@@ -151,21 +151,21 @@ extension SocketState {
             rules.features.setMultishotAccept(false)
         } else if result != -ECANCELED && result != -EINTR && result != -EAGAIN && result != -ECONNABORTED {
             counters.add(.accFails)
-            if let op = acceptors.current, op.phase == .waiting, op.awaitsReceiver {
+            if let op = self[current: .acceptors], op.phase == .waiting, op.awaitsReceiver {
                 op.awaitsReceiver = false
                 fx.append(.notify(op, .completion(socket: op.socket, handle: op.handle, status: .failed(.posix(-result)))))
-                handOver(acceptors, &fx)
+                handOver(.acceptors, &fx)
             }
         }
-        if !closed && !more, let op = acceptors.current, op.phase == .waiting, op.awaitsReceiver {
+        if !closed && !more, let op = self[current: .acceptors], op.phase == .waiting, op.awaitsReceiver {
             op.awaitsReceiver = false
             switch attempt(op, force: false) {
             case .done(.accepted(let fd)):
                 fx.append(.deliverAccepted(op, fd))
-                handOver(acceptors, &fx)
+                handOver(.acceptors, &fx)
             case .failed(let error):
                 fx.append(.notify(op, .completion(socket: op.socket, handle: op.handle, status: .failed(error))))
-                handOver(acceptors, &fx)
+                handOver(.acceptors, &fx)
             default:
                 rules.send(op, toKernel: &self, &fx)
             }
@@ -193,13 +193,13 @@ extension SocketState {
     /// for it when that receive takes all of it, or to the read-ahead as a piece when no receive
     /// waits for the receiver; otherwise as ``feed(_:_:_:)``.
     private mutating func feed(owned bytes: [UInt8], _ rules: CompletionRules, _ fx: inout Effects) {
-        if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, op.target == nil, op.message == nil,
+        if let op = self[current: .readers], op.phase == .waiting, op.awaitsReceiver, op.target == nil, op.message == nil,
            op.flags == 0, op.received.isEmpty, op.length == 0, bytes.count <= max(op.armedLength, 1) {
             op.received = bytes
             finishAwaiting(op, .done(.bytes(take(&op.received))), &fx)
             return
         }
-        if !(readers.current.map { $0.phase == .waiting && $0.awaitsReceiver } ?? false) {
+        if !(self[current: .readers].map { $0.phase == .waiting && $0.awaitsReceiver } ?? false) {
             readAhead.append(bytes)
             if readAhead.count > CompletionRules.readAheadLimit { rules.stopReceiver(&self, &fx) }
             return
@@ -210,13 +210,13 @@ extension SocketState {
     /// Data from the receiver: to the receive waiting for it, the rest to the read-ahead; a
     /// read-ahead past its limit stops the receiver.
     private mutating func feed(_ data: UnsafeRawBufferPointer, _ rules: CompletionRules, _ fx: inout Effects) {
-        if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, let target = op.target {
+        if let op = self[current: .readers], op.phase == .waiting, op.awaitsReceiver, let target = op.target {
             // Into the caller's memory, the rest read ahead.
             let count = min(data.count, target.count)
             target.copyMemory(from: UnsafeRawBufferPointer(rebasing: data[0..<count]))
             if count < data.count { readAhead.append(UnsafeRawBufferPointer(rebasing: data[count...])) }
             finishAwaiting(op, .done(.count(count)), &fx)
-        } else if let op = readers.current, op.phase == .waiting, op.awaitsReceiver, op.message == nil, op.flags == 0 {
+        } else if let op = self[current: .readers], op.phase == .waiting, op.awaitsReceiver, op.message == nil, op.flags == 0 {
             let want = op.length == 0 ? min(data.count, max(op.armedLength, 1)) : min(data.count, op.length - op.received.count)
             if op.received.isEmpty { op.received = Array(data[0..<want]) } else { op.received += data[0..<want] }
             if want < data.count { readAhead.append(UnsafeRawBufferPointer(rebasing: data[want...])) }
@@ -241,7 +241,7 @@ extension SocketState {
         case .wait:
             return
         }
-        if readers.current === op { handOver(readers, &fx) }
+        if self[current: .readers] === op { handOver(.readers, &fx) }
     }
 
     /// A receive that waited for a receiver that ended: served from what was read ahead, or

@@ -22,16 +22,16 @@ extension SocketState {
         if event.hangup { hangupSeen = true }
         if event.readable {
             mayRead = true
-            notify(readers, &fx)
+            notify(.readers, &fx)
         }
-        if event.acceptable { notify(acceptors, &fx) }
+        if event.acceptable { notify(.acceptors, &fx) }
         if event.writable {
-            notify(writers, &fx)
-            notify(connectors, &fx)
+            notify(.writers, &fx)
+            notify(.connectors, &fx)
         }
     }
 
     private func notify(_ queue: OperationQueue, _ fx: inout Effects) {
-        if let op = queue.current, op.phase == .waiting { SelectRules.notify(op, &fx) }
+        if let op = self[current: queue], op.phase == .waiting { SelectRules.notify(op, &fx) }
     }
 }
