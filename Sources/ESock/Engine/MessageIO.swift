@@ -36,6 +36,9 @@ final class MessageIO {
     private(set) var started = false
     /// The total number of data bytes (receiving: the buffer size).
     let total: Int
+    /// The operation's ``Operation/cancelLatch``: kept here, not in the operation's extras, so
+    /// that a message call's operation holds one of the two (it has no other extra field).
+    var cancelLatch: Latch?
 
     private init(iovCount: Int, total: Int, dataSize: Int, controlSize: Int, sending: [[UInt8]]) {
         // The parts' places in the block, each aligned for what it holds.

@@ -36,11 +36,11 @@ final class Operation: @unchecked Sendable {
     // Declared so that the one-byte fields sit together and fill what would be padding, with
     // what few operations use (sendfile's file, connect's address, a cancel's latch) out of line
     // in ``Extras``, the buffers without optionals' tag bytes and in one word for the three, and
-    // a receive's and a send's fields sharing their words: an operation takes 128 B with
-    // malloc's rounding (264 B at first, 240 before the extras went out of line, 176 before the
-    // sharing, 144 before the buffers' word), and a
-    // completion socket holds two while it waits: its multishot receive and the caller's
-    // receive. What each field is for is in its comment: recv, send, sendfile, connect, the
+    // a receive's and a send's fields sharing their words, as the message calls' header and
+    // the extras share theirs: an operation takes 112 B with malloc's rounding (264 B at
+    // first, 240 before the extras went out of line, 176 before the sharing, 144 before the
+    // buffers' word, 128 before the length and the header shared words), and a completion
+    // socket holds two while it waits: its multishot receive and the caller's receive. What each field is for is in its comment: recv, send, sendfile, connect, the
     // message calls, or the ring owner's own.
     let kind: Kind
     let tag: OperationTag
@@ -64,8 +64,6 @@ final class Operation: @unchecked Sendable {
     let handle: Handle
     let caller: Caller
     let socket: Socket
-    /// Bytes asked for; 0 means whatever is available.
-    @exclusivity(unchecked) var length = 0
     /// recv, send and the message calls: the `MSG_` flags.
     @exclusivity(unchecked) var flags: Int32 = 0
     /// The ring owner's own: the kernel holds the operation now (its last CQE has not been
@@ -76,6 +74,8 @@ final class Operation: @unchecked Sendable {
     @exclusivity(unchecked) var cancelledEarly = false
     /// Which of the three buffers is set (see `buffer`, `target`, `outgoing`; at most one).
     @exclusivity(unchecked) private var buffersSet = BuffersSet()
+    /// What `side` holds: nothing, a message call's ``MessageIO``, or the ``Extras``.
+    @exclusivity(unchecked) private var sideKind = SideKind.none
     /// Completion backend, a receive: what the operation received so far (a stream recv of
     /// `length` bytes may take several kernel completions).
     var received: [UInt8] {
@@ -95,6 +95,14 @@ final class Operation: @unchecked Sendable {
     /// The ring owner's own: the operation's place in the owner's table of what the kernel
     /// holds while its SQE is in the kernel (-1 when it is not); it names the SQE.
     @exclusivity(unchecked) var kernelSlot: Int32 = -1
+    /// A receive of a length (no `target`): bytes asked for; 0 means whatever is available.
+    var length: Int {
+        get {
+            assert(kind == .recv && !buffersSet.contains(.target), "length of a \(kind) \(buffersSet)")
+            return moved
+        }
+        set { moved = newValue }
+    }
     /// recv(into:): bytes written into `target` by a completion the cancel did not stop.
     var receivedCount: Int {
         get { moved }
@@ -105,13 +113,15 @@ final class Operation: @unchecked Sendable {
         get { moved }
         set { moved = newValue }
     }
-    /// `receivedCount` of a receive, `outgoingSent` of a send: one word for the two, since an
-    /// operation is one or the other.
+    /// `length` of a receive of a length, `receivedCount` of a receive into the caller's
+    /// memory, `outgoingSent` of a send: one word for the three, since an operation is one of
+    /// them (the receive's paths look at `target` before `length`).
     @exclusivity(unchecked) private var moved = 0
-    /// recvfrom, recvmsg, sendto, sendmsg: the msghdr and everything it points at.
-    @exclusivity(unchecked) var message: MessageIO?
-    /// sendfile's and connect's fields and a cancel's latch, made on first use.
-    @exclusivity(unchecked) private var extras: Extras?
+    /// A message call's ``MessageIO`` or, for the others, the ``Extras`` (made on first use):
+    /// one word for the two, which no operation has both of. Set once: a message call's
+    /// cancel keeps its latch in its `MessageIO`, so the ring owner, which reads `message`
+    /// outside the socket's lock, never sees this change.
+    @exclusivity(unchecked) private var side: AnyObject?
     /// `buffer` of a receive of a length, `target` of a receive into the caller's memory,
     /// `outgoing` of a send: an operation has at most one of the three.
     @exclusivity(unchecked) private var memoryStorage = UnsafeMutableRawBufferPointer(start: nil, count: 0)
@@ -134,6 +144,22 @@ final class Operation: @unchecked Sendable {
     var outgoing: UnsafeMutableRawBufferPointer? {
         get { buffersSet.contains(.outgoing) ? memoryStorage : nil }
         set { setMemory(newValue, as: .outgoing) }
+    }
+
+    /// recvfrom, recvmsg, sendto, sendmsg: the msghdr and everything it points at. Set once,
+    /// when the operation is made, before anything else is.
+    var message: MessageIO? {
+        get { sideKind == .message ? unsafeDowncast(side.unsafelyUnwrapped, to: MessageIO.self) : nil }
+        set {
+            assert(sideKind != .extras, "a message on an operation with extras")
+            side = newValue
+            sideKind = newValue == nil ? .none : .message
+        }
+    }
+
+    /// The extras, if they were made.
+    private var extras: Extras? {
+        sideKind == .extras ? unsafeDowncast(side.unsafelyUnwrapped, to: Extras.self) : nil
     }
 
     /// Sets (or clears) the operation's one word of memory as `which`; it holds no other.
@@ -172,10 +198,13 @@ final class Operation: @unchecked Sendable {
         get { extras?.addressLength ?? 0 }
         set { madeExtras().addressLength = newValue }
     }
-    /// A thread waiting in cancel for the kernel's last CQE of this operation.
+    /// A thread waiting in cancel for the kernel's last CQE of this operation (a message
+    /// call's is kept in its ``MessageIO``).
     var cancelLatch: Latch? {
-        get { extras?.cancelLatch }
-        set { madeExtras().cancelLatch = newValue }
+        get { message?.cancelLatch ?? extras?.cancelLatch }
+        set {
+            if let message { message.cancelLatch = newValue } else { madeExtras().cancelLatch = newValue }
+        }
     }
 
     /// The fields few operations use, out of line so that every receive does not carry them.
@@ -194,10 +223,15 @@ final class Operation: @unchecked Sendable {
 
     private func madeExtras() -> Extras {
         if let extras { return extras }
+        assert(sideKind == .none, "extras on a message call's operation")
         let made = Extras()
-        extras = made
+        side = made
+        sideKind = .extras
         return made
     }
+
+    /// What the one word `side` holds.
+    private enum SideKind: UInt8 { case none, message, extras }
 
     /// Which of an operation's optional buffers hold a value: one byte for the three, in place
     /// of each optional's own tag byte and its padding.

@@ -61,7 +61,7 @@ final class CompletionRules: IOModelRules, Sendable {
         if op.kind == .recv && op.message == nil {
             if case .bytes(let data)? = partial { op.received = data }
             // The most a receive of whatever is available takes at once (`{otp, rcvbuf}`).
-            if op.length == 0 { op.armedLength = st.recvBufferSize }
+            if op.target == nil && op.length == 0 { op.armedLength = st.recvBufferSize }
         }
         op.enter(.waiting)
         send(op, toKernel: &st, &fx)
