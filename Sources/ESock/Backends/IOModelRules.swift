@@ -6,7 +6,9 @@
 /// Every method runs inside the socket's lock, as part of a transition: it may change the state
 /// and make bounded non-blocking kernel calls on the socket's descriptor, and it returns what
 /// must happen afterwards in `fx`.
-protocol IOModelRules: Sendable {
+///
+/// Class-bound: a socket's state holds its backend's one rules object in two words.
+protocol IOModelRules: AnyObject, Sendable {
     /// The model (for `info` and traces).
     var model: IOModel { get }
 

@@ -20,14 +20,16 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     public let name = "select"
     public let model = IOModel.select
 
-    private let epfd: Int32
+    /// The epoll instance, shared with the rules (``SelectRules``), which register sockets.
+    private let epoll: EpollInstance
+    /// The rules every socket's state holds (one object for all of them).
+    private let selectRules: SelectRules
     private let wakeup: WakeupDescriptor
     /// The open sockets on this backend, from attach to detach.
     private let table = SocketTable()
     private let events = Atomic<UInt64>(0)
     private let waits = Atomic<UInt64>(0)
     private let kicks = Atomic<UInt64>(0)
-    private let registrations = Atomic<UInt64>(0)
     private var thread: BackgroundThread?
     let gate: PollGate
     /// Runs tasks on this backend's own thread (see ``BackendExecutor``).
@@ -37,27 +39,24 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     private let eventBuffer = UnsafeMutablePointer<esock_epoll_event>.allocate(capacity: 1024)
     /// The sockets of the batch being delivered (used by the poll leader only, like `eventBuffer`).
     @exclusivity(unchecked) private var readyBatch: [(Socket, UInt32)] = []
-    /// Whether the epoll instance failed (`epoll_wait` with an errno other than EINTR: its
-    /// descriptor no longer names it). See ``epollBroken(_:)``.
-    private let failure = KernelObjectFailure()
 
     /// Starts an epoll instance and its thread. With `callersLead` false, the epoll thread
     /// always waits in epoll_wait and hands every message over (kept to measure the two
     /// threading models against each other).
     public init(callersLead: Bool = true) throws(SocketError) {
         gate = PollGate(callersLead: callersLead)
-        epfd = esock_epoll_create()
-        guard epfd >= 0 else { throw .posix(errno) }
+        epoll = try EpollInstance()
+        selectRules = SelectRules(epoll: epoll)
         do {
             wakeup = try WakeupDescriptor()
         } catch {
-            Syscall.close(epfd)
+            epoll.close()
             throw error
         }
         // The wake-up eventfd has epoll data 0, which no socket's key is.
-        guard esock_epoll_add(epfd, wakeup.raw, ESOCK_EPOLLIN, 0) == 0 else {
+        guard esock_epoll_add(epoll.descriptor, wakeup.raw, ESOCK_EPOLLIN, 0) == 0 else {
             let e = errno
-            Syscall.close(epfd)
+            epoll.close()
             wakeup.close()
             throw .posix(e)
         }
@@ -80,11 +79,11 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     /// `epoll_wait` any more.
     private func tearDown() {
         gate.awaitIdle()
-        Syscall.close(epfd)
+        epoll.close()
         wakeup.close()
     }
 
-    var rules: any IOModelRules { SelectRules(backend: self) }
+    var rules: any IOModelRules { selectRules }
 
     /// No send goes to the kernel's queue: each is tried with send(2).
     func sendsThroughKernel(for caller: Caller) -> Bool { false }
@@ -99,18 +98,6 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     /// The registration goes with the descriptor's close(2).
     func detach(_ socket: Socket) {
         table.detach(socket)
-    }
-
-    /// Registers the socket with epoll when an operation first waits on it. Called inside the
-    /// socket's lock (so the descriptor is open); epoll reports at once what is ready then.
-    func watch(_ st: inout SocketState) throws(SocketError) {
-        // An epoll instance that failed reports nothing: waiting would be for ever.
-        if failure.happened { throw .posix(Self.brokenResult) }
-        guard !st.watched else { return }
-        let mask = ESOCK_EPOLLIN | ESOCK_EPOLLPRI | ESOCK_EPOLLOUT | ESOCK_EPOLLRDHUP | ESOCK_EPOLLET
-        guard esock_epoll_add(epfd, st.fd, mask, st.eventKey) == 0 else { throw .posix(errno) }
-        st.watched = true
-        registrations.wrappingAdd(1, ordering: .relaxed)
     }
 
     /// Never called: a select-backend operation waits for readiness, not in the kernel.
@@ -139,8 +126,8 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
 
     func pollOnce(timeout: Duration?) {
         let ms = timeout.map { $0.clampedMilliseconds } ?? -1
-        if failure.happened { return waitWithoutEpoll(ms) }
-        let n = esock_epoll_wait(epfd, eventBuffer, 1024, ms)
+        if epoll.failure.happened { return waitWithoutEpoll(ms) }
+        let n = esock_epoll_wait(epoll.descriptor, eventBuffer, 1024, ms)
         if n < 0 && errno != EINTR { return epollBroken(errno) }
         guard n > 0 else { return }
         waits.wrappingAdd(1, ordering: .relaxed)
@@ -168,22 +155,17 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     /// `epoll_wait` failed with `error` (not EINTR): the descriptor no longer names the epoll
     /// instance (code elsewhere closed or replaced it). The backend stops taking sockets, every
     /// operation waiting for readiness is told to call again (each finds its socket as it is;
-    /// one that would still wait fails with ``brokenResult``, since nothing would ever report
+    /// one that would still wait fails with ``EpollInstance/brokenResult``, since nothing would ever report
     /// readiness), and the thread that polls waits on the eventfd with poll(2) from now on.
     /// `info()` says why.
     private func epollBroken(_ error: Int32) {
         let error = SocketError.Errno(rawValue: error)
-        guard failure.record(error) else { return }
+        guard epoll.failure.record(error) else { return }
         table.refuse("\(name) (its epoll instance failed: \(error.name))")
         let waiting = table.withSockets { $0.all }
         let everything = Readiness(readable: true, acceptable: true, writable: true)
         for socket in waiting { socket.ready(everything) }
     }
-
-    /// What a wait for readiness fails with once the epoll instance failed: EBADFD, "file
-    /// descriptor in bad state" (the epoll instance's), as the completion backend's operations
-    /// do when its ring fails.
-    static let brokenResult = EBADFD
 
     /// The polling thread's wait once the epoll instance failed: the eventfd alone, with poll(2),
     /// so that kicks, jobs and timers still work.
@@ -209,12 +191,12 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
 
     public func info() -> BackendInfo {
         var state = table.isStopped ? "stopped" : "running"
-        if let error = failure.error { state = "broken: epoll_wait failed: \(error.name)" }
+        if let error = epoll.failure.error { state = "broken: epoll_wait failed: \(error.name)" }
         return BackendInfo(name: name, model: model, threads: 1,
                     counters: ["epoll_waits": waits.load(ordering: .relaxed),
                                "events": events.load(ordering: .relaxed),
                                "kicks": kicks.load(ordering: .relaxed),
-                               "registrations": registrations.load(ordering: .relaxed),
+                               "registrations": epoll.registrations.load(ordering: .relaxed),
                                "sockets": UInt64(table.count)],
                     settings: ["mechanism": "epoll, edge-triggered, registered when an operation first waits",
                                "threading": gate.callersLead ? "waiting callers lead epoll_wait; background thread for async waiters" :

@@ -6,9 +6,14 @@ import Glibc
 /// readiness; its caller gets a select message and calls again, with the data still to send
 /// and having taken the data received so far. Nothing is handed to the kernel, so nothing is
 /// cancelled there.
-struct SelectRules: IOModelRules {
-    /// The backend whose epoll instance watches the sockets.
-    let backend: SelectBackend
+///
+/// One instance per backend, a class (as ``CompletionRules``): every socket's state holds it as
+/// its `any IOModelRules`, two words with a class, five with a struct.
+final class SelectRules: IOModelRules, Sendable {
+    /// The backend's epoll instance, which watches the sockets.
+    let epoll: EpollInstance
+
+    init(epoll: EpollInstance) { self.epoll = epoll }
 
     var model: IOModel { .select }
     var callsAgain: Bool { true }
@@ -22,7 +27,7 @@ struct SelectRules: IOModelRules {
     /// the caller continues after the others waiting in its mailbox.
     func wait(_ op: Operation, partial: OperationValue?, ready: Bool, _ st: inout SocketState,
               _ fx: inout Effects) throws(SocketError) {
-        try backend.watch(&st)
+        try epoll.watch(&st)
         op.enter(.waiting)
         if ready { Self.notify(op, &fx) }
     }
@@ -32,7 +37,7 @@ struct SelectRules: IOModelRules {
     /// event (OTP: the next reader or writer is selected, not told to go).
     func takeTurn(_ op: Operation, _ st: inout SocketState, _ fx: inout Effects) -> Bool {
         do {
-            try backend.watch(&st)
+            try epoll.watch(&st)
         } catch {
             fx.append(.notify(op, .abort(socket: op.socket, handle: op.handle, reason: error)))
             return false
