@@ -300,6 +300,29 @@ struct AsyncCallSlotReuseTests {
         #expect(MemoryLayout<AsyncCallProgress<SendCall<ConnectedPeer>>>.size <= AsyncCallSlot.progressCapacity)
         #expect(MemoryLayout<AsyncCallProgress<AcceptCall>>.size <= AsyncCallSlot.progressCapacity)
         #expect(MemoryLayout<AsyncCallProgress<RecvCall>>.alignment <= AsyncCallSlot.progressAlignment)
+        // 56 bytes: with malloc's header a 64-byte chunk.
+        #expect(AsyncCallSlot.progressCapacity <= 56)
+    }
+
+    /// A call's deadline and whether it may wait share one word: each timeout reads back as
+    /// it was given.
+    @Test("a call's deadline and whether it may wait, for every kind of timeout")
+    func deadlineAndMayWait() throws {
+        let zero = CallProgress(RecvCall(length: 0, flags: []), timeout: .zero)
+        #expect(!zero.mayWait && zero.deadline == nil)
+        let forever = CallProgress(RecvCall(length: 0, flags: []), timeout: .infinity)
+        #expect(forever.mayWait && forever.deadline == nil)
+        let before = Deadline.now
+        let soon = CallProgress(RecvCall(length: 0, flags: []), timeout: .seconds(5))
+        let after = Deadline.now
+        let d = try #require(soon.deadline)
+        #expect(soon.mayWait && d >= before.advanced(by: .seconds(5)) && d <= after.advanced(by: .seconds(5)))
+        // The longest timeout keeps a deadline (a century away, no trap); a negative one is a
+        // zero one.
+        let far = CallProgress(RecvCall(length: 0, flags: []), timeout: .milliseconds(Int.max))
+        #expect(far.mayWait && far.deadline != nil)
+        let past = CallProgress(RecvCall(length: 0, flags: []), timeout: .milliseconds(-5))
+        #expect(!past.mayWait && past.deadline == nil)
     }
 
     @Test("call kinds whose state is larger than the slot's memory (async sendto and recvfrom) work alike", arguments: Backend.allCases)

@@ -54,9 +54,19 @@ extension SocketCall {
 /// connection when they were in it; docs/architecture.md, "Async calls").
 struct CallProgress<Call: SocketCall> {
     var call: Call
-    let deadline: Deadline?
+    /// The deadline's nanoseconds on CLOCK_MONOTONIC, or one of the two marks: `Int64.max` for
+    /// no deadline, `Int64.min` for a zero timeout. One word for `deadline` and `mayWait` (a
+    /// `Deadline?` and a `Bool` took two), so that an async receive's or send's state fits 56
+    /// bytes, a 64-byte malloc chunk (``AsyncCallSlot/progressCapacity``). A deadline is at
+    /// most 100 years away (``Timeout/deadline()``): never a mark.
+    private let limit: Int64
+
+    /// When the call's wait ends; nil for none (and for a zero timeout, which never waits).
+    var deadline: Deadline? {
+        limit == .max || limit == .min ? nil : Deadline(nanoseconds: limit)
+    }
     /// False for a zero timeout: the call is made once and never waits (OTP-19063).
-    let mayWait: Bool
+    var mayWait: Bool { limit != .min }
 
     /// What follows a step.
     enum Next {
@@ -84,8 +94,7 @@ struct CallProgress<Call: SocketCall> {
 
     init(_ call: Call, timeout: Timeout) {
         self.call = call
-        deadline = timeout.deadline()
-        mayWait = !timeout.isZero
+        limit = timeout.isZero ? .min : (timeout.deadline()?.nanoseconds ?? .max)
     }
 
     /// Tries the call (first, or again after a select message).
