@@ -74,8 +74,9 @@ final class Operation: @unchecked Sendable {
     @exclusivity(unchecked) var cancelledEarly = false
     /// Which of the three buffers is set (see `buffer`, `target`, `outgoing`; at most one).
     @exclusivity(unchecked) private var buffersSet = BuffersSet()
-    /// What `side` holds: nothing, a message call's ``MessageIO``, or the ``Extras``.
-    @exclusivity(unchecked) private var sideKind = SideKind.none
+    /// Whether `side` holds a message call's ``MessageIO`` (set when the operation is made,
+    /// never changed: the ring owner reads it, and `message`, without the socket's lock).
+    let isMessageCall: Bool
     /// Completion backend, a receive: what the operation received so far (a stream recv of
     /// `length` bytes may take several kernel completions).
     var received: [UInt8] {
@@ -117,10 +118,12 @@ final class Operation: @unchecked Sendable {
     /// memory, `outgoingSent` of a send: one word for the three, since an operation is one of
     /// them (the receive's paths look at `target` before `length`).
     @exclusivity(unchecked) private var moved = 0
-    /// A message call's ``MessageIO`` or, for the others, the ``Extras`` (made on first use):
-    /// one word for the two, which no operation has both of. Set once: a message call's
-    /// cancel keeps its latch in its `MessageIO`, so the ring owner, which reads `message`
-    /// outside the socket's lock, never sees this change.
+    /// A message call's ``MessageIO`` (`isMessageCall`, set when the operation is made) or,
+    /// for the others, the ``Extras`` (made on first use, under the socket's lock): one word
+    /// for the two, which no operation has both of. A message call's cancel keeps its latch in
+    /// its `MessageIO`, so this word never changes on an operation whose `message` is read;
+    /// `message` of any other operation reads only the constant `isMessageCall` (the ring owner
+    /// reads it outside the lock while a cancel may make the extras).
     @exclusivity(unchecked) private var side: AnyObject?
     /// `buffer` of a receive of a length, `target` of a receive into the caller's memory,
     /// `outgoing` of a send: an operation has at most one of the three.
@@ -146,20 +149,16 @@ final class Operation: @unchecked Sendable {
         set { setMemory(newValue, as: .outgoing) }
     }
 
-    /// recvfrom, recvmsg, sendto, sendmsg: the msghdr and everything it points at. Set once,
-    /// when the operation is made, before anything else is.
+    /// recvfrom, recvmsg, sendto, sendmsg: the msghdr and everything it points at (given when
+    /// the operation is made).
     var message: MessageIO? {
-        get { sideKind == .message ? unsafeDowncast(side.unsafelyUnwrapped, to: MessageIO.self) : nil }
-        set {
-            assert(sideKind != .extras, "a message on an operation with extras")
-            side = newValue
-            sideKind = newValue == nil ? .none : .message
-        }
+        isMessageCall ? unsafeDowncast(side.unsafelyUnwrapped, to: MessageIO.self) : nil
     }
 
     /// The extras, if they were made.
     private var extras: Extras? {
-        sideKind == .extras ? unsafeDowncast(side.unsafelyUnwrapped, to: Extras.self) : nil
+        guard !isMessageCall, let side else { return nil }
+        return unsafeDowncast(side, to: Extras.self)
     }
 
     /// Sets (or clears) the operation's one word of memory as `which`; it holds no other.
@@ -223,15 +222,11 @@ final class Operation: @unchecked Sendable {
 
     private func madeExtras() -> Extras {
         if let extras { return extras }
-        assert(sideKind == .none, "extras on a message call's operation")
+        assert(!isMessageCall, "extras on a message call's operation")
         let made = Extras()
         side = made
-        sideKind = .extras
         return made
     }
-
-    /// What the one word `side` holds.
-    private enum SideKind: UInt8 { case none, message, extras }
 
     /// Which of an operation's optional buffers hold a value: one byte for the three, in place
     /// of each optional's own tag byte and its padding.
@@ -256,12 +251,16 @@ final class Operation: @unchecked Sendable {
     /// asked for when that part came.
     static let receiveChunk = 256 * 1024
 
-    init(_ kind: Kind, tag: OperationTag, handle: Handle, caller: Caller, socket: Socket) {
+    /// An operation of `kind` for `caller`; a message call's (recvfrom, recvmsg, sendto,
+    /// sendmsg) with its `message`.
+    init(_ kind: Kind, tag: OperationTag, handle: Handle, caller: Caller, socket: Socket, message: MessageIO? = nil) {
         self.kind = kind
         self.tag = tag
         self.handle = handle
         self.caller = caller
         self.socket = socket
+        isMessageCall = message != nil
+        side = message
     }
 
     deinit {

@@ -115,9 +115,8 @@ extension Socket {
     /// recvmsg(2)/sendmsg(2) on `message` (`IORING_OP_RECVMSG`/`SENDMSG` on the completion backend).
     func startMessage(_ kind: Operation.Kind, _ tag: OperationTag, _ message: MessageIO, flags: MessageFlags,
                       caller: Caller, handle: Handle?, mayWait: Bool = true) throws(SocketError) -> Started {
-        let op = Operation(kind, tag: tag, handle: handle ?? .make(), caller: caller, socket: self)
+        let op = Operation(kind, tag: tag, handle: handle ?? .make(), caller: caller, socket: self, message: message)
         op.flags = flags.rawValue
-        op.message = message
         return try start(op, mayWait: mayWait, attemptFirst: kind != .send || !backend.sendsThroughKernel(for: caller))
     }
 
