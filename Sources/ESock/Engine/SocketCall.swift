@@ -208,7 +208,7 @@ struct AsyncCallProgress<Call: SocketCall> {
     /// over. (The steps take the state's address: a method on `pointee` copied the state into
     /// the frame.)
     @inline(never)
-    static func beginWait(_ state: UnsafeMutablePointer<Self>, _ socket: Socket) -> (UInt64?, AsyncCallSlot)? {
+    static func beginWait(_ state: UnsafeMutablePointer<Self>, _ socket: Socket) -> (CallWait.Generation?, AsyncCallSlot)? {
         guard let handle = state.pointee.next.waitingFor else { return nil }
         let slot = state.pointee.slot
         return (slot.begin(handle, polledBy: socket.backend, deadline: state.pointee.progress.deadline), slot)

@@ -18,37 +18,61 @@ final class AsyncCallSlot: @unchecked Sendable {
         /// was not suspended for it (at most one per operation of the call). Mostly the only
         /// one, and then no array is made.
         var first: SocketMessage?
+        /// The messages kept after `first` and a thread waiting for a late one, which few slots
+        /// ever have: out of line, made on first use (inline, the slot took a 128-byte malloc
+        /// chunk, not 112).
+        var late: Late?
+
         /// The messages kept after `first`, oldest first (a call given up whose operations'
         /// messages came late).
-        var more: [SocketMessage] = []
+        var more: [SocketMessage] { late?.more ?? [] }
+
         /// A thread waiting for a given-up operation's late message (``receiveLate(_:polledBy:deadline:)``).
-        var lateWaiter: Latch?
+        var lateWaiter: Latch? {
+            get { late?.waiter }
+            set {
+                if let late { late.waiter = newValue } else if let newValue { madeLate().waiter = newValue }
+            }
+        }
+
+        private mutating func madeLate() -> Late {
+            if let late { return late }
+            let made = Late()
+            late = made
+            return made
+        }
 
         /// Takes the oldest message about `handle` out of the slot.
         mutating func take(_ handle: Handle) -> SocketMessage? {
             if first?.handle == handle { return first.take() }
-            guard let i = more.firstIndex(where: { $0.handle == handle }) else { return nil }
-            return more.remove(at: i)
+            guard let late, let i = late.more.firstIndex(where: { $0.handle == handle }) else { return nil }
+            return late.more.remove(at: i)
         }
 
         /// Whether a message about `handle` is kept.
         func holds(_ handle: Handle) -> Bool {
-            first?.handle == handle || more.contains { $0.handle == handle }
+            first?.handle == handle || (late?.more.contains { $0.handle == handle } ?? false)
         }
 
         /// Keeps a message, behind those kept already (`first` is the oldest, so that two
         /// messages about one operation are taken in the order they came).
         mutating func keep(_ message: consuming SocketMessage) {
-            if first == nil && more.isEmpty { first = message } else { more.append(message) }
+            if first == nil && more.isEmpty { first = message } else { madeLate().more.append(message) }
         }
 
         /// Takes every message kept.
         mutating func takeAll() -> [SocketMessage] {
-            var all = more
-            more = []
+            var all = late?.more ?? []
+            late?.more = []
             if let m = first.take() { all.insert(m, at: 0) }
             return all
         }
+    }
+
+    /// The rare part of a slot's state (`State.late`), guarded by the slot's lock as the rest.
+    private final class Late {
+        var more: [SocketMessage] = []
+        var waiter: Latch?
     }
 
     private let state = Locked(State())
@@ -118,8 +142,8 @@ final class AsyncCallSlot: @unchecked Sendable {
     /// the message is here already; ``end(polledBy:)`` then tells what woke it. (In steps, so
     /// that the caller's frame, held by every pending call, holds no `Wake`.)
     @inline(never)
-    func begin(_ handle: Handle, polledBy driver: any IOBackendDriver, deadline: Deadline?) -> UInt64? {
-        let (generation, ready) = state.withLock { s -> (UInt64, Bool) in
+    func begin(_ handle: Handle, polledBy driver: any IOBackendDriver, deadline: Deadline?) -> CallWait.Generation? {
+        let (generation, ready) = state.withLock { s -> (CallWait.Generation, Bool) in
             let ready = s.holds(handle)
             return (s.wait.begin(handle, ready: ready), ready)
         }
@@ -146,7 +170,7 @@ final class AsyncCallSlot: @unchecked Sendable {
     /// if any, after this returns, as it does after any call (`ActorIsolationTests`;
     /// "Fourteenth session" for what each of these costs).
     @inline(__always)
-    nonisolated(nonsending) func suspend(_ generation: UInt64) async {
+    nonisolated(nonsending) func suspend(_ generation: CallWait.Generation) async {
         await _unsafeInheritExecutor_withTaskCancellationHandler {
             // Unsafe (no checking wrapper to allocate): the continuation is taken, and resumed,
             // exactly once.
@@ -159,7 +183,7 @@ final class AsyncCallSlot: @unchecked Sendable {
     /// Suspends the wait with `c`, unless it was woken since it began (its message came, its
     /// task was cancelled, its deadline passed: then `c` is resumed at once).
     @inline(never)
-    private func park(_ c: UnsafeContinuation<Void, Never>, _ generation: UInt64) {
+    private func park(_ c: UnsafeContinuation<Void, Never>, _ generation: CallWait.Generation) {
         let cancelled = Task.isCancelled
         let suspended = state.withLock { s -> Bool in
             var ready: CallWait.Woken?
@@ -174,7 +198,7 @@ final class AsyncCallSlot: @unchecked Sendable {
     /// Wakes the wait of `generation` with `wake` (its task was cancelled, its deadline
     /// passed), unless something woke it first.
     @inline(never)
-    private func withdraw(_ generation: UInt64, with wake: CallWait.Woken) {
+    private func withdraw(_ generation: CallWait.Generation, with wake: CallWait.Woken) {
         state.withLock { $0.wait.withdraw(generation: generation, with: wake) }?.resume()
     }
 

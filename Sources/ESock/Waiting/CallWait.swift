@@ -18,27 +18,33 @@ struct CallWait {
         case timedOut
     }
 
-    // Declared words first, the bytes last, so that they share the last word (40 B).
+    /// A wait's number among its slot's waits.
+    typealias Generation = UInt32
+
+    // Declared so that the 32-bit generation and the three bytes share the first word (32 B;
+    // with a 64-bit generation 40, and the slot a 128-byte malloc chunk, not 112).
     /// Counts the waits, so that a late timer or cancel handler of an earlier wait is told
-    /// apart (never 0).
-    private(set) var generation: UInt64 = 0
-    /// The operation whose message the call waits for.
-    private(set) var waitedHandle = Handle(id: 0)
-    /// Set while it is suspended and nobody has woken it: whoever wakes it takes this.
-    private var continuation: UnsafeContinuation<Void, Never>?
-    /// Its deadline's timer, once scheduled; 0 when none (``TimerQueue`` numbers them from 1).
-    private var timer: UInt64 = 0
+    /// apart (never 0). It wraps after 2^32 waits of one slot: a handler would have to be
+    /// late by that many waits of the same slot to be taken for a later wait's (a timer or a
+    /// cancel handler runs, or is cancelled, within its wait or just after it).
+    private(set) var generation: Generation = 0
     /// What woke it, for the end to take.
     private var woken: Woken?
     /// Set from the start of a wait to its end.
     private(set) var isActive = false
     /// Whether it asked its backend to poll while it waits (not when it never suspended).
     private(set) var demanded = false
+    /// The operation whose message the call waits for.
+    private(set) var waitedHandle = Handle(id: 0)
+    /// Set while it is suspended and nobody has woken it: whoever wakes it takes this.
+    private var continuation: UnsafeContinuation<Void, Never>?
+    /// Its deadline's timer, once scheduled; 0 when none (``TimerQueue`` numbers them from 1).
+    private var timer: UInt64 = 0
 
     /// The start of a wait for the message about `handle`; `ready` (the message is kept in the
     /// slot already) wakes it at once, and then it asks no backend to poll. Returns the wait's
     /// generation.
-    mutating func begin(_ handle: Handle, ready: Bool) -> UInt64 {
+    mutating func begin(_ handle: Handle, ready: Bool) -> Generation {
         assert(!isActive, "a slot serves one async call at a time")
         generation = generation == .max ? 1 : generation + 1
         isActive = true
@@ -55,7 +61,7 @@ struct CallWait {
     /// The suspension of the wait of `generation` with `c`: false when it was woken already
     /// (since its start, or by `ready`: its message is kept in the slot, or the task was
     /// cancelled), and then `c` is to be resumed at once.
-    mutating func park(_ c: UnsafeContinuation<Void, Never>, generation: UInt64, ready: Woken?) -> Bool {
+    mutating func park(_ c: UnsafeContinuation<Void, Never>, generation: Generation, ready: Woken?) -> Bool {
         assert(isActive && generation == self.generation, "a call's wait parked after its end")
         if woken == nil { woken = ready }
         if woken != nil { return false }
@@ -79,7 +85,7 @@ struct CallWait {
     /// The wake-up of a cancel handler or a timer for the wait of `generation`: a suspended
     /// wait's continuation is handed over; one not suspended yet is marked, so that it does
     /// not suspend. Nothing when the wait is over or woken already.
-    mutating func withdraw(generation: UInt64, with woken: Woken) -> UnsafeContinuation<Void, Never>? {
+    mutating func withdraw(generation: Generation, with woken: Woken) -> UnsafeContinuation<Void, Never>? {
         guard isActive, generation == self.generation, self.woken == nil else { return nil }
         if let c = wake(woken) { return c }
         self.woken = woken
@@ -88,7 +94,7 @@ struct CallWait {
 
     /// Records the timer of the wait of `generation`; false when that wait is over (the caller
     /// cancels the timer).
-    mutating func setTimer(_ id: UInt64, generation: UInt64) -> Bool {
+    mutating func setTimer(_ id: UInt64, generation: Generation) -> Bool {
         guard isActive, generation == self.generation else { return false }
         timer = id
         return true
