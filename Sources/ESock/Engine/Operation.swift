@@ -40,8 +40,9 @@ final class Operation: @unchecked Sendable {
     // the extras share theirs: an operation takes 112 B with malloc's rounding (264 B at
     // first, 240 before the extras went out of line, 176 before the sharing, 144 before the
     // buffers' word, 128 before the length and the header shared words), and a completion
-    // socket holds two while it waits: its multishot receive and the caller's receive. What each field is for is in its comment: recv, send, sendfile, connect, the
-    // message calls, or the ring owner's own.
+    // socket holds two while it waits: its multishot receive and the caller's receive. What
+    // each field is for is in its comment: recv, send, sendfile, connect, the message calls,
+    // or the ring owner's own.
     let kind: Kind
     let tag: OperationTag
     @exclusivity(unchecked) private(set) var phase: Phase = .queued

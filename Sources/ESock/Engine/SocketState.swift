@@ -114,6 +114,8 @@ struct SocketState: @unchecked Sendable {
         guard let rare else { return [] }
         return rare.values.waiting[queue.rawValue]
     }
+    /// The four waiting lines, to change in place (``OperationQueue``'s `self[waiting: queue]`):
+    /// a change makes the rare fields.
     var rareWaiting: InlineArray<4, [Operation]> {
         get { rare?.values.waiting ?? InlineArray(repeating: []) }
         // In place (a get and a set would copy the lines on every change).
