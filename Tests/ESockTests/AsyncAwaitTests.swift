@@ -211,9 +211,10 @@ struct AsyncAwaitTests {
 
     @Test(arguments: Backend.allCases)
     func asyncErrorsKeepTheirReason(backend: Backend) async throws {
-        // Connection refused: nothing listens on the port a closed listener had.
+        // Connection refused: a port bound and not listening.
+        let (holder, address) = try refusingAddress(on: backend.instance())
+        defer { try? holder.close() }
         let l = try listener(on: backend)
-        let address = try l.sockname()
         try l.close()
         let c = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
         defer { try? c.close() }

@@ -222,9 +222,8 @@ struct OTPSemanticsTests {
           arguments: Backend.allCases)
     func connectOutcomesAgree(_ backend: Backend) throws {
         let io = try backend.instance()
-        let l = try listener(on: backend)
-        let closedAddress = try l.sockname()
-        try l.close()
+        let (holder, closedAddress) = try refusingAddress(on: io)
+        defer { try? holder.close() }
         let c = try Socket.open(.inet, .stream, .tcp, backend: io)
         defer { try? c.close() }
         #expect(throws: SocketError.posix(ECONNREFUSED)) { try c.connect(closedAddress, timeout: .seconds(5)) }

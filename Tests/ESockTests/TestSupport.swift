@@ -98,6 +98,21 @@ func listener(on io: any IOBackend, _ domain: Domain = .inet, netns: String? = n
     return l
 }
 
+/// An address on loopback that refuses connections, and the socket that keeps it so: a TCP
+/// socket bound to a port and not listening. Close the socket when done. (A closed listener's
+/// port is no such address in a parallel run: another test may listen on it by then, or a
+/// connect to it may be given the same port as its own and connect to itself.)
+func refusingAddress(on io: any IOBackend) throws -> (holder: Socket, address: SocketAddress) {
+    let holder = try Socket.open(.inet, .stream, .tcp, backend: io)
+    do {
+        try holder.bind(.loopback(port: 0))
+        return (holder, try holder.sockname())
+    } catch {
+        try? holder.close()
+        throw error
+    }
+}
+
 func connectedPair(on backend: Backend, _ domain: Domain = .inet) throws -> Pair {
     try connectedPair(on: backend.instance(), domain)
 }
