@@ -367,15 +367,16 @@ struct DatagramTests {
 
     @Test("recverr: an ICMP port unreachable on loopback lands in the error queue", arguments: Backend.allCases)
     func recverr(backend: Backend) throws {
+        // The sender is bound first, so that its port cannot be the one closed below.
+        let s = try Socket.open(.inet, .dgram, .udp, backend: backend.instance())
+        defer { try? s.close() }
+        try setIntOption(s, Int32(IPPROTO_IP), IP_RECVERR, 1)
+        try s.bind(.loopback(port: 0))
         // A port nobody listens on: bind one, note it, close it.
         let probe = try Socket.open(.inet, .dgram, .udp, backend: backend.instance())
         try probe.bind(.loopback(port: 0))
         let closed = try probe.sockname()
         try probe.close()
-        let s = try Socket.open(.inet, .dgram, .udp, backend: backend.instance())
-        defer { try? s.close() }
-        try setIntOption(s, Int32(IPPROTO_IP), IP_RECVERR, 1)
-        try s.bind(.loopback(port: 0))
         try s.sendto([1, 2, 3], to: closed, timeout: .seconds(5))
         let msg = try s.recvmsg(flags: .errqueue, timeout: .seconds(5))
         #expect(msg.flags.contains(.errqueue))
