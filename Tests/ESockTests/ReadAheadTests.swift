@@ -35,6 +35,32 @@ struct ReadAheadTests {
         #expect(ahead.isEmpty)
     }
 
+    /// A stream of tiny segments read ahead: small pieces join, so the pieces stay few (the
+    /// receiver asks the count at each CQE) and the bytes stay in order; large pieces still go
+    /// in as they are.
+    @Test("tiny pieces join the last small one; large ones stay as they came")
+    func tinyPiecesJoin() {
+        var ahead = ReadAhead()
+        var expected: [UInt8] = []
+        for i in 0..<100_000 {
+            let b = UInt8(truncatingIfNeeded: i)
+            if i % 2 == 0 { ahead.append([b]) } else { [b].withUnsafeBytes { ahead.append($0) } }
+            expected.append(b)
+        }
+        #expect(ahead.count == 100_000)
+        #expect(ahead.pieceCount <= 100_000 / (ReadAhead.joinBelow - 1) + 1, "\(ahead.pieceCount) pieces")
+        // A large piece after small ones is a piece of its own, and a small one after it too.
+        let large = Self.bytes(0..<65536)
+        ahead.append(large)
+        expected += large
+        let pieces = ahead.pieceCount
+        ahead.append([7])
+        expected.append(7)
+        #expect(ahead.pieceCount == pieces + 1, "a small piece does not join a large one")
+        #expect(ahead.takeAll() == expected)
+        #expect(ahead.isEmpty)
+    }
+
     @Test("takes of a length across pieces, peeks, copies and what goes in front")
     func lengthsPeeksCopies() {
         var ahead = ReadAhead()

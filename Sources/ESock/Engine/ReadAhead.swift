@@ -26,14 +26,30 @@ struct ReadAhead {
     /// Adds a copy of `bytes` behind what is read ahead.
     mutating func append(_ bytes: UnsafeRawBufferPointer) {
         guard !bytes.isEmpty else { return }
-        pieces.append(Array(bytes))
+        if joinsLast(bytes.count) { pieces[pieces.count - 1] += bytes } else { pieces.append(Array(bytes)) }
     }
 
-    /// Adds `bytes` behind what is read ahead (the array itself, not a copy).
+    /// Adds `bytes` behind what is read ahead (the array itself, not a copy, unless it is small
+    /// enough to join the last piece).
     mutating func append(_ bytes: [UInt8]) {
         guard !bytes.isEmpty else { return }
-        pieces.append(bytes)
+        if joinsLast(bytes.count) { pieces[pieces.count - 1] += bytes } else { pieces.append(bytes) }
     }
+
+    /// Pieces below this size are joined when one follows another: a peer's stream of tiny
+    /// segments would otherwise make a piece per segment (an array of its own each, dozens of
+    /// bytes of heap per byte, and `count`, which the receiver checks at each CQE, a walk over
+    /// up to a quarter of a million of them before the read-ahead limit stops the receiver).
+    /// Joined, every piece but the last two holds at least this much.
+    static let joinBelow = 4096
+
+    /// Whether `n` more bytes go into the last piece instead of a new one: both small.
+    private func joinsLast(_ n: Int) -> Bool {
+        n < Self.joinBelow && (pieces.last.map { $0.count < Self.joinBelow } ?? false)
+    }
+
+    /// The pieces kept now (tests).
+    var pieceCount: Int { pieces.count }
 
     /// Puts `bytes` in front of what is read ahead (what a cancelled receive got goes before
     /// what came after it).
