@@ -94,6 +94,13 @@ final class Operation: @unchecked Sendable {
         set { armed = Int32(clamping: newValue) }
     }
     @exclusivity(unchecked) private var armed: Int32 = 0
+    /// Completion backend, a socket's multishot receiver (which asks for no length: its
+    /// `armedLength` word): the low 32 bits of the socket's count of reads when it was armed, to
+    /// tell at its end how many pieces of data it brought.
+    var readsWhenArmed: UInt32 {
+        get { UInt32(bitPattern: armed) }
+        set { armed = Int32(bitPattern: newValue) }
+    }
     /// The ring owner's own: the operation's place in the owner's table of what the kernel
     /// holds while its SQE is in the kernel (-1 when it is not); it names the SQE.
     @exclusivity(unchecked) var kernelSlot: Int32 = -1

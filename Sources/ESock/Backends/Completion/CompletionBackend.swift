@@ -174,6 +174,8 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     private let gathered = Atomic<UInt64>(0)
     private let bundled = Atomic<UInt64>(0)
     private let receiversArmed = Atomic<UInt64>(0)
+    /// Multishot receives that ended for want of a provided buffer (ENOBUFS).
+    private let receiversRanDry = Atomic<UInt64>(0)
 
     /// Sets up an io_uring instance on its owner thread. Throws the kernel's error when io_uring
     /// cannot start (EPERM when `kernel.io_uring_disabled` or a seccomp profile forbids it,
@@ -682,6 +684,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// Hands a CQE's result to the socket of the operation its user data names.
     private func deliver(_ userData: UInt64, more: Bool, result: Int32, data: UnsafeRawBufferPointer?) {
         withTarget(of: userData, more: more) { socket, op in
+            if result == -ENOBUFS && !more && op.isReceiver { receiversRanDry.wrappingAdd(1, ordering: .relaxed) }
             socket.completed(op, result: result, data: data, more: more, rules: completionRules)
         }
     }
@@ -760,6 +763,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
                                       "gathered_completions": gathered.load(ordering: .relaxed),
                                       "bundled_completions": bundled.load(ordering: .relaxed),
                                       "multishot_receivers": receiversArmed.load(ordering: .relaxed),
+                                      "receivers_ran_dry": receiversRanDry.load(ordering: .relaxed),
                                       "sockets": UInt64(table.count)],
                            settings: settings)
     }

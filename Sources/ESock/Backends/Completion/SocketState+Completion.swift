@@ -39,6 +39,11 @@ extension SocketState {
             }
             if let latch = op.cancelLatch { fx.append(.signal(latch)) }
         case .waiting:
+            if receivesWithoutReceiver > 0 && op.kind == .recv && op.message == nil {
+                let little = op.target == nil && op.length == 0 && result >= 0
+                    && !CompletionRules.stillStreaming(received: Int(result), asked: op.armedLength)
+                receivesWithoutReceiver = little ? 0 : receivesWithoutReceiver - 1
+            }
             switch finish(op, result: result, data: data) {
             case .wait:
                 rules.send(op, toKernel: &self, &fx)
@@ -73,6 +78,7 @@ extension SocketState {
         let n = Int(result)
         if !more {
             inflight -= 1
+            if result != -ENOBUFS { receiversRanDry = 0 }
             if self.receiver === receiver {
                 self.receiver = nil
                 receiverStopping = false
@@ -99,6 +105,15 @@ extension SocketState {
             } else if result == -EINVAL {
                 // A kernel without multishot receives: plain receives from now on.
                 rules.features.setMultishotReceive(false)
+            } else if result == -ENOBUFS && !more {
+                // Ran dry soon, twice in a row: the socket's receives go on without a receiver for a
+                // while (CompletionRules.receivesAfterRunningDry).
+                let pieces = UInt32(truncatingIfNeeded: counters.readPkg) &- receiver.readsWhenArmed
+                receiversRanDry = CompletionRules.runsDrySoon(pieces: pieces) ? receiversRanDry + 1 : 0
+                if receiversRanDry >= CompletionRules.dryRunsBeforeReceivingWithout {
+                    receiversRanDry = 0
+                    receivesWithoutReceiver = CompletionRules.receivesAfterRunningDry
+                }
             } else if result != -ENOBUFS && result != -ECANCELED && result != -EINTR && result != -EAGAIN {
                 let error = SocketError.posix(-result)
                 counters.add(.readFails)
