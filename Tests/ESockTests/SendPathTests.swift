@@ -2,17 +2,18 @@
 import Testing
 
 /// Which sends go through the completion backend's ring (an SQE of the owner's next batch)
-/// and which are tried with send(2) first: by default none goes to the ring before send(2)
-/// tried it; with `sendsThroughRing` (completion-plain's configuration here) a nowait send on
-/// the ring owner's thread goes through the ring, an async call's does not (it would suspend
-/// until the send's CQE); on any other thread, and on the select backend, no send does. Then
-/// the data arrives either way.
+/// and which are tried with send(2) first: by default only a large nowait or blocking send
+/// made on the ring owner's thread goes to the ring before send(2) tried it; with
+/// `sendsThroughRing` (completion-plain's configuration here) every nowait send on the ring
+/// owner's thread goes through the ring; an async call's never does (it would suspend until
+/// the send's CQE); on any other thread, and on the select backend, no send does. Then the
+/// data arrives either way.
 @Suite("Send path: through the ring or send(2) first")
 struct SendPathTests {
     /// What the backend answers for a nowait caller and for an async call, on the calling thread.
     private static func answers(_ backend: any IOBackend) -> (nowait: Bool, async: Bool) {
         guard let driver = backend as? any IOBackendDriver else { return (false, false) }
-        return (driver.sendsThroughKernel(for: .mailbox(Mailbox())), driver.sendsThroughKernel(for: .asyncCall(AsyncCallSlot())))
+        return (driver.sendsThroughKernel(for: .mailbox(Mailbox()), bytes: 64), driver.sendsThroughKernel(for: .asyncCall(AsyncCallSlot()), bytes: 64))
     }
 
     /// Whether `io` sends through the ring on its owner's thread (its configuration says so).
@@ -70,6 +71,52 @@ struct SendPathTests {
             Issue.record("a select message for 64 bytes on an empty socket")
         }
         #expect(try p.server.recv(length: message.count, timeout: .seconds(30)) == message)
+    }
+
+    @Test("on the ring owner's thread a large nowait send goes through the ring, a smaller one is tried first",
+          arguments: Backend.allCases)
+    func largeSendOnOwner(backend: Backend) throws {
+        let io = try backend.instance()
+        guard let driver = io as? any IOBackendDriver else { Issue.record("not an ESock backend"); return }
+        let large = CompletionRules.ringSendBytes
+        let onOwner = try io.run {
+            (driver.sendsThroughKernel(for: .mailbox(Mailbox()), bytes: large),
+             driver.sendsThroughKernel(for: .mailbox(Mailbox()), bytes: large - 1),
+             driver.sendsThroughKernel(for: .asyncCall(AsyncCallSlot()), bytes: large))
+        }
+        let completion = backend.model == .completion
+        #expect(onOwner.0 == completion, "a send of \(large) bytes on the owner's thread")
+        #expect(onOwner.1 == Self.ringSends(io), "a send of \(large - 1) bytes on the owner's thread")
+        #expect(!onOwner.2, "an async call's send is tried with send(2) first")
+        #expect(!driver.sendsThroughKernel(for: .mailbox(Mailbox()), bytes: large), "off the owner's thread")
+        // A 64 KiB nowait send made on the owner's thread: a completion message on the completion
+        // backend (done at once or a select message on the select backend), and the peer gets it.
+        let p = try connectedPair(on: io)
+        defer { p.closeAll() }
+        let message = pattern(64 * 1024, seed: 9)
+        let mailbox = Mailbox()
+        let result = try io.run { try p.client.send(message, nowait: mailbox) }
+        let gotWhole = Locked<Bool?>(nil)
+        let received = onThread {
+            let got = try p.server.recv(length: message.count, timeout: .seconds(30))
+            gotWhole.withLock { $0 = got == message }
+        }
+        switch result {
+        case .done(let rest):
+            #expect(!completion, "a large send on the ring owner's thread goes through the ring")
+            #expect(rest.isEmpty)
+        case .completion(let info):
+            #expect(completion)
+            let m = try expectMessage(mailbox, info.handle, timeout: .seconds(30))
+            guard case .completion(_, _, .sent) = m else { Issue.record("expected .sent, got \(m)"); return }
+        case .select(let info, let rest):
+            #expect(!completion)
+            _ = try expectMessage(mailbox, info.handle, timeout: .seconds(30))
+            let rest = rest ?? []
+            if !rest.isEmpty { _ = try p.client.send(rest, timeout: .seconds(30)) }
+        }
+        try received()
+        #expect(gotWhole.withLock { $0 } == true, "the peer did not get the bytes sent")
     }
 
     @Test("blocking calls on the ring owner's thread: a send that must wait and an echo arrive whole",

@@ -116,7 +116,7 @@ extension Socket {
             op.borrowOutgoing(UnsafeRawBufferPointer(rebasing: bytes[offset...]))
             return op
         }
-        if mayWait && backend.sendsThroughKernel(for: caller) {
+        if mayWait && backend.sendsThroughKernel(for: caller, bytes: bytes.count - sent) {
             return try start(operation(handle, from: sent), mayWait: true, attemptFirst: false)
         }
         let keepsData = backend.operationsKeepData

@@ -45,7 +45,7 @@ extension Socket {
             op.flags = flags.rawValue
             return op
         }
-        if mayWait && backend.sendsThroughKernel(for: caller) {
+        if mayWait && backend.sendsThroughKernel(for: caller, bytes: data.count) {
             // The ring sends it with its owner's next io_uring_enter, batched with the others.
             let op = operation(handle ?? .make())
             op.keepOutgoing(data, from: 0)

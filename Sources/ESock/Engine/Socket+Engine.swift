@@ -117,7 +117,7 @@ extension Socket {
                       caller: Caller, handle: Handle?, mayWait: Bool = true) throws(SocketError) -> Started {
         let op = Operation(kind, tag: tag, handle: handle ?? .make(), caller: caller, socket: self, message: message)
         op.flags = flags.rawValue
-        return try start(op, mayWait: mayWait, attemptFirst: kind != .send || !backend.sendsThroughKernel(for: caller))
+        return try start(op, mayWait: mayWait, attemptFirst: kind != .send || !backend.sendsThroughKernel(for: caller, bytes: message.total))
     }
 
     /// A connection accepted at once becomes a socket here, outside the listener's lock.

@@ -23,7 +23,7 @@ extension SocketState {
     /// nothing is queued or armed; the answer is then ``Started/wouldBlock(partial:)``.
     ///
     /// `attemptFirst` false: the operation goes to the kernel's queue without a direct attempt
-    /// (a send on the completion backend's ring owner, see ``IOBackendDriver/sendsThroughKernel(for:)``).
+    /// (a send on the completion backend's ring owner, see ``IOBackendDriver/sendsThroughKernel(for:bytes:)``).
     mutating func start(_ op: Operation, mayWait: Bool, attemptFirst: Bool = true,
                         _ fx: inout Effects) throws(SocketError) -> Started {
         guard !closed else { throw .closed }

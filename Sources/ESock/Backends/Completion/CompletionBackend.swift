@@ -62,13 +62,15 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         /// falling back to neither where the kernel refuses them. False: neither (to measure
         /// the difference, and to test the fallback).
         public var deferTaskRun = true
-        /// False (the default): every send is tried with send(2) first, on the ring owner's
-        /// thread as on any other, and only what must wait goes to the ring. True: a nowait or
-        /// blocking send made on the ring owner's thread is an SQE of the owner's next batch,
-        /// with no send(2) of its own (an async call's is still tried with send(2) first: it
-        /// would wait for its CQE). The default changed on 2026-12-05, measured at 64, 512 and
-        /// 10,000 connections: send(2) first was 1.03x-1.12x faster (docs/architecture.md,
-        /// "Seventeenth session").
+        /// False (the default): a send is tried with send(2) first, on the ring owner's thread as
+        /// on any other, and only what must wait goes to the ring; but a nowait or blocking send
+        /// of 16 KiB or more made on the owner's thread goes to the ring at once. True: every
+        /// nowait or blocking send made on the ring owner's thread is an SQE of the owner's next
+        /// batch, with no send(2) of its own (an async call's is still tried with send(2) first:
+        /// it would wait for its CQE). The default changed on 2026-12-05, measured at 64, 512 and
+        /// 10,000 connections: send(2) first was 1.03x-1.12x faster for 64-byte messages
+        /// (docs/architecture.md, "Seventeenth session"); for 64 KiB sends on four connections
+        /// the ring was 1.4x faster ("Twentieth session").
         public var sendsThroughRing = false
         /// True (the default): a stream's plain receives wait on one multishot receive and a
         /// listener's accepts on one multishot accept, where the kernel has them. False: an SQE
@@ -210,7 +212,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
 
     var rules: any IOModelRules { completionRules }
 
-    func sendsThroughKernel(for caller: Caller) -> Bool { completionRules.sendsThroughKernel(for: caller) }
+    func sendsThroughKernel(for caller: Caller, bytes: Int) -> Bool { completionRules.sendsThroughKernel(for: caller, bytes: bytes) }
 
     var operationsKeepData: Bool { completionRules.operationsKeepData }
 
@@ -751,7 +753,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         settings["receive_bundles"] = bundlesSummary
         settings["sends"] = configuration.sendsThroughRing
             ? "nowait and blocking sends on the ring owner's thread through the ring; others send(2) first"
-            : "send(2) first; what must wait through the ring"
+            : "send(2) first, but on the ring owner's thread nowait and blocking sends of 16 KiB or more through the ring; what must wait through the ring"
         return BackendInfo(name: name, model: model, threads: 1,
                            counters: ["submissions": submissions.load(ordering: .relaxed),
                                       "completions": completions.load(ordering: .relaxed),

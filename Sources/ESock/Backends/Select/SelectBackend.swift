@@ -86,7 +86,7 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
     var rules: any IOModelRules { selectRules }
 
     /// No send goes to the kernel's queue: each is tried with send(2).
-    func sendsThroughKernel(for caller: Caller) -> Bool { false }
+    func sendsThroughKernel(for caller: Caller, bytes: Int) -> Bool { false }
 
     /// The caller keeps what is left to send and calls again with it.
     var operationsKeepData: Bool { false }
