@@ -52,14 +52,14 @@ struct SocketState: @unchecked Sendable {
     var receiverStopping = false
     /// The acceptor was asked to stop (enough connections accepted ahead).
     var acceptorStopping = false
-    /// Completion backend: how many of the stream's last receivers in a row ended for want of
-    /// provided buffers (their data came faster than the ring's shared buffers came back).
-    var receiversRanDry: UInt8 = 0
+    /// Completion backend: how many of the stream's last receivers in a row ran dry soon (ended
+    /// for want of provided buffers after a few pieces: `CompletionRules.runsDrySoon`).
+    var receiverDryRunsInARow: UInt8 = 0
     /// Completion backend: how many more of this stream's receives through the ring go without
-    /// a receiver (0: none; they wait on the socket's receiver). Set when receivers ran dry
-    /// several times in a row: the receives then read directly while data is there and wait with an SQE of their
-    /// own, rather than arming receiver after receiver that runs dry; back to 0 when such a
-    /// receive gets little (see `CompletionRules.receivesAfterRunningDry`).
+    /// a receiver (0: none; they wait on the socket's receiver). Set when two receivers in a row
+    /// ran dry soon: the receives then read directly while data is there and wait with an SQE
+    /// of their own, rather than arming receiver after receiver that runs dry; back to 0 when
+    /// such a receive gets little (see `CompletionRules.receivesAfterRunningDry`).
     var receivesWithoutReceiver: UInt8 = 0
     /// What the socket's I/O model decides.
     let rules: any IOModelRules

@@ -78,7 +78,7 @@ extension SocketState {
         let n = Int(result)
         if !more {
             inflight -= 1
-            if result != -ENOBUFS { receiversRanDry = 0 }
+            if result != -ENOBUFS { receiverDryRunsInARow = 0 }
             if self.receiver === receiver {
                 self.receiver = nil
                 receiverStopping = false
@@ -106,12 +106,12 @@ extension SocketState {
                 // A kernel without multishot receives: plain receives from now on.
                 rules.features.setMultishotReceive(false)
             } else if result == -ENOBUFS && !more {
-                // Ran dry soon, twice in a row: the socket's receives go on without a receiver for a
-                // while (CompletionRules.receivesAfterRunningDry).
+                // Ran dry soon, twice in a row: the socket's receives go on without a receiver
+                // for a while (CompletionRules.receivesAfterRunningDry).
                 let pieces = UInt32(truncatingIfNeeded: counters.readPkg) &- receiver.readsWhenArmed
-                receiversRanDry = CompletionRules.runsDrySoon(pieces: pieces) ? receiversRanDry + 1 : 0
-                if receiversRanDry >= CompletionRules.dryRunsBeforeReceivingWithout {
-                    receiversRanDry = 0
+                receiverDryRunsInARow = CompletionRules.runsDrySoon(pieces: pieces) ? receiverDryRunsInARow + 1 : 0
+                if receiverDryRunsInARow >= CompletionRules.dryRunsBeforeReceivingWithout {
+                    receiverDryRunsInARow = 0
                     receivesWithoutReceiver = CompletionRules.receivesAfterRunningDry
                 }
             } else if result != -ENOBUFS && result != -ECANCELED && result != -EINTR && result != -EAGAIN {
