@@ -2,12 +2,12 @@
 import Testing
 
 /// Which sends go through the completion backend's ring (an SQE of the owner's next batch)
-/// and which are tried with send(2) first: by default only a large nowait or blocking send
-/// made on the ring owner's thread goes to the ring before send(2) tried it; with
-/// `sendsThroughRing` (completion-plain's configuration here) every nowait send on the ring
-/// owner's thread goes through the ring; an async call's never does (it would suspend until
-/// the send's CQE); on any other thread, and on the select backend, no send does. Then the
-/// data arrives either way.
+/// and which are tried with send(2) first: with `sendsThroughRing` (the default) every nowait
+/// send on the ring owner's thread goes through the ring; without it (completion-plain's
+/// configuration here) only a large nowait or blocking send made on the owner's thread goes to
+/// the ring before send(2) tried it; an async call's never does (it would suspend until the
+/// send's CQE); on any other thread, and on the select backend, no send does. Then the data
+/// arrives either way.
 @Suite("Send path: through the ring or send(2) first")
 struct SendPathTests {
     /// What the backend answers for a nowait caller and for an async call, on the calling thread.
@@ -33,9 +33,9 @@ struct SendPathTests {
     func ownerThread(backend: Backend) async throws {
         let io = try backend.instance()
         let ringSends = Self.ringSends(io)
-        // The default tries send(2) first; completion-plain keeps the ring path tested. info()
-        // says which.
-        #expect(ringSends == (backend == .completionPlain))
+        // The default sends through the ring; completion-plain keeps send(2) first tested.
+        // info() says which.
+        #expect(ringSends == (backend == .completion))
         if backend.model == .completion {
             #expect(io.info().settings["sends"]?.hasPrefix(ringSends ? "nowait and blocking sends" : "send(2) first") == true)
         }

@@ -27,8 +27,8 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     // ESOCK_CALLERS_LEAD=0: the select backend's epoll-thread-only model, and the nowait server's
     // loop on a thread of its own rather than the backend's (every operation then crosses
     // threads); ESOCK_DEFER_TASKRUN=0: the ring without SINGLE_ISSUER | DEFER_TASKRUN;
-    // ESOCK_RING_SENDS=1: nowait sends on the ring owner through the ring, without send(2)
-    // first; ESOCK_MULTISHOT=0: an SQE per receive and accept; ESOCK_BUNDLES=1: multishot
+    // ESOCK_RING_SENDS=0: nowait sends on the ring owner tried with send(2) first (the default
+    // sends them through the ring); ESOCK_MULTISHOT=0: an SQE per receive and accept; ESOCK_BUNDLES=1: multishot
     // receives asking for bundles (a CQE may fill several provided buffers); ESOCK_PROVIDED_BUFFERS / _SIZE:
     // the provided-buffer ring's shape with whole buffers, ESOCK_INCREMENTAL_BUFFERS / _SIZE with
     // incremental ones (0: none; see docs/architecture.md, "Measured: the ring owner", and
@@ -36,7 +36,7 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     let callersLead = getenv("ESOCK_CALLERS_LEAD").map { String(cString: $0) != "0" } ?? true
     var ringConfig = CompletionBackend.Configuration()
     ringConfig.deferTaskRun = getenv("ESOCK_DEFER_TASKRUN").map { String(cString: $0) != "0" } ?? true
-    ringConfig.sendsThroughRing = getenv("ESOCK_RING_SENDS").map { String(cString: $0) != "0" } ?? false
+    ringConfig.sendsThroughRing = getenv("ESOCK_RING_SENDS").map { String(cString: $0) != "0" } ?? true
     ringConfig.multishot = getenv("ESOCK_MULTISHOT").map { String(cString: $0) != "0" } ?? true
     ringConfig.receiveBundles = getenv("ESOCK_BUNDLES").map { String(cString: $0) != "0" } ?? false
     if let n = getenv("ESOCK_PROVIDED_BUFFERS").flatMap({ UInt32(String(cString: $0)) }) { ringConfig.providedBuffers = n }

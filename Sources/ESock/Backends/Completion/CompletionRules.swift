@@ -29,16 +29,19 @@ final class CompletionRules: IOModelRules, Sendable {
     var model: IOModel { .completion }
     var callsAgain: Bool { false }
     var operationsKeepData: Bool { true }
-    /// With ``CompletionBackend/Configuration/sendsThroughRing`` (off by default), a nowait or
+    /// With ``CompletionBackend/Configuration/sendsThroughRing`` (the default), a nowait or
     /// blocking send on the ring owner's thread is an SQE of the next batch, not a send(2) of its
-    /// own. Otherwise, and always elsewhere, a send is tried directly first: off the owner's
-    /// thread handing it over would cost a wake-up, and on it the send(2) costs less than the
-    /// operation, SQE, CQE and message of a send through the ring (echo 64 x 64 B 1.03x, 512 x
-    /// 64 B 1.12x, the idle wave at 10,000 connections 1.04x; docs/architecture.md,
-    /// "Seventeenth session"). An async call's send on the owner's thread is tried directly
-    /// first in either case: through the ring it would suspend until the send's CQE, and the
-    /// suspension and resumption cost more than the send(2) (async echo at 10,000 idle
-    /// connections 1.10x, echo 512 x 64 B 1.41x; "Eighth session").
+    /// own: the sends of a batch then go into the kernel together in the owner's next
+    /// `io_uring_enter`, and the kernel time this saves against a send(2) each between the
+    /// owner's other work is more than the operation, SQE, CQE and message cost in user space
+    /// (echo 64 x 64 B 1.07x, 512 x 64 B 1.05x, the idle wave at 10,000 connections 1.00x;
+    /// docs/architecture.md, "Twenty-first session"; the same switch measured the other way
+    /// round on 2026-12-05, "Seventeenth session"). Off the owner's thread a send is tried
+    /// directly first: handing it over would cost a wake-up. An async call's send on the
+    /// owner's thread is tried directly first in either case: through the ring it would
+    /// suspend until the send's CQE, and the suspension and resumption cost more than the
+    /// send(2) (async echo at 10,000 idle connections 1.10x, echo 512 x 64 B 1.41x; "Eighth
+    /// session").
     ///
     /// A send of at least ``ringSendBytes`` on the owner's thread goes through the ring in
     /// either case (unless made by an async call): a large send on a busy stream is mostly taken
