@@ -62,16 +62,17 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         /// falling back to neither where the kernel refuses them. False: neither (to measure
         /// the difference, and to test the fallback).
         public var deferTaskRun = true
-        /// True (the default): every nowait or blocking send made on the ring owner's thread is an
-        /// SQE of the owner's next batch, with no send(2) of its own (an async call's is still
-        /// tried with send(2) first: it would wait for its CQE); a send made on any other thread
-        /// is tried with send(2) first, and only what must wait goes to the ring. False: a send
-        /// is tried with send(2) first on the owner's thread too, except a nowait or blocking
-        /// send of 16 KiB or more, which goes to the ring at once. The default has been measured
-        /// both ways at 64, 512 and 10,000 connections: send(2) first was 1.03x-1.12x faster on
-        /// 2026-12-05 ("Seventeenth session" in docs/architecture.md), the ring 1.00x-1.07x on
-        /// 2026-12-06 with lighter operations ("Twenty-first session"); for 64 KiB sends on four
-        /// connections the ring was 1.4x faster ("Twentieth session").
+        /// True (the default): every send made on the ring owner's thread (nowait, blocking, or
+        /// an async call's, which then waits for the send's CQE) is an SQE of the owner's next
+        /// batch, with no send(2) of its own; a send made on any other thread is tried with
+        /// send(2) first, and only what must wait goes to the ring. False: a send is tried with
+        /// send(2) first on the owner's thread too, except a nowait or blocking send of 16 KiB
+        /// or more, which goes to the ring at once. The default has been measured both ways at
+        /// 64, 512 and 10,000 connections: send(2) first was 1.03x-1.12x faster for the nowait
+        /// server on 2026-12-05 ("Seventeenth session" in docs/architecture.md), the ring
+        /// 1.00x-1.07x for it and 1.04x-1.16x for the async server on 2026-12-06, with lighter
+        /// operations ("Twenty-first session"); for 64 KiB sends on four connections the ring
+        /// was 1.4x faster ("Twentieth session").
         public var sendsThroughRing = true
         /// True (the default): a stream's plain receives wait on one multishot receive and a
         /// listener's accepts on one multishot accept, where the kernel has them. False: an SQE
@@ -753,7 +754,7 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
         settings["multishot_accept"] = features.multishotAccept ? "on" : "off"
         settings["receive_bundles"] = bundlesSummary
         settings["sends"] = configuration.sendsThroughRing
-            ? "nowait and blocking sends on the ring owner's thread through the ring; others send(2) first"
+            ? "every send made on the ring owner's thread through the ring; on other threads send(2) first, what must wait through the ring"
             : "send(2) first, but on the ring owner's thread nowait and blocking sends of 16 KiB or more through the ring; what must wait through the ring"
         return BackendInfo(name: name, model: model, threads: 1,
                            counters: ["submissions": submissions.load(ordering: .relaxed),

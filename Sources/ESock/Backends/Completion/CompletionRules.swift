@@ -29,30 +29,29 @@ final class CompletionRules: IOModelRules, Sendable {
     var model: IOModel { .completion }
     var callsAgain: Bool { false }
     var operationsKeepData: Bool { true }
-    /// With ``CompletionBackend/Configuration/sendsThroughRing`` (the default), a nowait or
-    /// blocking send on the ring owner's thread is an SQE of the next batch, not a send(2) of its
-    /// own: the sends of a batch then go into the kernel together in the owner's next
-    /// `io_uring_enter`, and the kernel time this saves against a send(2) each between the
-    /// owner's other work is more than the operation, SQE, CQE and message cost in user space
-    /// (echo 64 x 64 B 1.07x, 512 x 64 B 1.05x, the idle wave at 10,000 connections 1.00x;
-    /// docs/architecture.md, "Twenty-first session"; the same switch measured the other way
-    /// round on 2026-12-05, "Seventeenth session"). Off the owner's thread a send is tried
-    /// directly first: handing it over would cost a wake-up. An async call's send on the
-    /// owner's thread is tried directly first in either case: through the ring it would
-    /// suspend until the send's CQE, and the suspension and resumption cost more than the
-    /// send(2) (async echo at 10,000 idle connections 1.10x, echo 512 x 64 B 1.41x; "Eighth
-    /// session").
+    /// With ``CompletionBackend/Configuration/sendsThroughRing`` (the default), every send made
+    /// on the ring owner's thread (nowait, blocking or an async call's) is an SQE of the next
+    /// batch, not a send(2) of its own: the sends of a batch then go into the kernel together
+    /// in the owner's next `io_uring_enter`, and the kernel time this saves against a send(2)
+    /// each between the owner's other work is more than the operation, SQE, CQE and message
+    /// (or the async call's suspension until the CQE) cost in user space. Nowait server: echo
+    /// 64 x 64 B 1.07x, 512 x 64 B 1.05x, the idle wave at 10,000 connections 1.00x; async
+    /// server 1.16x, 1.14x and 1.04x (docs/architecture.md, "Twenty-first session"; both were
+    /// measured the other way round before, the nowait server's on 2026-12-05, "Seventeenth
+    /// session", the async server's on 2026-12-03, "Eighth session"). Off the owner's thread a
+    /// send is tried directly first: handing it over would cost a wake-up.
     ///
-    /// A send of at least ``ringSendBytes`` on the owner's thread goes through the ring in
-    /// either case (unless made by an async call): a large send on a busy stream is mostly taken
-    /// in part, and send(2) first then made two kernel calls of each send, the second after the
-    /// socket's buffer filled (64 KiB sends to four connections: 0.68x of C io_uring's
-    /// throughput at 28.7 µs of the server's CPU per send, against 0.97x at 20.9 through the
-    /// ring; "Twentieth session").
+    /// Without it, a send is tried with send(2) first on the owner's thread too, except a
+    /// nowait or blocking send of at least ``ringSendBytes``: a large send on a busy stream is
+    /// mostly taken in part, and send(2) first then made two kernel calls of each send, the
+    /// second after the socket's buffer filled (64 KiB sends to four connections: 0.68x of C
+    /// io_uring's throughput at 28.7 µs of the server's CPU per send, against 0.97x at 20.9
+    /// through the ring; "Twentieth session").
     func sendsThroughKernel(for caller: Caller, bytes: Int) -> Bool {
-        guard ringSends || bytes >= Self.ringSendBytes, gate.isBackgroundThread else { return false }
+        guard gate.isBackgroundThread else { return false }
+        if ringSends { return true }
         if case .asyncCall = caller { return false }
-        return true
+        return bytes >= Self.ringSendBytes
     }
 
     /// The smallest send that goes through the ring on the owner's thread without a send(2)
