@@ -6,7 +6,11 @@ extension Socket {
     /// leave any). Select backend: `.select`, with the data still to send as `partial` when some
     /// was sent (call again with it after the select message); completion backend:
     /// `.completion`, and the message says ``CompletionStatus/sent`` once all of it was sent (a
-    /// ``cancel(_:)-(CompletionInfo)`` or a close before that tells the rest).
+    /// ``cancel(_:)-(CompletionInfo)`` or a close before that tells the rest). On the
+    /// completion backend's own thread (a loop in ``IOBackend/run(_:)`` or a task on its
+    /// executor) the send goes to the kernel with the backend's next batch and always answers
+    /// `.completion` (``CompletionBackend/Configuration/sendsThroughRing``); elsewhere send(2) is
+    /// tried first and `.done` says it took everything.
     public func send(_ data: [UInt8], flags: MessageFlags = [], nowait mailbox: Mailbox,
                      handle: Handle? = nil) throws(SocketError) -> Pending<[UInt8]> {
         try startSend(data, flags: flags, caller: .mailbox(mailbox), handle: handle, mayWait: true).pending().map { $0.bytes }
