@@ -176,6 +176,72 @@ struct SendPathTests {
         try await server.value
     }
 
+    @Test("an async send from caller memory on the owner's thread, cancelled while the peer does not read: the kernel reads none of it after the call returns",
+          arguments: Backend.allCases)
+    func cancelledAsyncSendOnOwner(backend: Backend) async throws {
+        let io = try backend.instance()
+        let p = try connectedPair(on: io)
+        defer { p.closeAll() }
+        let size = 32 << 20
+        let big = pattern(size, seed: 14)
+        let memory = CallerMemory(size)
+        defer { memory.bytes.deallocate() }
+        memory.bytes.copyBytes(from: big)
+        let sending = Task(executorPreference: io.executor) { () async -> Result<Int, SocketError> in
+            do throws(SocketError) {
+                // A deadline, should cancelling fail to end the call (then reported below).
+                return .success(try await p.client.send(UnsafeRawBufferPointer(memory.bytes), timeout: .seconds(120)))
+            } catch {
+                return .failure(error)
+            }
+        }
+        // The first bytes arrive: the send is under way, and 32 MiB cannot all be in the
+        // socket buffers, so it waits for this reader, which stops here.
+        let head = try Self.blockingRecv(p.server, 64 * 1024)
+        #expect(head == Array(big[..<head.count]))
+        sending.cancel()
+        var sent = size
+        switch await sending.value {
+        case .success(let n):
+            Issue.record("32 MiB went into a peer that stopped reading (\(n) bytes)")
+        case .failure(let error):
+            #expect(error.reason == .cancelled)
+            if case .rest(let rest)? = error.partial {
+                sent = size - rest.count
+                #expect(rest == Array(big[sent...]), "the rest is what was not sent")
+            } else {
+                Issue.record("no rest in \(error)")
+            }
+        }
+        // The call returned: the kernel is done with the memory. Written over, it must not
+        // reach the peer, which now reads up to the end of the stream.
+        memory.bytes.initializeMemory(as: UInt8.self, repeating: 0xFF)
+        try p.client.shutdown(.write)
+        let got = try head + Self.recvToEnd(p.server)
+        // Compared here, not by #expect (its report of two differing arrays this long would
+        // take minutes).
+        let same = got.count == sent && got.elementsEqual(big[..<sent])
+        #expect(same, "the peer got \(got.count) bytes, \(sent) were sent")
+    }
+
+    /// What `s` receives up to the end of the stream (Erlang: `{error, closed}`).
+    private static func recvToEnd(_ s: Socket) throws(SocketError) -> [UInt8] {
+        var got: [UInt8] = []
+        while true {
+            do {
+                got += try s.recv(length: 0, timeout: .seconds(60))
+            } catch {
+                if error.reason == .closed { return got }
+                throw error
+            }
+        }
+    }
+
+    /// The blocking receive (an async context would pick the async overload).
+    private static func blockingRecv(_ s: Socket, _ length: Int) throws(SocketError) -> [UInt8] {
+        try s.recv(length: length, timeout: .seconds(60))
+    }
+
     /// Sends `size` bytes (the pattern of `seed`) with `first`, which sends arrays of the
     /// caller's own and then writes to them and drops them, and follows the model's messages
     /// until all went (`again` sends the select model's rest); checks, off and on the ring
@@ -269,4 +335,11 @@ struct SendPathTests {
             try s.sendv(rest, nowait: mailbox)
         }, allSent: { $0.allSatisfy { $0.isEmpty } })
     }
+}
+
+/// Memory of the caller's own, for a test whose task sends from it (`@unchecked Sendable`: the
+/// test hands it to one task and uses it again only after that task's call returned).
+private final class CallerMemory: @unchecked Sendable {
+    let bytes: UnsafeMutableRawBufferPointer
+    init(_ size: Int) { bytes = .allocate(byteCount: size, alignment: 16) }
 }
