@@ -27,9 +27,10 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     // ESOCK_CALLERS_LEAD=0: the select backend's epoll-thread-only model, and the nowait server's
     // loop on a thread of its own rather than the backend's (every operation then crosses
     // threads); ESOCK_DEFER_TASKRUN=0: the ring without SINGLE_ISSUER | DEFER_TASKRUN;
-    // ESOCK_RING_SENDS=0: nowait sends on the ring owner tried with send(2) first (the default
-    // sends them through the ring); ESOCK_MULTISHOT=0: an SQE per receive and accept; ESOCK_BUNDLES=1: multishot
-    // receives asking for bundles (a CQE may fill several provided buffers); ESOCK_PROVIDED_BUFFERS / _SIZE:
+    // ESOCK_RING_SENDS=0: sends on the ring owner (nowait and async) tried with send(2) first
+    // (the default sends them through the ring); ESOCK_MULTISHOT=0: an SQE per receive and
+    // accept; ESOCK_BUNDLES=1: multishot receives asking for bundles (a CQE may fill several
+    // provided buffers); ESOCK_PROVIDED_BUFFERS / _SIZE:
     // the provided-buffer ring's shape with whole buffers, ESOCK_INCREMENTAL_BUFFERS / _SIZE with
     // incremental ones (0: none; see docs/architecture.md, "Measured: the ring owner", and
     // Benchmarks/ab.py); ESOCK_BENCH_INFO=1: the backend's counters on stderr once a second.
