@@ -61,8 +61,8 @@ protocol IOBackendDriver: IOBackend, PollDriver {
     var rules: any IOModelRules { get }
     /// True when a send of `bytes` made now (on the calling thread) by `caller` goes to the
     /// kernel's queue at once instead of being tried with send(2) first (completion, on the ring
-    /// owner's thread, for a caller that does not wait for it, and a large send or every send as
-    /// configured: it goes in with the owner's next `io_uring_enter`, batched with the others).
+    /// owner's thread: every send, or with `sendsThroughRing` off only a large nowait or
+    /// blocking one; it goes in with the owner's next `io_uring_enter`, batched with the others).
     /// Evaluated per call. Asked of the backend, not of ``rules``: reading `rules` makes its
     /// value each time (select: a struct holding the backend; completion: the rules object,
     /// returned retained), a retain and a release per send.
@@ -70,7 +70,7 @@ protocol IOBackendDriver: IOBackend, PollDriver {
     /// True (completion) when an operation that waits keeps the data it has still to send or
     /// has received so far, because the kernel continues it; false (select) when the caller
     /// keeps them and calls again with the rest. Asked of the backend, as
-    /// ``sendsThroughKernel(for:)``.
+    /// ``sendsThroughKernel(for:bytes:)``.
     var operationsKeepData: Bool { get }
     /// Takes a new socket; throws `backendStopped` once the backend stopped.
     func attach(_ socket: Socket) throws(SocketError)
