@@ -197,7 +197,7 @@ struct SendPathTests {
         }
         // The first bytes arrive: the send is under way, and 32 MiB cannot all be in the
         // socket buffers, so it waits for this reader, which stops here.
-        let head = try Self.blockingRecv(p.server, 64 * 1024)
+        let head = try recvAll(p.server, 64 * 1024)
         #expect(head == Array(big[..<head.count]))
         sending.cancel()
         var sent = size
@@ -235,11 +235,6 @@ struct SendPathTests {
                 throw error
             }
         }
-    }
-
-    /// The blocking receive (an async context would pick the async overload).
-    private static func blockingRecv(_ s: Socket, _ length: Int) throws(SocketError) -> [UInt8] {
-        try s.recv(length: length, timeout: .seconds(60))
     }
 
     /// Sends `size` bytes (the pattern of `seed`) with `first`, which sends arrays of the
