@@ -373,6 +373,10 @@ static void echo_done(struct conn *c) {
         hist_add(t - c->started);
     }
     c->busy = 0;
+    /* An idle wave's run is a number of round trips, not a window: a slow server (10,000
+     * threads of the blocking API on two CPUs) may need longer than the guard while it still
+     * answers. There the guard is the time since the last echo came back. */
+    if (wl == W_IDLE_WAVE) deadline = t + (int64_t)(opt_timeout * 1e9);
     if (wl == W_ECHO && !stopping) echo_start(c, t);  /* the next round starts right away */
     else pending--;
 }
