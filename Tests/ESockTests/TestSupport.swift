@@ -400,3 +400,33 @@ struct HeldOwner {
         #expect(met.withLock { $0 }, "timed out waiting: \(what)")
     }
 }
+
+/// `count` connected pairs on `io`, each server side served by a thread of its own in blocking
+/// calls: it receives 2 bytes, `[i, round]` for pair `i`, and sends them back, `rounds` times.
+/// `drive` runs once every thread has started (they are blocked, or about to be, in their first
+/// receive) and sends each round to the clients; the threads are then joined, and any of them
+/// that received something else throws.
+func withBlockedReceivers(on io: any IOBackend, count: Int, rounds: Int,
+                          _ drive: ([Pair]) throws -> Void) throws {
+    var pairs: [Pair] = []
+    defer { pairs.forEach { $0.closeAll() } }
+    for _ in 0..<count { pairs.append(try connectedPair(on: io)) }
+    let started = Locked(0)
+    var joins: [() throws -> Void] = []
+    for (i, pair) in pairs.enumerated() {
+        let server = pair.server
+        joins.append(onThread {
+            started.withLock { $0 += 1 }
+            for round in 0..<rounds {
+                let got = try server.recv(length: 2, timeout: .seconds(60))
+                guard got == [UInt8(truncatingIfNeeded: i), UInt8(truncatingIfNeeded: round)] else {
+                    throw SocketError.invalid("thread \(i) round \(round) received \(got)")
+                }
+                try server.send(got)
+            }
+        })
+    }
+    while started.withLock({ $0 }) < count { sched_yield() }
+    try drive(pairs)
+    for join in joins { try join() }
+}

@@ -6,7 +6,7 @@ import Synchronization
 /// A mutex and condition variable a thread blocks on, driving the backend's kernel wait itself
 /// when it can (see ``PollGate``). The base of ``Mailbox`` and ``Latch``.
 // @unchecked Sendable: every mutable field is guarded by `mutex`.
-class BlockingWaiter: GateWaiter, @unchecked Sendable {
+class BlockingWaiter: @unchecked Sendable {
     let mutex: UnsafeMutablePointer<pthread_mutex_t>
     let cond: UnsafeMutablePointer<pthread_cond_t>
     /// Threads asleep on `cond`. Guarded by `mutex`.
@@ -24,6 +24,8 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
     @exclusivity(unchecked) var spansBackends = false
     /// The thread leading `driver`'s kernel wait on this waiter's behalf. Guarded by `mutex`.
     @exclusivity(unchecked) var leader: pthread_t?
+    /// This waiter's place among a gate's followers. Guarded by that gate's mutex.
+    @exclusivity(unchecked) var followerLinks = FollowerLinks()
 
     init() {
         // The mutex and the condition in one allocation (two cost a malloc chunk more for every
@@ -122,6 +124,10 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
                     return false
                 }
             }
+            // The gate this thread follows while it sleeps, left after the sleep even when the
+            // expected backend changed meanwhile: a waiter is never left among the followers
+            // of a gate it no longer expects (it could then follow another's too).
+            var followed: (any PollDriver)?
             if let d = driver {
                 let (lead, kick) = d.tryLead(self)
                 if lead {
@@ -133,6 +139,7 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
                     continue
                 }
                 if kick { d.kick() }
+                followed = d
             } else if spansBackends && background.isEmpty {
                 // Our messages come from several backends: their background threads poll.
                 background = Drivers.all
@@ -149,7 +156,7 @@ class BlockingWaiter: GateWaiter, @unchecked Sendable {
                 pthread_cond_wait(cond, mutex)
             }
             sleepers -= 1
-            if let d = driver {
+            if let d = followed {
                 pthread_mutex_unlock(mutex)
                 d.gate.leave(self)
                 pthread_mutex_lock(mutex)

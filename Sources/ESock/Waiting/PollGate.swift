@@ -3,10 +3,8 @@ import Glibc
 #endif
 import Synchronization
 
-/// Something a thread sleeps on that the gate can wake: a mailbox or a latch.
-protocol GateWaiter: AnyObject {
-    func wakeForTurn()
-}
+/// Something a thread sleeps on that the gate can wake: a mailbox's or a latch's waiter.
+typealias GateWaiter = BlockingWaiter
 
 /// Decides which thread waits in a backend's kernel wait: at most one at a time (leader and
 /// followers).
@@ -26,7 +24,7 @@ final class PollGate: @unchecked Sendable {
     private let mutex: UnsafeMutablePointer<pthread_mutex_t>
     private let cond: UnsafeMutablePointer<pthread_cond_t>
     @exclusivity(unchecked) private var owner = Owner.none
-    @exclusivity(unchecked) private var followers: [GateWaiter] = []
+    @exclusivity(unchecked) private var followers = FollowerQueue()
     /// Asynchronous waiters needing the background thread to poll: changed without the mutex
     /// (each async wait adds one and takes one away), read under it by the background thread.
     private let backgroundDemand = Atomic<Int>(0)
@@ -55,6 +53,7 @@ final class PollGate: @unchecked Sendable {
     }
 
     deinit {
+        followers.removeAll()
         pthread_cond_destroy(cond)
         cond.deallocate()
         pthread_mutex_destroy(mutex)
@@ -76,7 +75,7 @@ final class PollGate: @unchecked Sendable {
             setOwner(.thread)
             return (true, false)
         }
-        if !followers.contains(where: { $0 === waiter }) { followers.append(waiter) }
+        followers.append(waiter)
         return (false, owner == .background)
     }
 
@@ -102,12 +101,11 @@ final class PollGate: @unchecked Sendable {
     /// that no longer needs the role must not keep the others asleep with nobody polling.
     func leave(_ waiter: GateWaiter) {
         pthread_mutex_lock(mutex)
-        if let i = followers.firstIndex(where: { $0 === waiter }) {
-            followers.remove(at: i)
+        if followers.remove(waiter) {
             pthread_mutex_unlock(mutex)
             return
         }
-        let next = owner == .none && !followers.isEmpty ? followers.removeFirst() : nil
+        let next = owner == .none ? followers.removeFirst() : nil
         if owner == .none && next == nil && backgroundDemand.load(ordering: .sequentiallyConsistent) > 0 { pthread_cond_signal(cond) }
         pthread_mutex_unlock(mutex)
         next?.wakeForTurn()
@@ -130,7 +128,7 @@ final class PollGate: @unchecked Sendable {
     private func giveUpRole(takingWork: Bool) -> [BackgroundWork]? {
         pthread_mutex_lock(mutex)
         setOwner(.none)
-        let next = followers.isEmpty ? nil : followers.removeFirst()
+        let next = followers.removeFirst()
         if idleWaiters > 0 {
             pthread_cond_broadcast(cond)
         } else if next == nil && backgroundDemand.load(ordering: .sequentiallyConsistent) > 0 {
@@ -232,7 +230,7 @@ final class PollGate: @unchecked Sendable {
     func releaseBackground() {
         pthread_mutex_lock(mutex)
         setOwner(.none)
-        let next = followers.isEmpty ? nil : followers.removeFirst()
+        let next = followers.removeFirst()
         if idleWaiters > 0 { pthread_cond_broadcast(cond) }
         pthread_mutex_unlock(mutex)
         next?.wakeForTurn()
