@@ -198,4 +198,15 @@ uint64_t esock_thread_cpu_ns(void) {
 
 void esock_set_thread_name(const char *name) { prctl(PR_SET_NAME, name, 0, 0, 0); }
 
+// The values of <linux/prctl.h> since Linux 6.16, spelled out for older headers.
+#define ESOCK_PR_FUTEX_HASH 78
+#define ESOCK_PR_FUTEX_HASH_SET_SLOTS 1
+#define ESOCK_PR_FUTEX_HASH_GET_SLOTS 2
+
+int esock_futex_hash_slots(void) { return prctl(ESOCK_PR_FUTEX_HASH, ESOCK_PR_FUTEX_HASH_GET_SLOTS, 0, 0, 0); }
+
+int esock_set_futex_hash_slots(unsigned int slots) {
+    return prctl(ESOCK_PR_FUTEX_HASH, ESOCK_PR_FUTEX_HASH_SET_SLOTS, (unsigned long)slots, 0, 0);
+}
+
 int esock_gettid(void) { return (int)syscall(SYS_gettid); }

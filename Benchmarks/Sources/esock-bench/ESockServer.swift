@@ -8,6 +8,7 @@
 import ESock
 import SystemPackage
 import ESockExamples
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -33,7 +34,8 @@ func runESockServer(backend: String, api: String, mode: String, port: Int, file:
     // provided buffers); ESOCK_PROVIDED_BUFFERS / _SIZE:
     // the provided-buffer ring's shape with whole buffers, ESOCK_INCREMENTAL_BUFFERS / _SIZE with
     // incremental ones (0: none; see docs/architecture.md, "Measured: the ring owner", and
-    // Benchmarks/ab.py); ESOCK_BENCH_INFO=1: the backend's counters on stderr once a second.
+    // Benchmarks/ab.py); ESOCK_BENCH_INFO=1: the backend's counters on stderr once a second;
+    // ESOCK_FUTEX_HASH=0: the blocking server leaves the futex hash as the kernel made it.
     let callersLead = getenv("ESOCK_CALLERS_LEAD").map { String(cString: $0) != "0" } ?? true
     var ringConfig = CompletionBackend.Configuration()
     ringConfig.deferTaskRun = getenv("ESOCK_DEFER_TASKRUN").map { String(cString: $0) != "0" } ?? true
@@ -367,7 +369,14 @@ final class BlockingServer: @unchecked Sendable {
         self.config = config
     }
 
+    /// Threads serving a connection now.
+    private let threads = Atomic<Int>(0)
+
     func run() throws {
+        // The futex hash is grown as the threads grow (doubling: a dozen resizes up to 10,000
+        // threads); ESOCK_FUTEX_HASH=0 leaves it as the kernel made it (docs/architecture.md,
+        // "Twenty-second session").
+        var sizedFor = getenv("ESOCK_FUTEX_HASH").map { String(cString: $0) == "0" } == true ? Int.max : 0
         while true {
             let s = try listener.accept()
             setNoDelay(s)
@@ -375,8 +384,15 @@ final class BlockingServer: @unchecked Sendable {
                 try? s.close()
                 continue
             }
-            spawn { [config] in
-                defer { try? s.close() }
+            let live = threads.add(1, ordering: .relaxed).newValue
+            if live > sizedFor {
+                sizedFor = (try? ESock.sizeFutexHash(forBlockedThreads: 2 * live)) ?? .max
+            }
+            spawn { [config, self] in
+                defer {
+                    try? s.close()
+                    self.threads.subtract(1, ordering: .relaxed)
+                }
                 do {
                     switch config.mode {
                     case .echo:

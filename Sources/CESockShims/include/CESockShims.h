@@ -96,6 +96,13 @@ void esock_sqe_set_bundle(struct io_uring_sqe *sqe);
 
 /// The number of CPU clock ticks consumed by the calling thread (CLOCK_THREAD_CPUTIME_ID, ns).
 uint64_t esock_thread_cpu_ns(void);
+/// prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_GET_SLOTS): the slots of the process's private futex
+/// hash (Linux 6.16+; 0: the global hash, or none made yet); -1 with errno EINVAL where the kernel
+/// has no such option.
+int esock_futex_hash_slots(void);
+/// prctl(PR_FUTEX_HASH, PR_FUTEX_HASH_SET_SLOTS, slots, 0): sizes the process's private futex hash
+/// (a power of two; 0 for the global hash). 0 or -1 with errno.
+int esock_set_futex_hash_slots(unsigned int slots);
 /// Names the calling thread (prctl PR_SET_NAME; at most 15 characters show).
 void esock_set_thread_name(const char *name);
 /// The calling thread's kernel thread id.
