@@ -10,8 +10,9 @@ extension ESock {
     public static let futexHashSlotsLimit = 1 << 20
 
     /// Sizes the process's futex hash for `threads` threads blocked at once (a thread per
-    /// connection in blocking calls), and returns its slots now; nil where the kernel has no
-    /// private futex hash (before Linux 6.16 every process shares the kernel's global one).
+    /// connection in blocking calls), and returns its slots now; nil where the process has no
+    /// private futex hash: before Linux 6.16 every process shares the kernel's global one, and a
+    /// process that chose the global one (0 slots) cannot leave it.
     ///
     /// Not in Erlang's `socket`: a BEAM process is not an OS thread. C: `prctl(PR_FUTEX_HASH,
     /// PR_FUTEX_HASH_SET_SLOTS, slots, 0)`, after `PR_FUTEX_HASH_GET_SLOTS`.
@@ -25,8 +26,8 @@ extension ESock {
     /// session"); a server that holds many blocked threads calls this as it grows.
     ///
     /// The table only grows: `threads` rounded up to a power of two (at least 16, at most
-    /// ``futexHashSlotsLimit``), unless it already has that many slots. A process that chose
-    /// the global hash (0 slots) gets a table of its own.
+    /// ``futexHashSlotsLimit``), unless it already has that many slots. A process that has no
+    /// table yet (one thread so far) gets one of that size.
     ///
     /// - Throws: `invalid` when `threads` is not positive; the kernel's error (`ENOMEM`) when it
     ///   cannot make the table, which is then left as it was.
@@ -38,11 +39,15 @@ extension ESock {
         let outcome: Result<Int?, SocketError> = futexHashSizing.withLock { _ in
             let current = esock_futex_hash_slots()
             if current < 0 {
-                return errno == EINVAL ? .success(nil) : .failure(.posix(errno))
+                let error = errno
+                return error == EINVAL ? .success(nil) : .failure(.posix(error))
             }
             if Int(current) >= wanted { return .success(Int(current)) }
             if esock_set_futex_hash_slots(UInt32(wanted)) != 0 {
-                return errno == EINVAL && current == 0 ? .success(nil) : .failure(.posix(errno))
+                // With 0 slots now, EINVAL: a kernel that reads the size but keeps no private
+                // table; EBUSY: the process chose the global table, which it cannot leave.
+                let error = errno
+                return current == 0 && (error == EINVAL || error == EBUSY) ? .success(nil) : .failure(.posix(error))
             }
             return .success(wanted)
         }
