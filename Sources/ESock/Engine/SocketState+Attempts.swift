@@ -206,16 +206,19 @@ extension SocketState {
         return receivedInto(Syscall.recv(fd, target.baseAddress, target.count, flags), asked: target.count, flags: flags)
     }
 
-    /// A stream receive whose time ran out, given up by its own caller, that may have skipped its
-    /// kernel call because the last one drained the socket (``mayRead``) makes that call now,
-    /// once and without waiting, so that data the kernel held before the deadline is the call's
-    /// even when the backend had not reported it yet (select: the epoll
-    /// thread may lag behind the kernel on a loaded machine; OTP, which always reads first,
-    /// returns such data). What it reads goes in `op` (`received`, or `receivedCount` of a
-    /// receive into the caller's memory), where the call's cancel takes it from; an end or an
-    /// error it meets is left for the next receive (``readError``).
+    /// A stream receive whose time ran out, given up by its own caller, makes the kernel call
+    /// it has not made since its last try, once and without waiting, so that data the kernel
+    /// held before the deadline is the call's: data the backend had not reported yet (select:
+    /// the epoll thread may lag behind the kernel on a loaded machine; the last read drained the
+    /// socket, ``mayRead``, so the call waited to be told), or data it had reported just after
+    /// the deadline woke the call (its select message came, and the call gave up instead of
+    /// trying again; ``mayRead`` is set then). OTP, which always reads first, returns such data.
+    /// What it reads goes in `op` (`received`, or `receivedCount` of a receive into the
+    /// caller's memory), where the call's cancel takes it from; an end or an error it meets is
+    /// left for the next receive (``readError``). Only the socket's current receive comes here
+    /// (the rules' cancel), so no other caller's data is taken.
     mutating func lastRead(_ op: Operation) {
-        guard op.kind == .recv, op.message == nil, op.cancellerTakesData, !mayRead, drains(op.flags),
+        guard op.kind == .recv, op.message == nil, op.cancellerTakesData, drains(op.flags),
               readAhead.isEmpty, readError == nil, receiver == nil else { return }
         let outcome: Attempt
         if let target = op.target {
