@@ -376,7 +376,8 @@ final class BlockingServer: @unchecked Sendable {
         // The futex hash is grown as the threads grow (doubling: a dozen resizes up to 10,000
         // threads); ESOCK_FUTEX_HASH=0 leaves it as the kernel made it (docs/architecture.md,
         // "Twenty-second session").
-        var sizedFor = getenv("ESOCK_FUTEX_HASH").map { String(cString: $0) == "0" } == true ? Int.max : 0
+        let sizesFutexHash = getenv("ESOCK_FUTEX_HASH").map { String(cString: $0) != "0" } ?? true
+        var sizedFor = sizesFutexHash ? 0 : Int.max
         while true {
             let s = try listener.accept()
             setNoDelay(s)

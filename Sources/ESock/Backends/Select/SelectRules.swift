@@ -49,8 +49,8 @@ final class SelectRules: IOModelRules, Sendable {
 
     /// Nothing is in the kernel: the operation is cancelled at once. A receive whose time ran
     /// out first reads what the epoll thread may not have reported yet, or reported only after
-    /// the deadline woke the call (``SocketState/lastRead(_:)``); one cancelled otherwise (`cancel/2`, its task cancelled)
-    /// leaves what the kernel holds for the next receive.
+    /// the deadline woke the call (``SocketState/lastRead(_:)``); one cancelled otherwise
+    /// (`cancel/2`, its task cancelled) leaves what the kernel holds for the next receive.
     func cancel(_ op: Operation, timedOut: Bool, _ st: inout SocketState, _ fx: inout Effects) -> Bool {
         if timedOut { st.lastRead(op) }
         return false
