@@ -38,6 +38,23 @@ struct KernelHoldsTests {
         #expect(holds.peer(Int(slot))?.operation.takeUnretainedValue() === ops[2])
     }
 
+    @Test("prefetching a slot's socket and operation changes nothing, for held, free and unknown slots",
+          arguments: Backend.allCases)
+    func prefetchChangesNothing(_ backend: Backend) throws {
+        let (s, ops) = try operations(2, on: backend)
+        defer { try? s.close() }
+        var holds = KernelHolds()
+        let (a, _) = holds.hold(ops[0], as: .operation)
+        let (b, _) = holds.hold(ops[1], as: .operation)
+        #expect(holds.release(Int(b)) === ops[1])
+        for slot in [Int(a), Int(b), 2, 1 << 20, -1, Int.max] {
+            for operation in [false, true] { holds.prefetch(slot, operation: operation) }
+        }
+        #expect(holds.count == 1 && holds.peek(Int(a)) === ops[0] && holds.peer(Int(b)) == nil)
+        #expect(holds.peer(Int(a))?.socket.takeUnretainedValue() === s)
+        #expect((2...16).contains(Socket.cacheLines), "a socket spans \(Socket.cacheLines) cache lines")
+    }
+
     @Test("a slot a cancel targets is retired until the cancel's CQE", arguments: Backend.allCases)
     func cancelKeepsTheTargetSlot(_ backend: Backend) throws {
         let (s, ops) = try operations(4, on: backend)

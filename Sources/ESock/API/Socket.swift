@@ -53,6 +53,11 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
     /// atomic exchange and no thread-local or pool lock. Holds a retained reference or nil.
     let spareCallSlot = Atomic<Unmanaged<AsyncCallSlot>?>(nil)
 
+    /// How many cache lines a socket's object spans, about (its header and fields, the state
+    /// under the lock inline): what a backend prefetches of the socket of an event or a CQE a
+    /// few places ahead of the one it handles.
+    static let cacheLines = Int32((MemoryLayout<Locked<SocketState>>.size + MemoryLayout<Locked<Ownership>>.size + 96 + 63) / 64)
+
     init(adopting fd: Int32, domain: Domain, type: SocketType, protocol proto: SocketProtocol,
          backend: any IOBackendDriver, origin: Origin = .made, owner: Mailbox? = nil,
          useRegistry: Bool? = nil) throws(SocketError) {

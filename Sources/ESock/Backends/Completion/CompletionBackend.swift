@@ -113,6 +113,9 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
     /// The most bytes of back-to-back CQEs delivered as one (a receive of whatever is available
     /// takes at most `{otp, rcvbuf}`, 64 KiB by default; the rest is read ahead).
     private static let gatherLimit = 64 * 1024
+    /// How many CQEs ahead of the one being handled the harvest prefetches the socket (and
+    /// operation) of (``KernelHolds/prefetch(_:operation:)``).
+    private static let prefetchDistance = 4
     @exclusivity(unchecked) private var wakeArmed = false
     /// Completions reaped but not handled yet (moved aside while the kernel could take no more
     /// submissions), and the batch being handled.
@@ -613,7 +616,16 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             // emptied, which then keeps its storage.
             let batch = handling
             var i = 0
+            var fetched = 0
             while i < batch.count {
+                // What the CQEs a few places ahead will touch is fetched while these are handled.
+                while fetched < min(batch.count, i + Self.prefetchDistance) {
+                    let c = batch[fetched]
+                    if let (slot, kind) = KernelHolds.decode(c.userData), kind == .operation {
+                        kernel.prefetch(slot, operation: c.flags & ESOCK_CQE_F_MORE == 0)
+                    }
+                    fetched += 1
+                }
                 let run = gatherableRun(batch, at: i)
                 if run > 1 || (bundles && buffers?.spansBuffers(flags: batch[i].flags, result: batch[i].result) == true) {
                     handleGathered(batch, i, run)

@@ -1,3 +1,5 @@
+import CESockShims
+
 /// What the kernel holds of a completion backend: every operation whose SQE is in the ring, and
 /// every operation a cancel SQE in the ring names, each in a slot that the SQE's user data
 /// names. The slot's strong reference is the kernel's: an operation (and the buffers it owns)
@@ -87,6 +89,20 @@ struct KernelHolds {
         guard slot < peers.count, let op = peers[slot].operation, let socket = peers[slot].socket else { return nil }
         return (Unmanaged.fromOpaque(op), Unmanaged.fromOpaque(socket))
     }
+
+    /// Asks the CPU to fetch what a CQE for `slot` will touch (its socket, and its operation
+    /// when the CQE is the last), while the CQEs before it are handled: at 10,000 connections
+    /// each is a cold cache line per message. Reads `peers` only; does nothing for an empty slot.
+    @inline(__always)
+    func prefetch(_ slot: Int, operation: Bool) {
+        guard slot >= 0, slot < peers.count, let socket = peers[slot].socket else { return }
+        esock_prefetch_lines(socket, Socket.cacheLines)
+        if operation, let op = peers[slot].operation { esock_prefetch_lines(op, Self.operationLines) }
+    }
+
+    /// The cache lines of an operation's object that ``prefetch(_:operation:)`` asks for (its
+    /// fields a CQE reads and writes are in the first two).
+    private static let operationLines: Int32 = 2
 
     /// Holds `op` for a cancel of its SQE in `target`; returns the cancel SQE's user data.
     mutating func holdCancel(of op: Operation, target: Int32) -> UInt64 {

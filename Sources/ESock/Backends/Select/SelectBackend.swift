@@ -124,6 +124,9 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
 
     func demandBackground(_ delta: Int) -> Bool { gate.demandBackground(delta) }
 
+    /// How many events ahead of the one being handled `pollOnce` prefetches the socket of.
+    private static let prefetchDistance = 4
+
     func pollOnce(timeout: Duration?) {
         let ms = timeout.map { $0.clampedMilliseconds } ?? -1
         if epoll.failure.happened { return waitWithoutEpoll(ms) }
@@ -143,13 +146,26 @@ public final class SelectBackend: IOBackendDriver, PollDriver, @unchecked Sendab
             swap(&ready, &readyBatch)
         }
         table.withSockets { sockets in
+            var fetched = 0
             for i in 0..<Int(n) {
+                // The sockets of the events a few places ahead are fetched while these are
+                // looked up (and, in the loop after, handled).
+                while fetched < min(Int(n), i + Self.prefetchDistance) {
+                    sockets.prefetch(key: buffer[fetched].data)
+                    fetched += 1
+                }
                 let ev = buffer[i]
                 if ev.data != 0, let s = sockets[ev.data] { ready.append((s, ev.events)) }
             }
         }
         for i in 0..<Int(n) where buffer[i].data == 0 { wakeup.drain() }
-        for (socket, mask) in ready { socket.ready(Self.readiness(mask)) }
+        for i in ready.indices {
+            if i + Self.prefetchDistance < ready.count {
+                esock_prefetch_lines(Unmanaged.passUnretained(ready[i + Self.prefetchDistance].0).toOpaque(),
+                                     Socket.cacheLines)
+            }
+            ready[i].0.ready(Self.readiness(ready[i].1))
+        }
     }
 
     /// `epoll_wait` failed with `error` (not EINTR): the descriptor no longer names the epoll
