@@ -48,4 +48,37 @@ struct MessageQueueTests {
         q.append(message(next))
         #expect(q.removeFirst(matching: .socket(s))?.handle?.id == next)
     }
+
+    @Test("a long batch of messages of every kind, several sockets, comes out whole and in order (the socket of the one a few places on is prefetched)",
+          arguments: Backend.allCases)
+    func longBatchOfEveryKind(backend: Backend) throws {
+        let io = try backend.instance()
+        let sockets = try (0..<3).map { _ in try Socket.open(.inet, .stream, .tcp, backend: io) }
+        defer { for s in sockets { try? s.close() } }
+        func message(_ i: Int) -> SocketMessage {
+            let s = sockets[i % sockets.count]
+            switch i % 5 {
+            case 0: return .select(socket: s, handle: Handle(id: UInt64(i)))
+            case 1: return .completion(socket: s, handle: Handle(id: UInt64(i)), status: .received([UInt8(truncatingIfNeeded: i)]))
+            case 2: return .abort(socket: s, handle: Handle(id: UInt64(i)), reason: .closed)
+            case 3: return .down(socket: s, monitor: MonitorRef(id: UInt64(i)), reason: .closed)
+            default: return .counterWrap(socket: s, counter: "read_byte \(i)")
+            }
+        }
+        var q = MessageQueue()
+        let n = 50
+        for i in 0..<n {
+            let m = message(i)
+            // The address the prefetch uses is the socket's object, for every kind of message.
+            #expect(m.socketAddress == Unmanaged.passUnretained(sockets[i % sockets.count]).toOpaque())
+            q.append(m)
+        }
+        var out: [SocketMessage] = []
+        while let m = q.removeFirst(matching: .any) { out.append(m) }
+        #expect(out.count == n && q.count == 0)
+        for (i, m) in out.enumerated() {
+            #expect(m.socket === sockets[i % sockets.count], "message \(i) names its own socket")
+            #expect(m.description == message(i).description, "message \(i) came out as it went in")
+        }
+    }
 }

@@ -1,3 +1,5 @@
+import CESockShims
+
 /// A mailbox's messages in arrival order, each with a sequence number, with removal of the
 /// oldest match (selective receive). A growable ring buffer, empty (no storage) until the first
 /// message: most mailboxes hold a few messages at a time.
@@ -6,6 +8,9 @@
 /// an optional pair copied it through the runtime's generic value witnesses (~200 instructions
 /// per message under callgrind, `Benchmarks/instructions.sh select nowait`).
 struct MessageQueue {
+    /// How many messages ahead of the one taken ``removeFirst(matching:)`` prefetches the
+    /// socket of.
+    private static let prefetchDistance = 4
     private var messages: [SocketMessage?] = []
     private var sequences: [UInt64] = []
     // The oldest message's slot and the number of messages, 32 bits each, so that the second
@@ -44,6 +49,18 @@ struct MessageQueue {
             let oldest = messages[head].take()
             head = (head + 1) & mask
             stored -= 1
+            // The receiver of a batch of messages touches each one's socket at once (its next
+            // call on it): the socket of the one it takes a few receives later is asked of the
+            // CPU now. At 10,000 connections it was a cold cache line per message (the backend's
+            // touch of it, when the batch was delivered, long evicted).
+            if count >= Self.prefetchDistance {
+                let slot = (head + Self.prefetchDistance - 1) & mask
+                // Read in place through the buffer (the array's getter would copy the message,
+                // a retain of the cold socket itself).
+                if let socket = messages.withUnsafeBufferPointer({ $0[slot]?.socketAddress }) {
+                    esock_prefetch_lines(socket, Socket.cacheLines)
+                }
+            }
             return oldest
         }
         for i in 0..<count where matches(selection, at: (head + i) & mask) {

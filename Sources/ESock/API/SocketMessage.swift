@@ -41,6 +41,20 @@ public enum SocketMessage: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The address of the socket's object, with no reference count taken (for a prefetch):
+    /// valid while the message is.
+    var socketAddress: UnsafeMutableRawPointer {
+        // A case each, so that each socket is borrowed where it lies (a case with several
+        // patterns copied the message, a retain of the socket).
+        switch self {
+        case .select(let s, _): return Unmanaged.passUnretained(s).toOpaque()
+        case .completion(let s, _, _): return Unmanaged.passUnretained(s).toOpaque()
+        case .abort(let s, _, _): return Unmanaged.passUnretained(s).toOpaque()
+        case .down(let s, _, _): return Unmanaged.passUnretained(s).toOpaque()
+        case .counterWrap(let s, _): return Unmanaged.passUnretained(s).toOpaque()
+        }
+    }
+
     public var description: String {
         switch self {
         case .select(let s, let h): return "{'$socket', \(s), select, \(h)}"

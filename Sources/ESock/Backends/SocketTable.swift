@@ -85,14 +85,13 @@ final class SocketTable: Sendable {
             return slots[place].socket
         }
 
-        /// Asks the CPU to fetch the object of the socket `key` names (its fields and its state
-        /// under the lock; ``Socket/cacheLines``) while the events before it are handled: at
-        /// 10,000 connections each is a cold cache line per event. Does nothing for a key that
-        /// names no socket.
+        /// Asks the CPU to fetch the first `lines` cache lines of the object of the socket `key`
+        /// names while the events before it are handled: at 10,000 connections each is a cold
+        /// cache line per event. Does nothing for a key that names no socket.
         @inline(__always)
-        func prefetch(key: UInt64) {
+        func prefetch(key: UInt64, lines: Int32) {
             guard let place = SocketTable.place(of: key, in: slots), let s = slots[place].socket else { return }
-            esock_prefetch_lines(Unmanaged.passUnretained(s).toOpaque(), Socket.cacheLines)
+            esock_prefetch_lines(Unmanaged.passUnretained(s).toOpaque(), lines)
         }
 
         /// Every socket in the table.
