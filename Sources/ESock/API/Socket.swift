@@ -53,10 +53,12 @@ public final class Socket: Sendable, Hashable, CustomStringConvertible {
     /// atomic exchange and no thread-local or pool lock. Holds a retained reference or nil.
     let spareCallSlot = Atomic<Unmanaged<AsyncCallSlot>?>(nil)
 
-    /// How many cache lines a socket's object spans, about (its header and fields, the state
-    /// under the lock inline): what a backend prefetches of the socket of an event or a CQE a
-    /// few places ahead of the one it handles.
-    static let cacheLines = Int32((MemoryLayout<Locked<SocketState>>.size + MemoryLayout<Locked<Ownership>>.size + 96 + 63) / 64)
+    /// How many cache lines a socket's object spans, about (the state and the ownership under
+    /// their locks, inline, and some 96 bytes for the object's header and other fields; 6 on
+    /// x86-64): what a backend prefetches of the socket of an event or a CQE a few places ahead
+    /// of the one it handles.
+    static let cacheLines = Int32((MemoryLayout<Locked<SocketState>>.size
+                                   + MemoryLayout<Locked<Ownership>>.size + 96 + 63) / 64)
 
     init(adopting fd: Int32, domain: Domain, type: SocketType, protocol proto: SocketProtocol,
          backend: any IOBackendDriver, origin: Origin = .made, owner: Mailbox? = nil,
