@@ -5,7 +5,9 @@ load generator to CPU 1), so a slow patch of a shared machine lands on all of th
 run and the medians: throughput, the server's CPU time per operation (per 64 KiB moved on the
 stream workloads; and its user-space part, in parentheses, that part in clock ticks of 10 ms)
 and, when the workload holds connections, resident memory per connection (RSS growth over the
-connections, read when all are connected, and again after the measured run).
+connections, read when all are connected, and again after the measured run); then, for each
+configuration after the first, the median of its per-round ratios to the first (throughput and
+CPU per operation), which a noisy machine's slow patches disturb less.
 
 usage: Benchmarks/ab.py <workload> <conns> <size> <seconds> <rounds> CONFIG...
   workload  echo | idle-wave | stream-send | stream-recv | accept (esock-loadgen's)
@@ -107,3 +109,16 @@ for name, _ in configs:
     extra = f"  mem/conn {statistics.median(mems[name]):.0f}B" if mems[name] else ""
     if ends[name]: extra += f" (after the run {statistics.median(ends[name]):.0f}B)"
     print(f"  {name:28s} {m:12.0f}  ({m/base:.2f}x of first)  cpu/op {statistics.median(cpus[name]):.2f}us (user {statistics.median(users[name]):.2f})  range {min(results[name]):.0f}-{max(results[name]):.0f}{extra}")
+# Paired: each configuration against the first in the same round, then the median of those
+# ratios. A slow patch of a shared machine that lasts a round cancels out of a round's ratio;
+# with a round-to-round spread of +-20% this settles a few percent in fewer rounds than the
+# ratio of the medians above does.
+if len(configs) > 1 and rounds > 1:
+    first = configs[0][0]
+    print(f"paired (median of per-round ratios to {first}):")
+    for name, _ in configs[1:]:
+        t = [b / a for a, b in zip(results[first], results[name]) if a > 0]
+        c = [b / a for a, b in zip(cpus[first], cpus[name]) if a > 0]
+        if t:
+            cpu = f"  cpu/op {statistics.median(c):.3f}x" if c else ""
+            print(f"  {name:28s} {statistics.median(t):.3f}x{cpu}  ({len(t)} rounds)")
