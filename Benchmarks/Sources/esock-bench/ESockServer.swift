@@ -165,34 +165,31 @@ final class NowaitServer {
     @exclusivity(unchecked) var waiting = WaitTable()
 
     struct WaitTable {
-        /// A descriptor's outstanding handle and what it is for, side by side: at 10,000
-        /// connections the entry is a cold cache line per message, one rather than two.
-        struct Entry {
-            var handle: Handle?
-            var what: Waiting?
-        }
-
-        private var entries: [Entry] = []
+        /// The outstanding handle of each descriptor, apart from what it is for: comparing a
+        /// message's handle reads no reference (a copy of a slot holding the connection would
+        /// retain and release it).
+        private var handles: [Handle?] = []
+        private var whats: [Waiting?] = []
 
         mutating func put(_ socket: Socket, _ handle: Handle, _ what: consuming Waiting) {
             let fd = Int(socket.fd)
-            if fd >= entries.count {
-                entries += Array(repeating: Entry(), count: fd + 1 - entries.count + 64)
+            if fd >= handles.count {
+                let more = fd + 1 - handles.count + 64
+                handles += Array(repeating: nil, count: more)
+                whats += Array(repeating: nil, count: more)
             }
-            entries[fd].handle = handle
-            entries[fd].what = consume what
+            handles[fd] = handle
+            whats[fd] = consume what
         }
 
         /// What the message's operation was for, if it is the one outstanding on its socket.
         mutating func take(_ message: borrowing SocketMessage) -> Waiting? {
             let fd = Int(message.socket.fd)
-            // The handle is compared in place: a copy of the entry would retain and release the
-            // connection in it.
-            guard fd < entries.count, let handle = entries[fd].handle, handle == message.handle else { return nil }
-            entries[fd].handle = nil
+            guard fd < handles.count, let handle = handles[fd], handle == message.handle else { return nil }
+            handles[fd] = nil
             // Moved out, not copied: a copy would retain the connection, and the clearing
             // release it again.
-            return entries[fd].what.take()
+            return whats[fd].take()
         }
     }
 
@@ -211,10 +208,8 @@ final class NowaitServer {
     }
 
     /// What a message about the outstanding operation `what` leads to. Both are consumed: the
-    /// connection, the socket and the data are moved out of them, not copied (a copy is a
-    /// retain and a release of each reference, per message). The socket the calls use is the
-    /// message's: reading the connection's would touch its object, a cold cache line per
-    /// message at 10,000 connections, where echo needs nothing else from it.
+    /// connection and the data are moved out of them, not copied (a copy is a retain and a
+    /// release of each reference, per message).
     @inline(__always)
     func handle(_ what: consuming Waiting, _ message: consuming SocketMessage) {
         switch consume what {
@@ -223,19 +218,19 @@ final class NowaitServer {
             acceptLoop()
         case .recv(let c):
             switch consume message {
-            case .completion(let s, _, .received(let d)):
-                if received(c, s, d) { recvLoop(c, s) }
-            case .select(let s, _):
-                recvLoop(c, s)
+            case .completion(_, _, .received(let d)):
+                if received(c, d) { recvLoop(c) }
+            case .select:
+                recvLoop(c)
             default:
                 try? c.socket.close()
             }
         case .send(let c):
             switch consume message {
-            case .completion(let s, _, .sent):
-                resume(c, s)
-            case .select(let s, _):
-                if sendPending(c, s) { resume(c, s) }
+            case .completion(_, _, .sent):
+                resume(c)
+            case .select:
+                if sendPending(c) { resume(c) }
             default:
                 try? c.socket.close()
             }
@@ -270,71 +265,69 @@ final class NowaitServer {
         setNoDelay(s)
         switch config.mode {
         case .accept, .http: try? s.close()
-        case .echo, .sink: recvLoop(c, s)
+        case .echo, .sink: recvLoop(c)
         case .source:
             c.pending = config.chunk
-            if sendPending(c, s) { resume(c, s) }
+            if sendPending(c) { resume(c) }
         case .sendfile: sendfileLoop(c)
         }
     }
 
     /// After a send finished: echo and sink read again; source sends the next chunk.
-    func resume(_ c: consuming Connection, _ s: Socket) {
+    func resume(_ c: Connection) {
         if config.mode == .source {
-            repeat { c.pending = config.chunk } while sendPending(c, s)
+            repeat { c.pending = config.chunk } while sendPending(c)
         } else {
-            recvLoop(c, s)
+            recvLoop(c)
         }
     }
 
-    /// Receives until the socket (`c`'s) has nothing more; returns with an operation
-    /// outstanding. `c` is consumed: the table takes it, with no retain.
-    func recvLoop(_ c: consuming Connection, _ s: Socket) {
+    /// Receives until the socket has nothing more; returns with an operation outstanding.
+    func recvLoop(_ c: Connection) {
         while true {
             do {
-                switch try s.recv(nowait: mailbox) {
+                switch try c.socket.recv(nowait: mailbox) {
                 case .done(let d):
-                    if !received(c, s, d) { return }
+                    if !received(c, d) { return }
                 case let pending:
-                    waiting.put(s, pending.handle!, .recv(c))
+                    waiting.put(c.socket, pending.handle!, .recv(c))
                     return
                 }
             } catch {
-                try? s.close()
+                try? c.socket.close()
                 return
             }
         }
     }
 
     /// Handles received data; false when a send is now outstanding (or the connection closed).
-    func received(_ c: Connection, _ s: Socket, _ d: consuming [UInt8]) -> Bool {
+    func received(_ c: Connection, _ d: consuming [UInt8]) -> Bool {
         guard config.mode == .echo else { return true }
-        return send(c, s, d)
+        return send(c, d)
     }
 
     /// Sends `pending`; true when all of it went at once.
-    func sendPending(_ c: Connection, _ s: Socket) -> Bool {
+    func sendPending(_ c: Connection) -> Bool {
         var data: [UInt8] = []
         swap(&data, &c.pending)
-        return send(c, s, data)
+        return send(c, data)
     }
 
-    /// Sends `data` on `s` (`c`'s socket); true when all of it went at once. `pending` keeps
-    /// what is still to send when the select backend sent a part (the call after the select
-    /// message sends it).
-    func send(_ c: Connection, _ s: Socket, _ data: consuming [UInt8]) -> Bool {
+    /// Sends `data`; true when all of it went at once. `pending` keeps what is still to send
+    /// when the select backend sent a part (the call after the select message sends it).
+    func send(_ c: Connection, _ data: consuming [UInt8]) -> Bool {
         do {
-            switch try s.send(data, nowait: mailbox) {
+            switch try c.socket.send(data, nowait: mailbox) {
             case .done:
                 return true
             case .select(let info, let rest):
                 if let rest { c.pending = rest } else { c.pending = data }
-                waiting.put(s, info.handle, .send(c))
+                waiting.put(c.socket, info.handle, .send(c))
             case .completion(let info):
-                waiting.put(s, info.handle, .send(c))
+                waiting.put(c.socket, info.handle, .send(c))
             }
         } catch {
-            try? s.close()
+            try? c.socket.close()
         }
         return false
     }
