@@ -10,8 +10,8 @@ import CESockShims
 /// operation the kernel holds when the ring fails (``CompletionBackend``, a broken ring): each
 /// gets a last completion from the owner, and the table keeps them for ever, since the kernel
 /// may still write into their buffers. Two array accesses per SQE and per last CQE, one per CQE
-/// with more to come, no hashing; 28 bytes per slot (a reference, its bare addresses and a
-/// free-list entry).
+/// with more to come (and one more per CQE for its prefetch, ``prefetch(_:operation:)``), no
+/// hashing; 28 bytes per slot (a reference, its bare addresses and a free-list entry).
 struct KernelHolds {
     /// What an SQE is, in the low bits of its user data.
     enum Kind: UInt64 {
