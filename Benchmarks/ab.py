@@ -34,7 +34,7 @@ def server_cmd(spec):
     if spec.startswith("base@"):
         bin_ = BASE_BIN; spec = spec[len("base@"):]
     env_s, backend, api = spec.split(":")
-    env = dict(kv.split("=") for kv in env_s.split(",") if kv)
+    env = dict(kv.split("=", 1) for kv in env_s.split(",") if kv)
     return [f"{bin_}/esock-bench", "serve", "--backend", backend, "--api", api, "--mode", mode, "--port", "0"] + (["--size", size] if mode == "source" else []), env
 def cpu_of(pid):
     """The process's CPU time so far: user and system in seconds from /proc/<pid>/stat (clock
