@@ -334,6 +334,48 @@ struct ProvidedBufferTests {
         #expect(counter("multishot_receivers") - armedBefore > armed, "no receiver was armed again")
     }
 
+    /// A receiver that ends for want of buffers (ENOBUFS) leaves data queued on the socket: the
+    /// receives after it read the socket directly, without waiting, until they have it all, and
+    /// no receiver is armed meanwhile. (Before, the first receive after the end armed a receiver
+    /// at once, whose first pass emptied the ring again: a reader that fell behind a fast
+    /// stream stayed behind, at a quarter of C io_uring's throughput; docs/architecture.md,
+    /// "Twenty-fourth session".)
+    @Test("after a receiver ran dry, the queued data is read directly before another is armed",
+          .requires(.ioUring), arguments: [true, false])
+    func readsAfterRunningDry(incremental: Bool) throws {
+        let ring = try Self.twoBufferRing(incremental: incremental)
+        defer { ring.shutdown() }
+        let (l, pairs) = try Self.connections(1, on: ring)
+        let (client, server) = pairs[0]
+        defer { try? client.close(); try? server.close(); try? l.close() }
+        func counter(_ name: String) -> UInt64 { ring.info().counters[name] ?? 0 }
+        let armedBefore = counter("multishot_receivers")
+        let dryBefore = counter("receivers_ran_dry")
+        let mb = Mailbox()
+        // A receive waits: the socket's receiver is armed.
+        guard case .completion(let info) = try server.recv(nowait: mb) else {
+            Issue.record("the receive did not wait for the ring"); return
+        }
+        // 48 KiB at once, one segment on loopback: the receiver's first pass fills both 4 KiB
+        // buffers and ends with ENOBUFS, 40 KiB still queued.
+        let data = pattern(48 * 1024, seed: 3)
+        try client.send(data, timeout: .seconds(5))
+        guard case .completion(_, _, .received(var got)) = try expectMessage(mb, info.handle) else {
+            Issue.record("expected the waiting receive's data"); return
+        }
+        waitUntil("the receiver ran dry") { counter("receivers_ran_dry") > dryBefore }
+        while got.count < data.count {
+            switch try server.recv(nowait: mb) {
+            case .done(let d): got += d
+            case let other:
+                Issue.record("a receive waited with \(data.count - got.count) bytes queued: \(other)")
+                return
+            }
+        }
+        #expect(got == data, "the stream's bytes differ")
+        #expect(counter("multishot_receivers") == armedBefore + 1, "a receiver was armed while data was queued")
+    }
+
     /// The default ring is incremental where the kernel has it (Linux 6.12+), and says why not
     /// elsewhere; a shape the kernel cannot take (not a power of two) is refused without a
     /// trap, and receives then use memory of their own.
