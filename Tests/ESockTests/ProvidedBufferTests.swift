@@ -156,6 +156,18 @@ struct ProvidedBufferTests {
         return try CompletionBackend(configuration: config)
     }
 
+    /// Runs `body` with one connection on a two-buffer ring (``twoBufferRing(incremental:count:bundles:)``):
+    /// its client and server sockets and a reader of the ring's counters; closes all after.
+    private static func withOneStream(incremental: Bool,
+                                      _ body: (_ client: Socket, _ server: Socket, _ counter: (String) -> UInt64) throws -> Void) throws {
+        let ring = try twoBufferRing(incremental: incremental)
+        defer { ring.shutdown() }
+        let (l, pairs) = try connections(1, on: ring)
+        let (client, server) = pairs[0]
+        defer { try? client.close(); try? server.close(); try? l.close() }
+        try body(client, server) { ring.info().counters[$0] ?? 0 }
+    }
+
     /// Whether this kernel has receive bundles (`IORING_FEAT_RECVSEND_BUNDLE`, Linux 6.10+).
     private static func kernelHasBundles() throws -> Bool {
         let ring = try Ring(entries: 2, completionEntries: 4, flags: 0)
@@ -304,34 +316,30 @@ struct ProvidedBufferTests {
     @Test("a stream that outruns the buffers stops arming receivers, and arms one again when it slows",
           .requires(.ioUring), arguments: [true, false])
     func streamOutrunsBuffers(incremental: Bool) throws {
-        let ring = try Self.twoBufferRing(incremental: incremental)
-        defer { ring.shutdown() }
-        let (l, pairs) = try Self.connections(1, on: ring)
-        let (client, server) = pairs[0]
-        defer { try? client.close(); try? server.close(); try? l.close() }
-        func counter(_ name: String) -> UInt64 { ring.info().counters[name] ?? 0 }
-        let armedBefore = counter("multishot_receivers")
-        // 512 KiB through 8 KiB of buffers, sent by another thread while a receive waits.
-        let stream = pattern(512 * 1024, seed: 11)
-        let sent = onThread { _ = try client.send(stream, timeout: .seconds(20)) }
-        var receives = try Receives([server])
-        let got = try receives.finish(0, stream.count)
-        try sent()
-        #expect(got.count == stream.count && got == stream, "the stream's bytes differ")
-        let dry = counter("receivers_ran_dry")
-        let armed = counter("multishot_receivers") - armedBefore
-        #expect(dry >= 1, "the receiver never ran dry: the test's premise failed")
-        // Before: a receiver armed again each time one ran dry (some 60 for this stream).
-        #expect(armed <= 3, "receivers armed for the stream: \(armed), ran dry: \(dry)")
-        // Small messages: the first receive through the ring gets little, and a later one
-        // waits on a receiver again.
-        for round in 0..<4 {
-            let message = pattern(100, seed: round)
-            var small = try Receives([server])
-            try client.send(message, timeout: .seconds(5))
-            #expect(try small.finish(0, message.count) == message, "round \(round)")
+        try Self.withOneStream(incremental: incremental) { client, server, counter in
+            let armedBefore = counter("multishot_receivers")
+            // 512 KiB through 8 KiB of buffers, sent by another thread while a receive waits.
+            let stream = pattern(512 * 1024, seed: 11)
+            let sent = onThread { _ = try client.send(stream, timeout: .seconds(20)) }
+            var receives = try Receives([server])
+            let got = try receives.finish(0, stream.count)
+            try sent()
+            #expect(got.count == stream.count && got == stream, "the stream's bytes differ")
+            let dry = counter("receivers_ran_dry")
+            let armed = counter("multishot_receivers") - armedBefore
+            #expect(dry >= 1, "the receiver never ran dry: the test's premise failed")
+            // Before: a receiver armed again each time one ran dry (some 60 for this stream).
+            #expect(armed <= 3, "receivers armed for the stream: \(armed), ran dry: \(dry)")
+            // Small messages: the first receive through the ring gets little, and a later one
+            // waits on a receiver again.
+            for round in 0..<4 {
+                let message = pattern(100, seed: round)
+                var small = try Receives([server])
+                try client.send(message, timeout: .seconds(5))
+                #expect(try small.finish(0, message.count) == message, "round \(round)")
+            }
+            #expect(counter("multishot_receivers") - armedBefore > armed, "no receiver was armed again")
         }
-        #expect(counter("multishot_receivers") - armedBefore > armed, "no receiver was armed again")
     }
 
     /// A receiver that ends for want of buffers (ENOBUFS) leaves data queued on the socket: the
@@ -343,37 +351,33 @@ struct ProvidedBufferTests {
     @Test("after a receiver ran dry, the queued data is read directly before another is armed",
           .requires(.ioUring), arguments: [true, false])
     func readsAfterRunningDry(incremental: Bool) throws {
-        let ring = try Self.twoBufferRing(incremental: incremental)
-        defer { ring.shutdown() }
-        let (l, pairs) = try Self.connections(1, on: ring)
-        let (client, server) = pairs[0]
-        defer { try? client.close(); try? server.close(); try? l.close() }
-        func counter(_ name: String) -> UInt64 { ring.info().counters[name] ?? 0 }
-        let armedBefore = counter("multishot_receivers")
-        let dryBefore = counter("receivers_ran_dry")
-        let mb = Mailbox()
-        // A receive waits: the socket's receiver is armed.
-        guard case .completion(let info) = try server.recv(nowait: mb) else {
-            Issue.record("the receive did not wait for the ring"); return
-        }
-        // 48 KiB at once, one segment on loopback: the receiver's first pass fills both 4 KiB
-        // buffers and ends with ENOBUFS, 40 KiB still queued.
-        let data = pattern(48 * 1024, seed: 3)
-        try client.send(data, timeout: .seconds(5))
-        guard case .completion(_, _, .received(var got)) = try expectMessage(mb, info.handle) else {
-            Issue.record("expected the waiting receive's data"); return
-        }
-        waitUntil("the receiver ran dry") { counter("receivers_ran_dry") > dryBefore }
-        while got.count < data.count {
-            switch try server.recv(nowait: mb) {
-            case .done(let d): got += d
-            case let other:
-                Issue.record("a receive waited with \(data.count - got.count) bytes queued: \(other)")
-                return
+        try Self.withOneStream(incremental: incremental) { client, server, counter in
+            let armedBefore = counter("multishot_receivers")
+            let dryBefore = counter("receivers_ran_dry")
+            let mb = Mailbox()
+            // A receive waits: the socket's receiver is armed.
+            guard case .completion(let info) = try server.recv(nowait: mb) else {
+                Issue.record("the receive did not wait for the ring"); return
             }
+            // 48 KiB at once, one segment on loopback: the receiver's first pass fills both 4 KiB
+            // buffers and ends with ENOBUFS, 40 KiB still queued.
+            let data = pattern(48 * 1024, seed: 3)
+            try client.send(data, timeout: .seconds(5))
+            guard case .completion(_, _, .received(var got)) = try expectMessage(mb, info.handle) else {
+                Issue.record("expected the waiting receive's data"); return
+            }
+            waitUntil("the receiver ran dry") { counter("receivers_ran_dry") > dryBefore }
+            while got.count < data.count {
+                switch try server.recv(nowait: mb) {
+                case .done(let d): got += d
+                case let other:
+                    Issue.record("a receive waited with \(data.count - got.count) bytes queued: \(other)")
+                    return
+                }
+            }
+            #expect(got == data, "the stream's bytes differ")
+            #expect(counter("multishot_receivers") == armedBefore + 1, "a receiver was armed while data was queued")
         }
-        #expect(got == data, "the stream's bytes differ")
-        #expect(counter("multishot_receivers") == armedBefore + 1, "a receiver was armed while data was queued")
     }
 
     /// The default ring is incremental where the kernel has it (Linux 6.12+), and says why not
