@@ -342,9 +342,9 @@ struct ProvidedBufferTests {
         }
     }
 
-    /// A receiver that ends for want of buffers (ENOBUFS) leaves data queued on the socket: the
-    /// receives after it read the socket directly, without waiting, until they have it all, and
-    /// no receiver is armed meanwhile. (Before, the first receive after the end armed a receiver
+    /// A receiver that ends for want of buffers (ENOBUFS) after emptying the ring by itself
+    /// leaves data queued on the socket: the receives after it read the socket directly, without
+    /// waiting, until they have it all, and no receiver is armed meanwhile. (Before, the first receive after the end armed a receiver
     /// at once, whose first pass emptied the ring again: a reader that fell behind a fast
     /// stream stayed behind, at a quarter of C io_uring's throughput; docs/architecture.md,
     /// "Twenty-fourth session".)
@@ -378,6 +378,25 @@ struct ProvidedBufferTests {
             #expect(got == data, "the stream's bytes differ")
             #expect(counter("multishot_receivers") == armedBefore + 1, "a receiver was armed while data was queued")
         }
+    }
+
+    /// Which receivers that ran dry leave their socket to direct reads: those that emptied at
+    /// least half the ring by themselves (one stream with more queued than the ring holds), not
+    /// the many that share the ring and run it dry together, each with a sliver.
+    @Test("a receiver that emptied the ring by itself, and one that took a sliver")
+    func emptiedRing() {
+        let features = RingFeatures()
+        let rules = CompletionRules(gate: PollGate(), features: features, ringSends: true)
+        #expect(!rules.emptiedRing(bytes: 1 << 20), "no ring: nothing to empty")
+        features.setReceiveRingBytes(8 * 65536)
+        #expect(rules.emptiedRing(bytes: 8 * 65536))
+        #expect(rules.emptiedRing(bytes: 4 * 65536))
+        #expect(!rules.emptiedRing(bytes: 4 * 65536 - 1))
+        #expect(!rules.emptiedRing(bytes: 65536))
+        #expect(rules.emptiedRing(bytes: .max))
+        features.setReceiveRingBytes(.max)
+        #expect(!rules.emptiedRing(bytes: 1 << 40))
+        #expect(rules.emptiedRing(bytes: .max))
     }
 
     /// The default ring is incremental where the kernel has it (Linux 6.12+), and says why not

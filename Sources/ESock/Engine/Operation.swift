@@ -101,6 +101,13 @@ final class Operation: @unchecked Sendable {
         get { UInt32(bitPattern: armed) }
         set { armed = Int32(bitPattern: newValue) }
     }
+    /// Completion backend, a socket's multishot receiver (which has no length: its `length`
+    /// word): the socket's count of bytes read when it was armed, to tell at its end how much
+    /// data it brought.
+    var bytesWhenArmed: UInt64 {
+        get { UInt64(UInt(bitPattern: moved)) }
+        set { moved = Int(bitPattern: UInt(truncatingIfNeeded: newValue)) }
+    }
     /// The ring owner's own: the operation's place in the owner's table of what the kernel
     /// holds while its SQE is in the kernel (-1 when it is not); it names the SQE.
     @exclusivity(unchecked) var kernelSlot: Int32 = -1

@@ -261,7 +261,10 @@ public final class CompletionBackend: IOBackendDriver, PollDriver, @unchecked Se
             : !configuration.receiveBundles || !configuration.multishot ? "off (configured)"
             : buffers == nil ? "off (no provided-buffer ring)"
             : "off (the kernel has no IORING_FEAT_RECVSEND_BUNDLE; Linux 6.10+)"
-        if buffers != nil { features.setMultishotReceive(configuration.multishot) }
+        if let buffers {
+            features.setReceiveRingBytes(buffers.count * buffers.size)
+            features.setMultishotReceive(configuration.multishot)
+        }
         if !configuration.multishot { features.setMultishotAccept(false) }
         seenGeneration = generation.load(ordering: .acquiring)
         return nil

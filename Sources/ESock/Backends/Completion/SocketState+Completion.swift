@@ -82,12 +82,15 @@ extension SocketState {
             if self.receiver === receiver {
                 self.receiver = nil
                 receiverStopping = false
-                // Ended for want of buffers, it left data queued (a fast stream: more than the
-                // ring): the next receives read it directly, and a receive arms a receiver again
-                // only once a read drained the queue, so that the new receiver's first pass is
-                // small. Armed at once, its first pass emptied the ring again, and a reader
-                // that fell behind stayed behind (docs/architecture.md, "Twenty-fourth session").
-                if result == -ENOBUFS { mayRead = true }
+                // Ended for want of buffers after emptying the ring by itself, it left data
+                // queued (a fast stream: more than the ring): the next receives read it
+                // directly, and a receive arms a receiver again only once a read drained the
+                // queue, so that the new receiver's first pass is small. Armed at once, its first
+                // pass emptied the ring again, and a reader that fell behind stayed behind
+                // (docs/architecture.md, "Twenty-fourth session").
+                if result == -ENOBUFS && rules.emptiedRing(bytes: counters.readByte &- receiver.bytesWhenArmed) {
+                    mayRead = true
+                }
             }
             fx.append(.release(receiver))
         }
