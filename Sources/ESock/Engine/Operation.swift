@@ -130,8 +130,9 @@ final class Operation: @unchecked Sendable {
         set { moved = newValue }
     }
     /// `length` of a receive of a length, `receivedCount` of a receive into the caller's
-    /// memory, `outgoingSent` of a send: one word for the three, since an operation is one of
-    /// them (the receive's paths look at `target` before `length`).
+    /// memory, `outgoingSent` of a send, `bytesWhenArmed` of a multishot receiver: one word for
+    /// the four, since an operation is one of them (the receive's paths look at `target` before
+    /// `length`; a receiver is never a caller's receive).
     @exclusivity(unchecked) private var moved = 0
     /// A message call's ``MessageIO`` (`isMessageCall`, set when the operation is made) or,
     /// for the others, the ``Extras`` (made on first use, under the socket's lock): one word

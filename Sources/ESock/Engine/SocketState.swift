@@ -36,8 +36,9 @@ struct SocketState: @unchecked Sendable {
     /// select backend it waits for the readiness event (which sets this again), on the
     /// completion backend it goes to the ring at once. A call that may not wait (a zero
     /// timeout) always makes its kernel call (OTP-19063). Set again when the completion
-    /// backend's multishot receiver ends for want of buffers: the kernel stopped reading, not
-    /// the data coming.
+    /// backend's multishot receiver ends for want of buffers after emptying half the ring or
+    /// more by itself (`CompletionRules.emptiedRing`): the kernel stopped reading, not the data
+    /// coming.
     var mayRead = true
     /// Select backend: urgent (out-of-band) data was signalled on this socket. A read can stop
     /// short at the urgent mark with data behind it, so a short read no longer means drained.
