@@ -344,10 +344,10 @@ struct ProvidedBufferTests {
 
     /// A receiver that ends for want of buffers (ENOBUFS) after emptying the ring by itself
     /// leaves data queued on the socket: the receives after it read the socket directly, without
-    /// waiting, until they have it all, and no receiver is armed meanwhile. (Before, the first receive after the end armed a receiver
-    /// at once, whose first pass emptied the ring again: a reader that fell behind a fast
-    /// stream stayed behind, at a quarter of C io_uring's throughput; docs/architecture.md,
-    /// "Twenty-fourth session".)
+    /// waiting, until they have it all, and no receiver is armed meanwhile. (Before, the first
+    /// receive after the end armed a receiver at once, whose first pass emptied the ring again:
+    /// a reader that fell behind a fast stream stayed behind, at a quarter of C io_uring's
+    /// throughput; docs/architecture.md, "Twenty-fourth session".)
     @Test("after a receiver ran dry, the queued data is read directly before another is armed",
           .requires(.ioUring), arguments: [true, false])
     func readsAfterRunningDry(incremental: Bool) throws {
