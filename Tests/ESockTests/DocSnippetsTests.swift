@@ -404,9 +404,10 @@ struct DocSnippetsTests {
         let mailbox = Mailbox()
         #expect(throws: SocketError.closed) { try recvNowait(server, mailbox) }
 
-        let gone = try Self.listening(io)
-        let unusedPort = try #require(try gone.sockname().port)
-        try gone.close()
+        // A port bound and not listening (a closed listener's port is not safe in a parallel run).
+        let (holder, refusing) = try refusingAddress(on: io)
+        defer { try? holder.close() }
+        let unusedPort = try #require(refusing.port)
         let caller = try Socket.open(.inet, .stream, .tcp, backend: io)
         defer { try? caller.close() }
         #expect(Self.connectOutcome(caller, unusedPort) == "econnrefused")

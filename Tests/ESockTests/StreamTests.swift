@@ -184,10 +184,10 @@ struct StreamTests {
 
     @Test("connect refused", arguments: Backend.allCases)
     func refused(backend: Backend) throws {
-        let l = try listener(on: backend)
-        let addr = try l.sockname()
-        try l.close()
-        let c = try Socket.open(.inet, .stream, .tcp, backend: backend.instance())
+        let io = try backend.instance()
+        let (holder, addr) = try refusingAddress(on: io)    // bound, not listening: held, refused
+        defer { try? holder.close() }
+        let c = try Socket.open(.inet, .stream, .tcp, backend: io)
         defer { try? c.close() }
         do {
             try c.connect(addr, timeout: .seconds(5))
