@@ -367,16 +367,13 @@ struct DatagramTests {
 
     @Test("recverr: an ICMP port unreachable on loopback lands in the error queue", arguments: Backend.allCases)
     func recverr(backend: Backend) throws {
-        // The sender is bound first, so that its port cannot be the one closed below.
         let s = try Socket.open(.inet, .dgram, .udp, backend: backend.instance())
         defer { try? s.close() }
         try setIntOption(s, Int32(IPPROTO_IP), IP_RECVERR, 1)
         try s.bind(.loopback(port: 0))
-        // A port nobody listens on: bind one, note it, close it.
-        let probe = try Socket.open(.inet, .dgram, .udp, backend: backend.instance())
-        try probe.bind(.loopback(port: 0))
-        let closed = try probe.sockname()
-        try probe.close()
+        // A port no datagram from `s` is delivered to.
+        let (holder, closed) = try unreachableDatagramAddress(on: backend.instance())
+        defer { try? holder.close() }
         try s.sendto([1, 2, 3], to: closed, timeout: .seconds(5))
         let msg = try s.recvmsg(flags: .errqueue, timeout: .seconds(5))
         #expect(msg.flags.contains(.errqueue))
@@ -396,10 +393,8 @@ struct DatagramTests {
 
     @Test("recverr on IPv6: an ICMPv6 port unreachable on ::1", .requires(.ipv6Loopback), arguments: Backend.allCases)
     func recverr6(backend: Backend) throws {
-        let probe = try Socket.open(.inet6, .dgram, .udp, backend: backend.instance())
-        try probe.bind(.inet6(.loopback, port: 0))
-        let closed = try probe.sockname()
-        try probe.close()
+        let (holder, closed) = try unreachableDatagramAddress(.inet6, on: backend.instance())
+        defer { try? holder.close() }
         let s = try Socket.open(.inet6, .dgram, .udp, backend: backend.instance())
         defer { try? s.close() }
         try setIntOption(s, Int32(IPPROTO_IPV6), 25, 1) // IPV6_RECVERR

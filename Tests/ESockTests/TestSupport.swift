@@ -113,6 +113,24 @@ func refusingAddress(on io: any IOBackend) throws -> (holder: Socket, address: S
     }
 }
 
+/// A loopback UDP address no datagram is delivered to, and the socket that keeps it so: a UDP
+/// socket bound to a port and connected to its own address, so that the kernel gives it only
+/// datagrams sent from that very address; one from any other port finds no socket and draws an
+/// ICMP port unreachable. Close the socket when done. (A closed socket's port may be bound again
+/// by a test running alongside, which would then receive the datagram.)
+func unreachableDatagramAddress(_ domain: Domain = .inet, on io: any IOBackend) throws -> (holder: Socket, address: SocketAddress) {
+    let holder = try Socket.open(domain, .dgram, .udp, backend: io)
+    do {
+        try holder.bind(domain == .inet ? .loopback(port: 0) : .inet6(.loopback, port: 0))
+        let address = try holder.sockname()
+        try holder.connect(address, timeout: .seconds(5))
+        return (holder, address)
+    } catch {
+        try? holder.close()
+        throw error
+    }
+}
+
 func connectedPair(on backend: Backend, _ domain: Domain = .inet) throws -> Pair {
     try connectedPair(on: backend.instance(), domain)
 }
