@@ -6,7 +6,7 @@ import Glibc
 
 /// Two datagram sockets bound to loopback (any port), on `backend`.
 func udpPair(on backend: Backend, _ domain: Domain = .inet) throws -> (Socket, Socket) {
-    let address: SocketAddress = domain == .inet ? .loopback(port: 0) : .inet6(.loopback, port: 0)
+    let address = loopbackAnyPort(domain)
     let a = try Socket.open(domain, .dgram, .udp, backend: backend.instance())
     let b = try Socket.open(domain, .dgram, .udp, backend: backend.instance())
     try a.bind(address)

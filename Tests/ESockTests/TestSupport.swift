@@ -93,9 +93,30 @@ func listener(on backend: Backend, _ domain: Domain = .inet) throws -> Socket {
 /// A TCP listener on loopback (any port), in the network namespace at `netns` if given.
 func listener(on io: any IOBackend, _ domain: Domain = .inet, netns: String? = nil) throws -> Socket {
     let l = try openStream(on: io, domain, netns: netns)
-    try l.bind(domain == .inet ? .loopback(port: 0) : .inet6(.loopback, port: 0))
+    try l.bind(loopbackAnyPort(domain))
     try l.listen(backlog: 1024)
     return l
+}
+
+/// Loopback of `domain`, any port (the kernel picks one at bind).
+func loopbackAnyPort(_ domain: Domain) -> SocketAddress {
+    domain == .inet ? .loopback(port: 0) : .inet6(.loopback, port: 0)
+}
+
+/// A socket bound to loopback (any port) that holds its address for a test, after `prepare`;
+/// closed again if the bind or `prepare` fails.
+private func holdingLoopback(_ domain: Domain, _ type: SocketType, _ proto: SocketProtocol, on io: any IOBackend,
+                             prepare: (Socket, SocketAddress) throws -> Void = { _, _ in }) throws -> (holder: Socket, address: SocketAddress) {
+    let holder = try Socket.open(domain, type, proto, backend: io)
+    do {
+        try holder.bind(loopbackAnyPort(domain))
+        let address = try holder.sockname()
+        try prepare(holder, address)
+        return (holder, address)
+    } catch {
+        try? holder.close()
+        throw error
+    }
 }
 
 /// An address on loopback that refuses connections, and the socket that keeps it so: a TCP
@@ -103,14 +124,7 @@ func listener(on io: any IOBackend, _ domain: Domain = .inet, netns: String? = n
 /// port is no such address in a parallel run: another test may listen on it by then, or a
 /// connect to it may be given the same port as its own and connect to itself.)
 func refusingAddress(on io: any IOBackend) throws -> (holder: Socket, address: SocketAddress) {
-    let holder = try Socket.open(.inet, .stream, .tcp, backend: io)
-    do {
-        try holder.bind(.loopback(port: 0))
-        return (holder, try holder.sockname())
-    } catch {
-        try? holder.close()
-        throw error
-    }
+    try holdingLoopback(.inet, .stream, .tcp, on: io)
 }
 
 /// A loopback UDP address no datagram is delivered to, and the socket that keeps it so: a UDP
@@ -119,15 +133,8 @@ func refusingAddress(on io: any IOBackend) throws -> (holder: Socket, address: S
 /// ICMP port unreachable. Close the socket when done. (A closed socket's port may be bound again
 /// by a test running alongside, which would then receive the datagram.)
 func unreachableDatagramAddress(_ domain: Domain = .inet, on io: any IOBackend) throws -> (holder: Socket, address: SocketAddress) {
-    let holder = try Socket.open(domain, .dgram, .udp, backend: io)
-    do {
-        try holder.bind(domain == .inet ? .loopback(port: 0) : .inet6(.loopback, port: 0))
-        let address = try holder.sockname()
+    try holdingLoopback(domain, .dgram, .udp, on: io) { holder, address in
         try holder.connect(address, timeout: .seconds(5))
-        return (holder, address)
-    } catch {
-        try? holder.close()
-        throw error
     }
 }
 
